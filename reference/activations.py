@@ -1,0 +1,40 @@
+"""Elementwise activations of LeNet and their vector-Jacobian products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference.validation import check_elementwise, result_dtype
+
+
+def _sigmoid64(X: np.ndarray) -> np.ndarray:
+    # exp(-log(1 + exp(-x))) never overflows, for any sign of x.
+    return np.exp(-np.logaddexp(0.0, -X.astype(np.float64)))
+
+
+def sigmoid(X: Any) -> np.ndarray:
+    """``1 / (1 + exp(-X))`` elementwise, stable for large ``|X|``."""
+    check_elementwise(X)
+    return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
+
+
+def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
+    """``dY * s * (1 - s)`` with ``s = sigmoid(X)``."""
+    check_elementwise(X, dY)
+    s = _sigmoid64(np.asarray(X))
+    return (np.asarray(dY, dtype=np.float64) * s * (1.0 - s)).astype(result_dtype(X, dY))
+
+
+def relu(X: Any) -> np.ndarray:
+    """``max(X, 0)`` elementwise; NaN propagates."""
+    check_elementwise(X)
+    X = np.asarray(X)
+    return np.maximum(X, 0).astype(result_dtype(X))
+
+
+def relu_vjp(X: Any, dY: Any) -> np.ndarray:
+    """``dY`` where ``X > 0``, else 0 (the gradient at exactly 0 is 0)."""
+    check_elementwise(X, dY)
+    return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY))

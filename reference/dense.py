@@ -1,0 +1,40 @@
+"""Flatten and the dense (fully connected) layer, with vector-Jacobian products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference.validation import check_dense, check_flatten, result_dtype
+
+
+def flatten(X: Any) -> np.ndarray:
+    """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order)."""
+    check_flatten(X)
+    X = np.asarray(X)
+    return X.reshape(X.shape[0], -1).astype(result_dtype(X), copy=False)
+
+
+def flatten_vjp(X: Any, dY: Any) -> np.ndarray:
+    """dY (N, prod(...)) reshaped to X's shape."""
+    check_flatten(X, dY)
+    return np.asarray(dY).reshape(np.shape(X)).astype(result_dtype(X, dY))
+
+
+def linear(X: Any, W: Any, b: Any = None) -> np.ndarray:
+    """Dense layer ``X @ W.T + b``: X (N, in), W (out, in), b (out,) -> (N, out)."""
+    check_dense(X, W, b)
+    Y = np.asarray(X, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T
+    if b is not None:
+        Y += np.asarray(b, dtype=np.float64)
+        return Y.astype(result_dtype(X, W, b))
+    return Y.astype(result_dtype(X, W))
+
+
+def linear_vjp(X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vector-Jacobian product of :func:`linear`: ``(dX, dW, db)`` = ``(dY W, dYᵀ X, Σ_n dY)``."""
+    check_dense(X, W, dY=dY)
+    dtype = result_dtype(X, W, dY)
+    X64, W64, dY64 = (np.asarray(a, dtype=np.float64) for a in (X, W, dY))
+    return (dY64 @ W64).astype(dtype), (dY64.T @ X64).astype(dtype), dY64.sum(axis=0).astype(dtype)

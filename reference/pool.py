@@ -1,0 +1,194 @@
+"""Max and average pooling (NCHW) and their vector-Jacobian products.
+
+One window core serves both: the input is padded once (with -inf for max, 0 for
+average; extra rows/columns cover a ceil_mode window that hangs past the padded
+input) and every window tap ``(i, j)`` is a strided view of shape
+(N, C, Ho, Wo). Reductions run over the taps, so no Python loop touches pixels.
+
+Semantics (DESIGN.md): stride defaults to the window; padding is at most half
+the window per side; with ``ceil_mode`` a last window that would start in the
+bottom/right padding is dropped. Max pooling is exact (no rounding) and a tie
+sends the gradient to the first maximal element in row-major window order.
+NaN wins: a window holding a NaN gives NaN, and its gradient goes to the first
+NaN of the window (PyTorch's forward behaviour). Average pooling divides by the
+window area inside the padded input (``count_include_pad=True``, the ceil_mode
+overhang never counts) or by the number of real input cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from reference.validation import PoolGeometry, check_pool2d, result_dtype
+
+
+def _padded(X: np.ndarray, geometry: PoolGeometry, fill: float, dtype: np.dtype) -> np.ndarray:
+    """X padded by ``padding`` before and enough after to hold every window."""
+    n, c, h, w = X.shape
+    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
+    kh, kw = geometry.kernel_size
+    out_h, out_w = geometry.output_size
+    height = max(h + 2 * ph, (out_h - 1) * sh + dh * (kh - 1) + 1)
+    width = max(w + 2 * pw, (out_w - 1) * sw + dw * (kw - 1) + 1)
+    padded = np.full((n, c, height, width), fill, dtype=dtype)
+    padded[:, :, ph : ph + h, pw : pw + w] = X
+    return padded
+
+
+def _taps(padded: np.ndarray, geometry: PoolGeometry) -> Iterator[tuple[int, np.ndarray]]:
+    """``(tap index, view (N, C, Ho, Wo))`` for every window tap, row-major."""
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    kh, kw = geometry.kernel_size
+    out_h, out_w = geometry.output_size
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            yield i * kw + j, padded[:, :, rows, cols]
+
+
+def _crop(padded: np.ndarray, geometry: PoolGeometry, shape: tuple[int, ...]) -> np.ndarray:
+    ph, pw = geometry.padding
+    return padded[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+
+
+def _argmax_taps(X: np.ndarray, geometry: PoolGeometry, dtype: np.dtype) -> np.ndarray:
+    """Index of the first maximal tap of each window (NaN counts as maximal)."""
+    has_nan = bool(np.isnan(X).any()) if X.dtype.kind == "f" else False
+    best = index = None
+    for tap, values in _taps(_padded(X, geometry, -np.inf, dtype), geometry):
+        if best is None:
+            best, index = values.copy(), np.zeros(values.shape, dtype=np.intp)
+            continue
+        better = values > best
+        if has_nan:
+            better |= np.isnan(values) & ~np.isnan(best)
+        np.copyto(best, values, where=better)
+        np.copyto(index, tap, where=better)
+    return index
+
+
+def max_pool2d(
+    X: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Max pooling: X (N, C, H, W) -> (N, C, Ho, Wo), exact; pads with -inf.
+
+    ``kernel_size``, ``stride`` (default: the window), ``padding`` (each side,
+    at most ``kernel_size // 2``) and ``dilation`` are an int or a pair.
+    """
+    geometry = check_pool2d(
+        X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    )
+    X = np.asarray(X)
+    dtype = result_dtype(X)
+    Y = None
+    for _, values in _taps(_padded(X, geometry, -np.inf, dtype), geometry):
+        Y = values.copy() if Y is None else np.maximum(Y, values, out=Y)
+    return Y
+
+
+def max_pool2d_vjp(
+    X: Any,
+    dY: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Vector-Jacobian product of :func:`max_pool2d`: dX (N, C, H, W).
+
+    Each window's gradient goes to its first maximal element (row-major);
+    overlapping windows accumulate in float64, rounded once.
+    """
+    geometry = check_pool2d(
+        X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
+    )
+    X, dY = np.asarray(X), np.asarray(dY)
+    dtype = result_dtype(X, dY)
+    index = _argmax_taps(X, geometry, result_dtype(X))
+    dpadded = _padded(np.zeros(X.shape), geometry, 0.0, np.float64)
+    dY64 = dY.astype(np.float64)
+    for tap, view in _taps(dpadded, geometry):
+        np.add(view, dY64, out=view, where=index == tap)
+    return _crop(dpadded, geometry, X.shape).astype(dtype)
+
+
+def _divisor(geometry: PoolGeometry, size: tuple[int, int], count_include_pad: bool) -> np.ndarray:
+    """(Ho, Wo) average-pool divisors (PyTorch's rule, separable per axis)."""
+    counts = []
+    for n, k, s, p, out in zip(
+        size, geometry.kernel_size, geometry.stride, geometry.padding, geometry.output_size, strict=True
+    ):
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, n + p)  # the ceil_mode overhang never counts
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append(end - start)
+    return np.outer(counts[0], counts[1]).astype(np.float64)
+
+
+def avg_pool2d(
+    X: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Average pooling: X (N, C, H, W) -> (N, C, Ho, Wo), zero padding.
+
+    The divisor is the window area inside the padded input
+    (``count_include_pad=True``, as PyTorch and MXNet default) or the number of
+    real input cells in the window (``False``, as TensorFlow). float64 sums,
+    one rounding.
+    """
+    geometry = check_pool2d(
+        X,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )
+    X = np.asarray(X)
+    total = np.zeros((*X.shape[:2], *geometry.output_size))
+    for _, values in _taps(_padded(X, geometry, 0.0, np.float64), geometry):
+        total += values
+    total /= _divisor(geometry, X.shape[2:], count_include_pad)
+    return total.astype(result_dtype(X))
+
+
+def avg_pool2d_vjp(
+    X: Any,
+    dY: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Vector-Jacobian product of :func:`avg_pool2d`: dX (N, C, H, W)."""
+    geometry = check_pool2d(
+        X,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        dY=dY,
+    )
+    X, dY = np.asarray(X), np.asarray(dY)
+    share = dY.astype(np.float64) / _divisor(geometry, X.shape[2:], count_include_pad)
+    dpadded = _padded(np.zeros(X.shape), geometry, 0.0, np.float64)
+    for _, view in _taps(dpadded, geometry):
+        view += share
+    return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
