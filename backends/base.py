@@ -1,0 +1,270 @@
+"""The backend contract: the reference's public ops, computed by a framework.
+
+Every adapter subclasses :class:`Backend` and implements the framework-specific
+ops with the framework's own functions and autograd. At the boundary arrays are
+NumPy (images NCHW, conv weights OIHW, dense weights (out, in)); results come
+back as NumPy in the result dtype the reference would give (float32 stays
+float32, float64 stays float64). Every op validates its arguments with the
+reference's validator first, so errors are identical across backends.
+
+Where a native op cannot express a reference semantic, the adapter composes
+native ops and calls :meth:`Backend.note` with a short description; the
+conformance suite reads the notes with :meth:`Backend.recording`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numpy as np
+
+import reference
+from reference.validation import check_corr2d, check_real_array, int_pair
+
+# The ops each adapter implements with its framework (same names and
+# signatures as the reference).
+NATIVE_OPS = (
+    "conv2d",
+    "conv2d_vjp",
+    "max_pool2d",
+    "max_pool2d_vjp",
+    "avg_pool2d",
+    "avg_pool2d_vjp",
+    "sigmoid",
+    "sigmoid_vjp",
+    "relu",
+    "relu_vjp",
+    "linear",
+    "linear_vjp",
+    "flatten",
+    "flatten_vjp",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_vjp",
+)
+# The chapter's functions, written once here in terms of the native ops.
+CHAPTER_OPS = ("corr2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1", "pool2d")
+SHAPE_HELPERS = (
+    "conv_output_size",
+    "pool_output_size",
+    "same_padding",
+    "conv2d_output_shape",
+    "pool2d_output_shape",
+)
+
+
+class UnsupportedError(NotImplementedError):
+    """Raised by an adapter for a case its framework cannot compute at all."""
+
+
+class Backend(abc.ABC):
+    """One framework behind the reference's interface.
+
+    Attributes set by each adapter: ``name`` (registry name), ``framework``
+    (import name), ``framework_version``, ``device`` (e.g. ``"cpu"``,
+    ``"cuda:0"``) and ``precision`` (how float32 matmuls and convolutions are
+    computed, e.g. ``"ieee float32 (TF32 off)"``).
+    """
+
+    name: ClassVar[str]
+    framework: ClassVar[str]
+    framework_version: str
+    device: str
+    precision: str
+
+    def __init__(self) -> None:
+        self._notes: list[str] | None = None
+
+    # -- emulation notes -------------------------------------------------
+    def note(self, text: str) -> None:
+        """Record that the current op call emulates a semantic (see :meth:`recording`)."""
+        if self._notes is not None and text not in self._notes:
+            self._notes.append(text)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """Collect the emulation notes of the op calls made inside the block."""
+        self._notes = []
+        try:
+            yield self._notes
+        finally:
+            self._notes = None
+
+    def environment(self) -> dict[str, str]:
+        """What was tested: backend, framework version, device, precision, NumPy version."""
+        return {
+            "backend": self.name,
+            "framework": self.framework,
+            "framework_version": self.framework_version,
+            "device": self.device,
+            "precision": self.precision,
+            "numpy_version": np.__version__,
+        }
+
+    # -- benchmarks ------------------------------------------------------
+    @abc.abstractmethod
+    def prepare(
+        self, op: str, *arrays: np.ndarray, backward: bool = False, **kwargs: Any
+    ) -> Callable[[], None]:
+        """A zero-argument callable that runs ``op`` (``conv2d``, ``max_pool2d`` or
+        ``avg_pool2d``) on device-resident copies of ``arrays`` and synchronises
+        the device before returning; with ``backward`` it also runs the
+        gradient of ``sum(output * dY)`` for a fixed random dY."""
+
+    # -- native ops (one abstract method per reference function) ----------
+    @abc.abstractmethod
+    def conv2d(
+        self,
+        X: Any,
+        W: Any,
+        b: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def conv2d_vjp(
+        self, X: Any, W: Any, dY: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    @abc.abstractmethod
+    def max_pool2d(
+        self,
+        X: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def max_pool2d_vjp(
+        self,
+        X: Any,
+        dY: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def avg_pool2d(
+        self,
+        X: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def avg_pool2d_vjp(
+        self,
+        X: Any,
+        dY: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def sigmoid(self, X: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def sigmoid_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def relu(self, X: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def relu_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def linear(self, X: Any, W: Any, b: Any = None) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def linear_vjp(self, X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    @abc.abstractmethod
+    def flatten(self, X: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def flatten_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def softmax_cross_entropy(self, logits: Any, labels: Any) -> np.floating: ...
+
+    @abc.abstractmethod
+    def softmax_cross_entropy_vjp(self, logits: Any, labels: Any, dloss: Any = 1.0) -> np.ndarray: ...
+
+    # -- the chapter's functions, through the native ops -----------------
+    def corr2d(self, X: Any, K: Any) -> np.ndarray:
+        """The chapter's corr2d, as the backend's conv2d on a 1x1x H x W batch."""
+        check_corr2d(X, K)
+        return self.conv2d(np.asarray(X)[None, None], np.asarray(K)[None, None])[0, 0]
+
+    def corr2d_multi_in(self, X: Any, K: Any) -> np.ndarray:
+        """Sum over channels of corr2d: X (C, H, W), K (C, kh, kw) -> (Ho, Wo)."""
+        check_corr2d(X, K, channels=1)
+        return self.conv2d(np.asarray(X)[None], np.asarray(K)[None])[0, 0]
+
+    def corr2d_multi_in_out(self, X: Any, K: Any) -> np.ndarray:
+        """X (C, H, W), K (O, C, kh, kw) -> (O, Ho, Wo)."""
+        check_corr2d(X, K, channels=2)
+        return self.conv2d(np.asarray(X)[None], K)[0]
+
+    def corr2d_multi_in_out_1x1(self, X: Any, K: Any) -> np.ndarray:
+        """A 1x1 convolution as the backend's dense layer: X (C, H, W), K (O, C, 1, 1) -> (O, H, W)."""
+        check_corr2d(X, K, channels=2)
+        X, K = np.asarray(X), np.asarray(K)
+        if K.shape[2:] != (1, 1):
+            raise ValueError(f"K must be a 1x1 kernel (O, C, 1, 1), got K.shape={K.shape}")
+        c, h, w = X.shape
+        Y = self.linear(X.reshape(c, h * w).T, K.reshape(K.shape[0], c))
+        return Y.T.reshape(-1, h, w)
+
+    def pool2d(self, X: Any, pool_size: Any, mode: str = "max") -> np.ndarray:
+        """The chapter's pool2d (stride 1, no padding) through the backend's pooling."""
+        X = check_real_array("X", X, 2)
+        size = int_pair("pool_size", pool_size, 1)
+        if mode not in ("max", "avg"):
+            raise ValueError(f"mode must be 'max' or 'avg', got mode={mode!r}")
+        if size[0] > X.shape[0] or size[1] > X.shape[1]:
+            raise ValueError(f"pool_size={pool_size!r} must fit in X.shape={X.shape}")
+        pool = self.max_pool2d if mode == "max" else self.avg_pool2d
+        return pool(X[None, None], size, stride=1)[0, 0]
+
+    def Conv2D(self, kernel_size: Any, rng: np.random.Generator | None = None) -> _Conv2DLayer:  # noqa: N802
+        """The chapter's Conv2D layer, whose forward pass is this backend's corr2d."""
+        return _Conv2DLayer(self, kernel_size, rng)
+
+    # -- shape helpers: pure integer arithmetic, shared with the reference --
+    conv_output_size = staticmethod(reference.conv_output_size)
+    pool_output_size = staticmethod(reference.pool_output_size)
+    same_padding = staticmethod(reference.same_padding)
+    conv2d_output_shape = staticmethod(reference.conv2d_output_shape)
+    pool2d_output_shape = staticmethod(reference.pool2d_output_shape)
+
+
+class _Conv2DLayer(reference.Conv2D):
+    """:class:`reference.Conv2D` with the corr2d of a backend."""
+
+    def __init__(self, backend: Backend, kernel_size: Any, rng: np.random.Generator | None) -> None:
+        super().__init__(kernel_size, rng)
+        self._backend = backend
+
+    def forward(self, X: Any) -> np.ndarray:
+        """``corr2d(X, weight) + bias`` computed by the backend."""
+        return self._backend.corr2d(X, self.weight) + self.bias
+
+    __call__ = forward

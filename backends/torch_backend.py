@@ -1,0 +1,245 @@
+"""PyTorch adapter: ``torch.nn.functional`` ops and ``torch.autograd`` gradients.
+
+Quirks handled here (each call that needs one records a note):
+- ``F.conv2d`` pads symmetrically only and its ``padding='same'`` refuses
+  stride > 1, so asymmetric or TensorFlow-"same" padding goes through ``F.pad``.
+- Max pooling, average pooling, ceil_mode and count_include_pad match the
+  reference natively (the reference follows PyTorch's rules).
+- TF32 is switched off for matmuls and cuDNN convolutions on GPUs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+
+from backends.base import Backend
+from backends.devices import resolve_device
+from reference.validation import (
+    check_conv2d,
+    check_cross_entropy,
+    check_dense,
+    check_elementwise,
+    check_flatten,
+    check_pool2d,
+    check_real_array,
+    result_dtype,
+)
+
+_TORCH_DTYPES = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32}
+
+
+class TorchBackend(Backend):
+    """The reference's ops computed by PyTorch on ``device`` ("auto": CUDA when present)."""
+
+    name = "torch"
+    framework = "torch"
+
+    def __init__(self, device: str = "auto") -> None:
+        super().__init__()
+        self.device = resolve_device(device, torch.cuda.device_count(), "cuda")
+        self.framework_version = torch.__version__
+        # Conformance needs IEEE float32: TF32 would round conv and matmul
+        # inputs to 10 mantissa bits on Ampere and newer GPUs.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        self.precision = (
+            f"ieee float32, TF32 off ({torch.cuda.get_device_name(self.device)})"
+            if self.device != "cpu"
+            else f"ieee float32 (CPU, {torch.get_num_threads()} threads)"
+        )
+
+    # -- conversions -----------------------------------------------------
+    def _tensor(self, array: Any, dtype: np.dtype, requires_grad: bool = False) -> torch.Tensor:
+        torch_dtype = _TORCH_DTYPES.get(dtype, torch.float64)
+        # ascontiguousarray: torch cannot wrap NumPy views with negative strides.
+        tensor = torch.as_tensor(np.ascontiguousarray(array), device=self.device).to(torch_dtype)
+        return tensor.requires_grad_(requires_grad)
+
+    @staticmethod
+    def _numpy(tensor: torch.Tensor) -> np.ndarray:
+        return tensor.detach().cpu().numpy()
+
+    def _grads(
+        self, forward: Callable[..., torch.Tensor], inputs: Sequence[Any], dY: Any, dtype: np.dtype
+    ) -> list[np.ndarray]:
+        """Gradients of ``sum(forward(*inputs) * dY)`` with respect to every input."""
+        tensors = [self._tensor(a, dtype, requires_grad=True) for a in inputs]
+        output = forward(*tensors)
+        grads = torch.autograd.grad(output, tensors, self._tensor(dY, dtype))
+        return [self._numpy(g) for g in grads]
+
+    # -- convolution -----------------------------------------------------
+    def _conv(self, geometry: Any) -> Callable[..., torch.Tensor]:
+        (top, bottom), (left, right) = geometry.padding
+        symmetric = top == bottom and left == right
+
+        def conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+            if not symmetric:
+                x = F.pad(x, (left, right, top, bottom))
+            padding = (top, left) if symmetric else 0
+            return F.conv2d(x, w, b, geometry.stride, padding, geometry.dilation, geometry.groups)
+
+        if not symmetric:
+            self.note("asymmetric padding via F.pad (F.conv2d pads symmetrically)")
+        return conv
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        conv = self._conv(geometry)
+        bias = None if b is None else self._tensor(b, dtype)
+        with torch.no_grad():
+            return self._numpy(conv(self._tensor(X, dtype), self._tensor(W, dtype), bias))
+
+    def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
+        dtype = result_dtype(X, W, dY)
+        bias = np.zeros(np.shape(W)[0])
+        dX, dW, db = self._grads(self._conv(geometry), (X, W, bias), dY, dtype)
+        return dX, dW, db
+
+    # -- pooling ---------------------------------------------------------
+    @staticmethod
+    def _max_pool(geometry: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+        return lambda x: F.max_pool2d(
+            x, geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation, geometry.ceil_mode
+        )
+
+    @staticmethod
+    def _avg_pool(geometry: Any, count_include_pad: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+        return lambda x: F.avg_pool2d(
+            x, geometry.kernel_size, geometry.stride, geometry.padding, geometry.ceil_mode, count_include_pad
+        )
+
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        with torch.no_grad():
+            return self._numpy(self._max_pool(geometry)(self._tensor(X, result_dtype(X))))
+
+    def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
+        )
+        return self._grads(self._max_pool(geometry), (X,), dY, result_dtype(X, dY))[0]
+
+    def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        geometry = check_pool2d(
+            X,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
+        with torch.no_grad():
+            return self._numpy(self._avg_pool(geometry, count_include_pad)(self._tensor(X, result_dtype(X))))
+
+    def avg_pool2d_vjp(
+        self, X, dY, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        geometry = check_pool2d(
+            X,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+            dY=dY,
+        )
+        pool = self._avg_pool(geometry, count_include_pad)
+        return self._grads(pool, (X,), dY, result_dtype(X, dY))[0]
+
+    # -- activations, dense, loss -----------------------------------------
+    def sigmoid(self, X):
+        check_elementwise(X)
+        with torch.no_grad():
+            return self._numpy(torch.sigmoid(self._tensor(X, result_dtype(X))))
+
+    def sigmoid_vjp(self, X, dY):
+        check_elementwise(X, dY)
+        return self._grads(torch.sigmoid, (X,), dY, result_dtype(X, dY))[0]
+
+    def relu(self, X):
+        check_elementwise(X)
+        with torch.no_grad():
+            return self._numpy(torch.relu(self._tensor(X, result_dtype(X))))
+
+    def relu_vjp(self, X, dY):
+        check_elementwise(X, dY)
+        return self._grads(torch.relu, (X,), dY, result_dtype(X, dY))[0]
+
+    def linear(self, X, W, b=None):
+        check_dense(X, W, b)
+        dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        bias = None if b is None else self._tensor(b, dtype)
+        with torch.no_grad():
+            return self._numpy(F.linear(self._tensor(X, dtype), self._tensor(W, dtype), bias))
+
+    def linear_vjp(self, X, W, dY):
+        check_dense(X, W, dY=dY)
+        bias = np.zeros(np.shape(W)[0])
+        dX, dW, db = self._grads(F.linear, (X, W, bias), dY, result_dtype(X, W, dY))
+        return dX, dW, db
+
+    def flatten(self, X):
+        check_flatten(X)
+        with torch.no_grad():
+            return self._numpy(torch.flatten(self._tensor(X, result_dtype(X)), 1))
+
+    def flatten_vjp(self, X, dY):
+        check_flatten(X, dY)
+        return self._grads(lambda x: torch.flatten(x, 1), (X,), dY, result_dtype(X, dY))[0]
+
+    def _labels(self, labels: Any) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(labels, dtype=np.int64), device=self.device)
+
+    def softmax_cross_entropy(self, logits, labels):
+        check_cross_entropy(logits, labels)
+        dtype = result_dtype(logits)
+        with torch.no_grad():
+            loss = F.cross_entropy(self._tensor(logits, dtype), self._labels(labels))
+        return dtype.type(loss.item())
+
+    def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
+        check_cross_entropy(logits, labels)
+        check_real_array("dloss", dloss, 0)
+        dtype = result_dtype(logits)
+        target = self._labels(labels)
+        grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), dtype)
+        return grads[0]
+
+    # -- benchmarks ------------------------------------------------------
+    def prepare(self, op, *arrays, backward=False, **kwargs):
+        dtype = result_dtype(*arrays)
+        tensors = [self._tensor(a, dtype, requires_grad=backward) for a in arrays]
+        if op == "conv2d":
+            forward = self._conv(check_conv2d(*arrays, **kwargs))
+        elif op == "max_pool2d":
+            forward = self._max_pool(check_pool2d(*arrays, **kwargs))
+        elif op == "avg_pool2d":
+            forward = self._avg_pool(check_pool2d(*arrays, **kwargs), kwargs.get("count_include_pad", True))
+        else:
+            raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
+        synchronize = torch.cuda.synchronize if self.device != "cpu" else (lambda: None)
+        if not backward:
+
+            def run() -> None:
+                with torch.no_grad():
+                    forward(*tensors)
+                synchronize()
+
+            return run
+        dY = torch.randn_like(forward(*tensors))
+
+        def run_backward() -> None:
+            torch.autograd.grad(forward(*tensors), tensors, dY)
+            synchronize()
+
+        return run_backward

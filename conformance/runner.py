@@ -1,0 +1,69 @@
+"""Run one case on a backend and on the reference, compare, and record the outcome."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference
+from backends.base import Backend, UnsupportedError
+from conformance.cases import Case
+from conformance.compare import ConformanceError, check_output
+from conformance.results import Results
+from conformance.tolerance import bounds
+
+OUTPUT_NAMES = {
+    "conv2d_vjp": ("dX", "dW", "db"),
+    "linear_vjp": ("dX", "dW", "db"),
+}
+
+
+def _outputs(value) -> list[np.ndarray]:
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def run_case(backend: Backend, case: Case, results: Results) -> float:
+    """Check ``case`` on ``backend``; record it; raise on anything but a pass.
+
+    Returns the worst error-to-bound ratio over the op's outputs.
+    """
+    __tracebackhide__ = True
+    arrays = case.arrays()
+    kwargs = case.kw
+    record = {
+        "id": case.id,
+        "op": case.op,
+        "params": case.params(),
+        "dtype": case.dtype,
+        "source": case.source,
+    }
+    with np.errstate(all="ignore"):  # NaN and Inf cases compute them on purpose
+        expected = _outputs(getattr(reference, case.op)(*arrays, **kwargs))
+        case_bounds = bounds(case.op, arrays, kwargs, case.dtype)
+    try:
+        with backend.recording() as notes:
+            actual = _outputs(getattr(backend, case.op)(*arrays, **kwargs))
+    except UnsupportedError as error:
+        results.add(**record, status="unsupported", worst_ratio=None, notes=[], message=str(error))
+        raise
+    except Exception as error:
+        results.add(
+            **record, status="error", worst_ratio=None, notes=[], message=f"{type(error).__name__}: {error}"
+        )
+        raise
+    names = OUTPUT_NAMES.get(case.op, ("Y",))
+    try:
+        if len(actual) != len(expected):
+            raise ConformanceError(f"{case.op} returned {len(actual)} outputs, the reference {len(expected)}")
+        ratios = [
+            check_output(name, a, e, b)
+            for name, a, e, b in zip(names, actual, expected, case_bounds, strict=True)
+        ]
+    except ConformanceError as error:
+        message = f"{error} [{backend.name} {case.call()}]"
+        results.add(**record, status="fail", worst_ratio=error.ratio, notes=notes, message=message)
+        raise ConformanceError(
+            f"{message}\nreproduce: pytest conformance --backend {backend.name} -k '{case.id}'"
+        ) from None
+    worst = max(ratios)
+    results.add(**record, status="pass", worst_ratio=worst, notes=notes)
+    return worst
