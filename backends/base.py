@@ -15,7 +15,7 @@ conformance suite reads the notes with :meth:`Backend.recording`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -57,6 +57,41 @@ SHAPE_HELPERS = (
 
 class UnsupportedError(NotImplementedError):
     """Raised by an adapter for a case its framework cannot compute at all."""
+
+
+class LeNetModel(abc.ABC):
+    """LeNet built from a framework's native layers, with parameters in the canonical form.
+
+    ``variant`` is ``"chapter"`` (sigmoid, average pooling) or ``"relu-max"``;
+    ``dtype`` ``"float32"`` or ``"float64"``. Parameters cross the boundary as
+    a dict of NumPy arrays under the names and layouts of
+    :data:`reference.lenet.PARAM_SHAPES` (OIHW, (out, in), fc1 inputs in C, H, W
+    order); an adapter converts to its own layouts on the way in and back on
+    the way out, exactly (bit for bit). Images are (N, 1, 28, 28), labels (N,).
+    """
+
+    variant: str
+    dtype: str
+
+    @abc.abstractmethod
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        """Set every parameter from canonical arrays."""
+
+    @abc.abstractmethod
+    def params(self) -> dict[str, np.ndarray]:
+        """Every parameter as canonical arrays."""
+
+    @abc.abstractmethod
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """(N, 10) logits."""
+
+    @abc.abstractmethod
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean softmax cross-entropy and its gradient for every parameter (canonical layouts)."""
+
+    @abc.abstractmethod
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        """One plain SGD step on the device; returns the batch loss and how many predictions were right."""
 
 
 class Backend(abc.ABC):
@@ -102,6 +137,11 @@ class Backend(abc.ABC):
             "precision": self.precision,
             "numpy_version": np.__version__,
         }
+
+    # -- LeNet -----------------------------------------------------------
+    @abc.abstractmethod
+    def lenet(self, variant: str = "chapter", dtype: str = "float32") -> LeNetModel:
+        """The chapter's LeNet (or its ``"relu-max"`` variant) from the framework's native layers."""
 
     # -- benchmarks ------------------------------------------------------
     @abc.abstractmethod

@@ -56,8 +56,10 @@ class TorchBackend(Backend):
     # -- conversions -----------------------------------------------------
     def _tensor(self, array: Any, dtype: np.dtype, requires_grad: bool = False) -> torch.Tensor:
         torch_dtype = _TORCH_DTYPES.get(dtype, torch.float64)
-        # ascontiguousarray: torch cannot wrap NumPy views with negative strides.
-        tensor = torch.as_tensor(np.ascontiguousarray(array), device=self.device).to(torch_dtype)
+        array = np.asarray(array)
+        if any(stride < 0 for stride in array.strides):  # torch cannot wrap such views
+            array = array.copy()
+        tensor = torch.as_tensor(array, device=self.device).to(torch_dtype)
         return tensor.requires_grad_(requires_grad)
 
     @staticmethod
@@ -214,6 +216,12 @@ class TorchBackend(Backend):
         target = self._labels(labels)
         grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), dtype)
         return grads[0]
+
+    # -- LeNet -----------------------------------------------------------
+    def lenet(self, variant="chapter", dtype="float32"):
+        from backends.torch_lenet import TorchLeNet
+
+        return TorchLeNet(variant, dtype, self.device)
 
     # -- benchmarks ------------------------------------------------------
     def prepare(self, op, *arrays, backward=False, **kwargs):

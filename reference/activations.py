@@ -10,8 +10,10 @@ from reference.validation import check_elementwise, result_dtype
 
 
 def _sigmoid64(X: np.ndarray) -> np.ndarray:
-    # exp(-log(1 + exp(-x))) never overflows, for any sign of x.
-    return np.exp(-np.logaddexp(0.0, -X.astype(np.float64)))
+    # With e = exp(-|x|) <= 1 nothing overflows: 1/(1+e) for x >= 0, e/(1+e) below.
+    X = X.astype(np.float64)
+    e = np.exp(-np.abs(X))
+    return np.where(X >= 0, 1.0, e) / (1.0 + e)
 
 
 def sigmoid(X: Any) -> np.ndarray:

@@ -111,7 +111,9 @@ def _forward_block(flat: np.ndarray, weights: np.ndarray, channels: slice, layou
     """One group of one batch block on the grid: (n, positions, O/groups)."""
     c_g = channels.stop - channels.start
     if c_g < _COLUMNS_BELOW_CHANNELS:
-        return np.matmul(_columns(flat, channels, layout), weights)
+        columns = _columns(flat, channels, layout)
+        n, positions, depth = columns.shape
+        return (columns.reshape(n * positions, depth) @ weights).reshape(n, positions, -1)
     acc = np.zeros((flat.shape[0], layout.positions, weights.shape[1]))
     product = np.empty_like(acc)
     for tap in range(len(layout.taps)):
@@ -121,21 +123,29 @@ def _forward_block(flat: np.ndarray, weights: np.ndarray, channels: slice, layou
 
 
 def _backward_block(
-    flat: np.ndarray, dY_g: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of one group of one batch block: (d flat (n, length, C_g), d weights)."""
+    flat: np.ndarray,
+    dY_g: np.ndarray,
+    weights: np.ndarray,
+    channels: slice,
+    layout: _FlatLayout,
+    input_grad: bool,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Gradients of one group of one batch block: (d flat (n, length, C_g) or None, d weights)."""
     c_g = channels.stop - channels.start
-    dflat = np.zeros((*flat.shape[:2], c_g))
-    dcolumns = np.matmul(dY_g, weights.T)
     if c_g < _COLUMNS_BELOW_CHANNELS:
         columns = _columns(flat, channels, layout)
-        dweights = np.matmul(columns.transpose(0, 2, 1), dY_g).sum(axis=0)
+        rows = columns.shape[0] * columns.shape[1]
+        dweights = columns.reshape(rows, -1).T @ dY_g.reshape(rows, -1)
     else:
         dweights = np.empty_like(weights)
         for tap in range(len(layout.taps)):
             taps = slice(tap * c_g, (tap + 1) * c_g)
             view = flat[:, layout.tap_slice(tap), channels]
             dweights[taps] = np.matmul(view.transpose(0, 2, 1), dY_g).sum(axis=0)
+    if not input_grad:
+        return None, dweights
+    dflat = np.zeros((*flat.shape[:2], c_g))
+    dcolumns = np.matmul(dY_g, weights.T)
     for tap in range(len(layout.taps)):
         dflat[:, layout.tap_slice(tap)] += dcolumns[:, :, tap * c_g : (tap + 1) * c_g]
     return dflat, dweights
@@ -179,6 +189,37 @@ def conv2d(
     return Y.astype(dtype, copy=False)
 
 
+def _conv2d_vjp(
+    X: np.ndarray, W: np.ndarray, dY: np.ndarray, geometry: ConvGeometry, input_grad: bool
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    n, c, h, w = X.shape
+    o, _, kh, kw = W.shape
+    groups = geometry.groups
+    out_h, out_w = geometry.output_size
+    layout = _flat_layout(h, w, geometry)
+    weights = _tap_weights(W, groups)
+    c_g, o_g = c // groups, o // groups
+    dX = np.empty((n, c, h, w)) if input_grad else None
+    dweights = np.zeros_like(weights)
+    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)):
+        flat = _padded_flat(X[chunk], geometry, layout)
+        # dY on the grid, zero in the waste columns so they contribute nothing.
+        dY_grid = np.zeros((flat.shape[0], out_h, layout.grid, o))
+        dY_grid[:, :, :out_w] = dY[chunk].transpose(0, 2, 3, 1)
+        dY_grid = dY_grid.reshape(flat.shape[0], layout.positions, o)
+        for g in range(groups):
+            channels = slice(g * c_g, (g + 1) * c_g)
+            dflat, dweights_g = _backward_block(
+                flat, dY_grid[:, :, g * o_g : (g + 1) * o_g], weights[g], channels, layout, input_grad
+            )
+            dweights[g] += dweights_g
+            if dX is not None:
+                dX[chunk, channels] = _unpad_flat(dflat, (n, c_g, h, w), geometry, layout)
+    dW = dweights.reshape(groups, kh * kw, c_g, o_g).transpose(0, 3, 2, 1).reshape(o, c_g, kh, kw)
+    db = dY.sum(axis=(0, 2, 3), dtype=np.float64)
+    return dX, dW, db
+
+
 def conv2d_vjp(
     X: Any,
     W: Any,
@@ -197,27 +238,22 @@ def conv2d_vjp(
     geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
-    n, c, h, w = X.shape
-    o, _, kh, kw = W.shape
-    out_h, out_w = geometry.output_size
-    layout = _flat_layout(h, w, geometry)
-    weights = _tap_weights(W, groups)
-    c_g, o_g = c // groups, o // groups
-    dX = np.empty((n, c, h, w))
-    dweights = np.zeros_like(weights)
-    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)):
-        flat = _padded_flat(X[chunk], geometry, layout)
-        # dY on the grid, zero in the waste columns so they contribute nothing.
-        dY_grid = np.zeros((flat.shape[0], out_h, layout.grid, o))
-        dY_grid[:, :, :out_w] = dY[chunk].transpose(0, 2, 3, 1)
-        dY_grid = dY_grid.reshape(flat.shape[0], layout.positions, o)
-        for g in range(groups):
-            channels = slice(g * c_g, (g + 1) * c_g)
-            dflat, dweights_g = _backward_block(
-                flat, dY_grid[:, :, g * o_g : (g + 1) * o_g], weights[g], channels, layout
-            )
-            dweights[g] += dweights_g
-            dX[chunk, channels] = _unpad_flat(dflat, (n, c_g, h, w), geometry, layout)
-    dW = dweights.reshape(groups, kh * kw, c_g, o_g).transpose(0, 3, 2, 1).reshape(o, c_g, kh, kw)
-    db = dY.sum(axis=(0, 2, 3), dtype=np.float64)
+    dX, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=True)
     return dX.astype(dtype, copy=False), dW.astype(dtype), db.astype(dtype)
+
+
+def conv2d_weight_vjp(
+    X: Any,
+    W: Any,
+    dY: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(dW, db)`` of :func:`conv2d_vjp` without dX: for a first layer, whose input needs none."""
+    geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
+    X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
+    dtype = result_dtype(X, W, dY)
+    _, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=False)
+    return dW.astype(dtype), db.astype(dtype)

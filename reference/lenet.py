@@ -1,0 +1,214 @@
+"""LeNet-5 as in the chapter, in NumPy: parameters, forward, backward, SGD, evaluation.
+
+The chapter's network on 1x28x28 images: conv 6@5x5 pad 2, sigmoid, avg pool
+2/2, conv 16@5x5, sigmoid, avg pool 2/2, flatten (C, H, W order), dense 120,
+sigmoid, dense 84, sigmoid, dense 10. The ``"relu-max"`` variant uses ReLU and
+max pooling instead. Parameters are a dict with the canonical names
+``conv1.weight`` ... ``fc3.bias`` in the reference layouts (OIHW, (out, in)).
+Arithmetic follows the reference ops: float64 accumulation, results in the
+parameters' dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reference.activations import relu, relu_vjp, sigmoid, sigmoid_vjp
+from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
+from reference.dense import flatten, linear, linear_vjp
+from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
+from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
+
+PARAM_SHAPES: dict[str, tuple[int, ...]] = {
+    "conv1.weight": (6, 1, 5, 5),
+    "conv1.bias": (6,),
+    "conv2.weight": (16, 6, 5, 5),
+    "conv2.bias": (16,),
+    "fc1.weight": (120, 400),
+    "fc1.bias": (120,),
+    "fc2.weight": (84, 120),
+    "fc2.bias": (84,),
+    "fc3.weight": (10, 84),
+    "fc3.bias": (10,),
+}
+CONV_PADDING = {"conv1": 2, "conv2": 0}
+Params = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which activation and pooling the network uses."""
+
+    activation: str  # "sigmoid" or "relu"
+    pooling: str  # "avg" or "max"
+
+
+VARIANTS = {"chapter": Variant("sigmoid", "avg"), "relu-max": Variant("relu", "max")}
+
+
+def variant_of(name: str) -> Variant:
+    """The :class:`Variant` called ``name`` ("chapter" or "relu-max")."""
+    if name not in VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got variant={name!r}")
+    return VARIANTS[name]
+
+
+def init_params(seed: int | np.random.Generator = 0, dtype: Any = np.float32) -> Params:
+    """Xavier-uniform weights (``U(-a, a)``, ``a = sqrt(6 / (fan_in + fan_out))``), zero biases.
+
+    Drawn in the order of :data:`PARAM_SHAPES` from ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    params: Params = {}
+    for name, shape in PARAM_SHAPES.items():
+        if name.endswith(".bias"):
+            params[name] = np.zeros(shape, dtype=dtype)
+            continue
+        receptive = int(np.prod(shape[2:]))  # kh*kw for conv weights, 1 for dense
+        fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
+    return params
+
+
+def check_params(params: Mapping[str, np.ndarray]) -> None:
+    """Raise ``ValueError`` unless ``params`` has exactly the canonical names and shapes."""
+    missing = sorted(set(PARAM_SHAPES) - set(params))
+    extra = sorted(set(params) - set(PARAM_SHAPES))
+    if missing or extra:
+        raise ValueError(f"LeNet parameters: missing {missing}, unexpected {extra}")
+    for name, shape in PARAM_SHAPES.items():
+        if np.shape(params[name]) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {np.shape(params[name])}")
+
+
+def _activation(variant: Variant):
+    return (sigmoid, sigmoid_vjp) if variant.activation == "sigmoid" else (relu, relu_vjp)
+
+
+def _pool(variant: Variant):
+    return (avg_pool2d, avg_pool2d_vjp) if variant.pooling == "avg" else (max_pool2d, max_pool2d_vjp)
+
+
+def forward(params: Params, X: np.ndarray, variant: str = "chapter") -> tuple[np.ndarray, dict]:
+    """Logits (N, 10) of images X (N, 1, 28, 28), and the tape :func:`backward` needs."""
+    act, _ = _activation(variant_of(variant))
+    pool, _ = _pool(variant_of(variant))
+    tape: dict[str, np.ndarray] = {"X": X}
+    h = X
+    for layer in ("conv1", "conv2"):
+        tape[f"{layer}.in"] = h
+        tape[f"{layer}.z"] = z = conv2d(
+            h, params[f"{layer}.weight"], params[f"{layer}.bias"], padding=CONV_PADDING[layer]
+        )
+        tape[f"{layer}.a"] = a = act(z)
+        h = pool(a, 2, stride=2)
+    tape["flat.shape"] = np.array(h.shape)
+    h = flatten(h)
+    for layer in ("fc1", "fc2", "fc3"):
+        tape[f"{layer}.in"] = h
+        h = linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"])
+        if layer != "fc3":
+            tape[f"{layer}.z"] = h
+            h = act(h)
+    return h, tape
+
+
+def backward(params: Params, tape: dict, dlogits: np.ndarray, variant: str = "chapter") -> Params:
+    """Gradients of every parameter, given the gradient of the loss wrt the logits."""
+    _, act_vjp = _activation(variant_of(variant))
+    _, pool_vjp = _pool(variant_of(variant))
+    grads: Params = {}
+    d = dlogits
+    for layer in ("fc3", "fc2", "fc1"):
+        if layer != "fc3":
+            d = act_vjp(tape[f"{layer}.z"], d)
+        d, grads[f"{layer}.weight"], grads[f"{layer}.bias"] = linear_vjp(
+            tape[f"{layer}.in"], params[f"{layer}.weight"], d
+        )
+    d = d.reshape(tuple(tape["flat.shape"]))
+    for layer in ("conv2", "conv1"):
+        d = pool_vjp(tape[f"{layer}.a"], d, 2, stride=2)
+        d = act_vjp(tape[f"{layer}.z"], d)
+        vjp = conv2d_weight_vjp if layer == "conv1" else conv2d_vjp  # the images need no gradient
+        *d, grads[f"{layer}.weight"], grads[f"{layer}.bias"] = vjp(
+            tape[f"{layer}.in"], params[f"{layer}.weight"], d, padding=CONV_PADDING[layer]
+        )
+        d = d[0] if d else None
+    return {name: grads[name] for name in PARAM_SHAPES}
+
+
+def loss_and_grads(
+    params: Params, X: np.ndarray, y: np.ndarray, variant: str = "chapter"
+) -> tuple[float, Params]:
+    """Mean softmax cross-entropy on (X, y) and its gradient for every parameter."""
+    logits, tape = forward(params, X, variant)
+    loss = softmax_cross_entropy(logits, y)
+    grads = backward(params, tape, softmax_cross_entropy_vjp(logits, y), variant)
+    return float(loss), grads
+
+
+def sgd_step(params: Params, grads: Params, lr: float) -> Params:
+    """Plain SGD: ``p - lr * g`` for every parameter (new arrays, same dtype)."""
+    return {name: (p - lr * grads[name]).astype(p.dtype) for name, p in params.items()}
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of rows whose largest logit is the label."""
+    return float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+def evaluate(
+    params: Params, batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str = "chapter"
+) -> float:
+    """Accuracy over all batches."""
+    correct = total = 0
+    for X, y in batches:
+        logits, _ = forward(params, X, variant)
+        correct += int(np.sum(np.argmax(logits, axis=1) == y))
+        total += len(y)
+    return correct / total
+
+
+def layer_summary(variant: str = "chapter", batch: int = 1) -> list[tuple[str, tuple[int, ...]]]:
+    """Each layer's output shape for a (batch, 1, 28, 28) input, as the chapter prints it.
+
+    >>> for name, shape in layer_summary()[:2]: print(f"{name} output shape:\\t{shape}")
+    Conv2d output shape:\t(1, 6, 28, 28)
+    Sigmoid output shape:\t(1, 6, 28, 28)
+    """
+    spec = variant_of(variant)
+    act_name = "Sigmoid" if spec.activation == "sigmoid" else "ReLU"
+    pool_name = "AvgPool2d" if spec.pooling == "avg" else "MaxPool2d"
+    params = init_params(0, np.float64)
+    _, tape = forward(params, np.zeros((batch, 1, 28, 28)), variant)
+    rows: list[tuple[str, tuple[int, ...]]] = []
+    for layer in ("conv1", "conv2"):
+        shape = tape[f"{layer}.z"].shape
+        pooled = (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+        rows += [("Conv2d", shape), (act_name, shape), (pool_name, pooled)]
+    rows.append(("Flatten", tape["fc1.in"].shape))
+    for layer, following in (("fc1", "fc2"), ("fc2", "fc3")):
+        rows += [("Linear", tape[f"{layer}.z"].shape), (act_name, tape[f"{following}.in"].shape)]
+    rows.append(("Linear", (batch, 10)))
+    return rows
+
+
+def save_params(path: str | PathLike, params: Mapping[str, np.ndarray]) -> None:
+    """Write the parameters to an ``.npz`` file under their canonical names."""
+    check_params(params)
+    np.savez(Path(path), **{name: np.asarray(params[name]) for name in PARAM_SHAPES})
+
+
+def load_params(path: str | PathLike) -> Params:
+    """Read parameters written by :func:`save_params` (bit for bit)."""
+    with np.load(Path(path)) as data:
+        params = {name: data[name] for name in data.files}
+    check_params(params)
+    return params
