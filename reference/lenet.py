@@ -144,19 +144,31 @@ def backward(params: Params, tape: dict, dlogits: np.ndarray, variant: str = "ch
     return {name: grads[name] for name in PARAM_SHAPES}
 
 
+def _loss_logits_grads(params: Params, X: np.ndarray, y: np.ndarray, variant: str):
+    logits, tape = forward(params, X, variant)
+    loss = float(softmax_cross_entropy(logits, y))
+    return loss, logits, backward(params, tape, softmax_cross_entropy_vjp(logits, y), variant)
+
+
 def loss_and_grads(
     params: Params, X: np.ndarray, y: np.ndarray, variant: str = "chapter"
 ) -> tuple[float, Params]:
     """Mean softmax cross-entropy on (X, y) and its gradient for every parameter."""
-    logits, tape = forward(params, X, variant)
-    loss = softmax_cross_entropy(logits, y)
-    grads = backward(params, tape, softmax_cross_entropy_vjp(logits, y), variant)
-    return float(loss), grads
+    loss, _, grads = _loss_logits_grads(params, X, y, variant)
+    return loss, grads
 
 
 def sgd_step(params: Params, grads: Params, lr: float) -> Params:
     """Plain SGD: ``p - lr * g`` for every parameter (new arrays, same dtype)."""
     return {name: (p - lr * grads[name]).astype(p.dtype) for name, p in params.items()}
+
+
+def train_step(
+    params: Params, X: np.ndarray, y: np.ndarray, lr: float, variant: str = "chapter"
+) -> tuple[Params, float, int]:
+    """One SGD step on a batch: new parameters, the batch loss, the number of correct predictions."""
+    loss, logits, grads = _loss_logits_grads(params, X, y, variant)
+    return sgd_step(params, grads, lr), loss, int(np.sum(np.argmax(logits, axis=1) == y))
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
