@@ -1,9 +1,11 @@
-"""Shared benchmark plumbing: the matmul yardstick and the GFLOP/s summary.
+"""Shared benchmark plumbing: options, the matmul yardstick and the summary tables.
 
-Every benchmark records its floating-point operation count with
+Every op benchmark records its floating-point operation count with
 :func:`record_flops`; at the end of the run a table gives each one's GFLOP/s
 (from its median time) and its ratio to NumPy's float64 matmul GFLOP/s measured
-in the same run (``test_matmul_float64``), so ratios are side by side.
+in the same run (``test_matmul_float64``), so ratios are side by side. LeNet
+epoch benchmarks record examples with :func:`record_examples` and get an
+examples/s table with each runner's ratio to the plain framework loop.
 """
 
 from __future__ import annotations
@@ -12,8 +14,28 @@ from typing import Any
 
 import pytest
 
+import backends
+
 MATMUL_NAME = "matmul-float64-2048"
 _FLOPS_KEY = "flops"
+_EXAMPLES_KEY = "examples"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("benchmarks")
+    group.addoption("--backend", help=f"backend to time, one of: {', '.join(backends.known())}")
+    group.addoption("--device", default="auto", help="'auto' (GPU when present), 'cpu', 'gpu', ...")
+    group.addoption(
+        "--lenet-steps", type=int, default=None, help="LeNet epoch benchmarks: stop after this many batches"
+    )
+
+
+@pytest.fixture(scope="session")
+def backend(pytestconfig: pytest.Config) -> backends.Backend:
+    name = pytestconfig.getoption("backend")
+    if not name:
+        raise pytest.UsageError(f"pass --backend NAME (one of: {', '.join(backends.known())})")
+    return backends.get_backend(name, device=pytestconfig.getoption("device"))
 
 
 def record_flops(benchmark: Any, flops: int) -> None:
@@ -21,30 +43,42 @@ def record_flops(benchmark: Any, flops: int) -> None:
     benchmark.extra_info[_FLOPS_KEY] = flops
 
 
-def _gflops(bench: Any) -> float | None:
-    flops = bench.extra_info.get(_FLOPS_KEY)
-    if not flops or not bench.stats:
+def record_examples(benchmark: Any, examples: int, runner: str) -> None:
+    """Attach the number of training examples one round processes, and who ran them."""
+    benchmark.extra_info[_EXAMPLES_KEY] = examples
+    benchmark.extra_info["runner"] = runner
+
+
+def _rate(bench: Any, key: str, scale: float) -> float | None:
+    amount = bench.extra_info.get(key)
+    if not amount or not bench.stats:
         return None
-    return flops / bench.stats.median / 1e9
+    return amount / bench.stats.median / scale
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     session = getattr(config, "_benchmarksession", None)
-    benches = [b for b in getattr(session, "benchmarks", []) if _gflops(b) is not None]
-    if not benches:
-        return
-    matmul = next((_gflops(b) for b in benches if MATMUL_NAME in b.name), None)
+    benches = list(getattr(session, "benchmarks", []))
     write = terminalreporter.write_line
-    terminalreporter.section("GFLOP/s (median time)")
-    write(f"{'benchmark':<64} {'GFLOP/s':>9} {'/ matmul':>9}")
-    for bench in benches:
-        rate = _gflops(bench)
-        ratio = f"{rate / matmul:9.3f}" if matmul else f"{'n/a':>9}"
-        write(f"{bench.name:<64} {rate:9.2f} {ratio}")
-    if matmul:
-        write(f"NumPy float64 matmul (2048x2048) in this run: {matmul:.1f} GFLOP/s")
-
-
-@pytest.fixture
-def flops_of() -> Any:
-    return record_flops
+    flops = [b for b in benches if _rate(b, _FLOPS_KEY, 1e9) is not None]
+    if flops:
+        matmul = next((_rate(b, _FLOPS_KEY, 1e9) for b in flops if MATMUL_NAME in b.name), None)
+        terminalreporter.section("GFLOP/s (median time)")
+        write(f"{'benchmark':<72} {'GFLOP/s':>9} {'/ matmul':>9}")
+        for bench in flops:
+            rate = _rate(bench, _FLOPS_KEY, 1e9)
+            ratio = f"{rate / matmul:9.3f}" if matmul else f"{'n/a':>9}"
+            write(f"{bench.name:<72} {rate:9.2f} {ratio}")
+        if matmul:
+            write(f"NumPy float64 matmul (2048x2048) in this run: {matmul:.1f} GFLOP/s")
+    epochs = [b for b in benches if _rate(b, _EXAMPLES_KEY, 1.0) is not None]
+    if epochs:
+        plain = {b.extra_info.get("variant"): _rate(b, _EXAMPLES_KEY, 1.0) for b in epochs
+                 if b.extra_info["runner"] == "plain"}  # fmt: skip
+        terminalreporter.section("LeNet training epoch (examples/s)")
+        write(f"{'benchmark':<72} {'ex/s':>9} {'/ plain':>9}")
+        for bench in epochs:
+            rate = _rate(bench, _EXAMPLES_KEY, 1.0)
+            base = plain.get(bench.extra_info.get("variant"))
+            ratio = f"{rate / base:9.3f}" if base else f"{'n/a':>9}"
+            write(f"{bench.name:<72} {rate:9.0f} {ratio}")

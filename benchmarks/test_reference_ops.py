@@ -1,29 +1,18 @@
 """Benchmarks of the NumPy reference: conv2d and both poolings, forward and forward+VJP.
 
-Run with ``nox -s bench-reference`` (or ``pytest benchmarks/test_reference_ops.py``).
+Run with ``nox -s bench-reference`` (it adds the matmul yardstick of ``test_yardstick.py``).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import reference
-from benchmarks.conftest import MATMUL_NAME, record_flops
+from benchmarks.conftest import record_flops
 from benchmarks.workloads import LARGE_CONV, LENET_CONVS, LENET_POOLS, RESNET_POOL
 
 CONVS = (*LENET_CONVS, LARGE_CONV)
 POOLS = (*LENET_POOLS, RESNET_POOL)
-
-
-@pytest.mark.benchmark(group="yardstick")
-def test_matmul_float64(benchmark) -> None:
-    n = 2048
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    benchmark.name = MATMUL_NAME
-    record_flops(benchmark, 2 * n**3)
-    benchmark(np.matmul, a, b)
 
 
 @pytest.mark.benchmark(group="conv2d")

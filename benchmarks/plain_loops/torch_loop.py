@@ -1,0 +1,26 @@
+"""The chapter's PyTorch loop: ``nn.Sequential``, ``torch.optim.SGD``, ``nn.CrossEntropyLoss``."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from backends.torch_lenet import build_lenet
+
+
+def epoch(batches, variant: str, lr: float) -> int:
+    net = build_lenet(variant)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    total_loss, correct, seen = 0.0, 0, 0
+    for X, y in batches:
+        X, y = torch.from_numpy(X), torch.from_numpy(y)
+        optimizer.zero_grad()
+        logits = net(X)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        correct += int((logits.argmax(dim=1) == y).sum())
+        seen += len(y)
+    return seen
