@@ -17,7 +17,7 @@ import pytest
 from benchmarks.conftest import record_examples
 from benchmarks.plain_loops import plain_epoch
 from reference.fashion_mnist import load_fashion_mnist, minibatches
-from training.__main__ import DEFAULT_LR
+from training.loop import DEFAULT_LR
 from training.models import ReferenceLeNet, make_model
 
 BATCH = 128

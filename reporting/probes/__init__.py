@@ -1,0 +1,1 @@
+"""Divergence probes, one module per framework (see :mod:`reporting.divergences`)."""
