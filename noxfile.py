@@ -171,7 +171,7 @@ def report(session: nox.Session) -> None:
                 session.log(f"[{step}/{len(selected)}] {backend}: conformance")
                 conformance(session, python, backend, "-q")
             session.log(f"[{step}/{len(selected)}] {backend}: divergence probes")
-            session.run(python, "-m", "reporting.divergences", "--backend", backend, "--out", str(RESULTS),
+            session.run(python, "-m", "reporting.probes", "--backend", backend, "--out", str(RESULTS),
                         external=True)  # fmt: skip
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")

@@ -2,7 +2,7 @@
 measured against the reference on a small fixed input.
 
 Each framework has a module ``reporting.probes.<backend>`` with ``probes()``
-returning :class:`Probe` records. ``python -m reporting.divergences --backend NAME``
+returning :class:`Probe` records. ``python -m reporting.probes --backend NAME``
 runs them (in that backend's environment) and writes
 ``<out>/divergences-<backend>.json``: one entry per probe with the family, the
 native call, whether it matches the reference, what differs, and how the
@@ -11,13 +11,8 @@ adapter matches the reference instead.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,26 +72,3 @@ def measure(probe: Probe) -> dict[str, Any]:
         return {**entry, "matches": "refuses", "detail": f"raises {type(error).__name__}: {first_line}"}
     matches, detail = describe(actual, probe.reference())
     return {**entry, "matches": matches, "detail": detail}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m reporting.divergences", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--backend", required=True)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    args = parser.parse_args(argv)
-    module = importlib.import_module(f"reporting.probes.{args.backend}")
-    entries = [measure(probe) for probe in module.probes()]
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"divergences-{args.backend}.json"
-    path.write_text(json.dumps({"backend": args.backend, "probes": entries}, indent=1))
-    for entry in entries:
-        verdict = {True: "same", False: "DIFFERS", "refuses": "REFUSES", "n/a": "n/a"}[entry["matches"]]
-        print(f"{verdict:8} {entry['family']}: {entry['call']} -> {entry['detail']}")
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

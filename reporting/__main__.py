@@ -1,0 +1,80 @@
+"""Build report/REPORT.md and report/index.html from a results folder.
+
+python -m reporting --results results --out report [--backends torch,jax] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reporting import charts, collect, render
+
+ALL_BACKENDS = ("torch", "tensorflow", "mxnet", "jax")
+
+
+def build(results: Path, out: Path, backends: list[str], quick: bool) -> tuple[Path, Path]:
+    """Write both files; returns their paths."""
+    found = collect.load(results, backends)
+    benchmarks, rates = collect.op_benchmarks(found)
+    tables = {
+        "conformance-matrix": collect.conformance_matrix(found),
+        "emulations": collect.emulations(found),
+        "divergences": collect.divergence_table(found),
+        "benchmarks": benchmarks,
+        "lenet": collect.lenet_table(found),
+        "environment": collect.environment_table(found),
+    }
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    intro = (
+        f"Backends: {', '.join(backends)}. "
+        + ("Quick form (CI): short benchmarks and training. " if quick else "")
+        + f"Built {stamp} from {results}/."
+    )
+    title = "CNN chapter: conformance, divergences and performance"
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = [f"# {title}", "", intro, ""] + [render.markdown_table(t) for t in tables.values()]
+    markdown_path = out / "REPORT.md"
+    markdown_path.write_text("\n".join(markdown))
+
+    bench_backends = [b for b in backends if b in found.benchmarks]
+    sections = []
+    for table_id, table in tables.items():
+        sections.append(render.html_table(table, table_id))
+        if table_id == "benchmarks" and rates:
+            for op in sorted({key[0] for key in rates}):
+                sections.append(
+                    render.html_image(charts.benchmark_bars(rates, bench_backends, op), f"{op} GFLOP/s")
+                )
+        if table_id == "lenet" and found.training:
+            for variant in sorted({variant for _, variant in found.training}):
+                sections.append(
+                    render.html_image(charts.accuracy_curves(found.training, variant), f"LeNet {variant}")
+                )
+    html_path = out / "index.html"
+    html_path.write_text(render.html_page(title, intro, sections))
+    return markdown_path, html_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reporting", description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=Path, default=Path("report"))
+    parser.add_argument("--backends", default=",".join(ALL_BACKENDS), help="comma-separated subset")
+    parser.add_argument("--quick", action="store_true", help="label the report as the quick (CI) form")
+    args = parser.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if b]
+    unknown = sorted(set(backends) - set(ALL_BACKENDS))
+    if unknown:
+        parser.error(f"unknown backends {unknown}; known: {', '.join(ALL_BACKENDS)}")
+    if not args.results.is_dir():
+        parser.error(f"no results folder {args.results} (run nox -s report first)")
+    for path in build(args.results, args.out, backends, args.quick):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
