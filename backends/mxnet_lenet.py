@@ -1,0 +1,86 @@
+"""LeNet from ``mx.gluon.nn`` layers, with canonical parameter I/O (layouts match: no conversion).
+
+Gluon's ``Conv2D`` weights are OIHW, ``Dense`` weights (out, in), and ``Dense``
+flattens NCHW inputs in C, H, W order, so canonical arrays load as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from backends.base import LeNetModel
+from backends.mxnet_backend import mx  # imported there with its import-time warnings silenced
+from reference.lenet import PARAM_SHAPES, check_params, variant_of
+
+nn = mx.gluon.nn
+
+
+def build_lenet(variant: str = "chapter") -> mx.gluon.nn.Sequential:
+    """The chapter's Gluon ``nn.Sequential`` LeNet (activations fused into the layers)."""
+    spec = variant_of(variant)
+    act = spec.activation
+    pool = nn.AvgPool2D if spec.pooling == "avg" else nn.MaxPool2D
+    net = nn.Sequential()
+    net.add(
+        nn.Conv2D(6, kernel_size=5, padding=2, activation=act, in_channels=1), pool(pool_size=2, strides=2),
+        nn.Conv2D(16, kernel_size=5, activation=act, in_channels=6), pool(pool_size=2, strides=2),
+        nn.Dense(120, activation=act, in_units=16 * 5 * 5),
+        nn.Dense(84, activation=act, in_units=120),
+        nn.Dense(10, in_units=84),
+    )  # fmt: skip
+    return net
+
+
+# canonical layer name -> index in the Sequential
+_LAYERS = {"conv1": 0, "conv2": 2, "fc1": 4, "fc2": 5, "fc3": 6}
+
+
+class MXNetLeNet(LeNetModel):
+    """LeNet as a Gluon ``nn.Sequential`` on ``context``, trained with plain SGD."""
+
+    def __init__(self, variant: str, dtype: str, context: mx.Context) -> None:
+        self.variant, self.dtype, self.context = variant, dtype, context
+        self.net = build_lenet(variant)
+        self.net.initialize(ctx=context)
+        self.net.cast(dtype)
+        self.loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def _parameter(self, name: str) -> mx.gluon.Parameter:
+        layer, kind = name.split(".")
+        return getattr(self.net[_LAYERS[layer]], kind)
+
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        check_params(params)
+        for name in PARAM_SHAPES:
+            self._parameter(name).set_data(mx.nd.array(params[name], ctx=self.context, dtype=self.dtype))
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: self._parameter(name).data().asnumpy() for name in PARAM_SHAPES}
+
+    def _inputs(self, X: np.ndarray) -> mx.nd.NDArray:
+        return mx.nd.array(X, ctx=self.context, dtype=self.dtype)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return self.net(self._inputs(X)).asnumpy()
+
+    def _loss(self, X: np.ndarray, y: np.ndarray) -> tuple[mx.nd.NDArray, mx.nd.NDArray]:
+        """Logits and the mean loss, recorded for autograd."""
+        labels = self._inputs(y)  # the loss picks by float class index
+        with mx.autograd.record():
+            logits = self.net(self._inputs(X))
+            loss = self.loss(logits, labels).mean()
+        loss.backward()
+        return logits, loss
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        _, loss = self._loss(X, y)
+        return float(loss.asscalar()), {name: self._parameter(name).grad().asnumpy() for name in PARAM_SHAPES}
+
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        logits, loss = self._loss(X, y)
+        for parameter in self.net.collect_params().values():
+            parameter.set_data(parameter.data() - lr * parameter.grad())
+        correct = int((logits.argmax(axis=1).asnumpy() == np.asarray(y)).sum())
+        return float(loss.asscalar()), correct

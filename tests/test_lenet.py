@@ -1,0 +1,102 @@
+"""The reference LeNet: the chapter's layer shapes, Xavier init, gradients by finite
+differences, SGD, parameter files; and the weight-only conv VJP it uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reference
+from reference import lenet
+from reference.conv import conv2d_weight_vjp
+
+# The chapter (lenet.md) prints, for a 1x1x28x28 input:
+CHAPTER_SHAPES = [
+    ("Conv2d", (1, 6, 28, 28)), ("Sigmoid", (1, 6, 28, 28)), ("AvgPool2d", (1, 6, 14, 14)),
+    ("Conv2d", (1, 16, 10, 10)), ("Sigmoid", (1, 16, 10, 10)), ("AvgPool2d", (1, 16, 5, 5)),
+    ("Flatten", (1, 400)), ("Linear", (1, 120)), ("Sigmoid", (1, 120)), ("Linear", (1, 84)),
+    ("Sigmoid", (1, 84)), ("Linear", (1, 10)),
+]  # fmt: skip
+
+
+def test_layer_summary_matches_the_chapter() -> None:
+    assert lenet.layer_summary("chapter") == CHAPTER_SHAPES
+
+
+def test_relu_max_variant_names_its_layers() -> None:
+    names = [name for name, _ in lenet.layer_summary("relu-max")]
+    assert names.count("ReLU") == 4 and names.count("MaxPool2d") == 2
+
+
+def test_xavier_uniform_init() -> None:
+    params = lenet.init_params(0, np.float64)
+    for name, shape in lenet.PARAM_SHAPES.items():
+        assert params[name].shape == shape
+        if name.endswith(".bias"):
+            assert not params[name].any()
+            continue
+        receptive = int(np.prod(shape[2:]))
+        bound = np.sqrt(6 / ((shape[0] + shape[1]) * receptive))
+        assert np.abs(params[name]).max() <= bound
+        # U(-a, a) has variance a^2/3; with >= 150 draws the sample is within 30%.
+        assert abs(params[name].var() / (bound**2 / 3) - 1) < 0.3, name
+    assert all(np.array_equal(params[k], lenet.init_params(0, np.float64)[k]) for k in params)
+
+
+@pytest.mark.parametrize("variant", ["chapter", "relu-max"])
+def test_gradients_match_finite_differences(variant: str) -> None:
+    rng = np.random.default_rng(4)
+    params = lenet.init_params(1, np.float64)
+    X = rng.random((3, 1, 28, 28))
+    y = np.array([0, 3, 9])
+    _, grads = lenet.loss_and_grads(params, X, y, variant)
+    eps = 1e-6
+    for name in lenet.PARAM_SHAPES:
+        direction = rng.standard_normal(params[name].shape)
+        plus = {**params, name: params[name] + eps * direction}
+        minus = {**params, name: params[name] - eps * direction}
+        numeric = lenet.loss_and_grads(plus, X, y, variant)[0] - lenet.loss_and_grads(minus, X, y, variant)[0]
+        numeric /= 2 * eps
+        analytic = float(np.sum(grads[name] * direction))
+        assert abs(numeric - analytic) <= 1e-6 * max(1.0, abs(analytic)), (name, numeric, analytic)
+
+
+def test_train_step_is_sgd_on_the_loss_gradient() -> None:
+    params = lenet.init_params(2, np.float64)
+    X, y = np.random.default_rng(5).random((4, 1, 28, 28)), np.array([1, 2, 3, 4])
+    loss, grads = lenet.loss_and_grads(params, X, y)
+    new, step_loss, correct = lenet.train_step(params, X, y, 0.5)
+    assert step_loss == loss and 0 <= correct <= 4
+    for name in params:
+        np.testing.assert_array_equal(new[name], params[name] - 0.5 * grads[name])
+    assert lenet.loss_and_grads(new, X, y)[0] < loss  # a small step downhill
+
+
+def test_conv2d_weight_vjp_is_the_parameter_part_of_conv2d_vjp() -> None:
+    rng = np.random.default_rng(6)
+    X, W = rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))
+    dY = rng.standard_normal((2, 4, 5, 5))
+    _, dW, db = reference.conv2d_vjp(X, W, dY, stride=2, padding=1)
+    dW_only, db_only = conv2d_weight_vjp(X, W, dY, stride=2, padding=1)
+    np.testing.assert_array_equal(dW_only, dW)
+    np.testing.assert_array_equal(db_only, db)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_params_round_trip_through_npz_bit_for_bit(tmp_path, dtype) -> None:
+    params = lenet.init_params(3, dtype)
+    lenet.save_params(tmp_path / "p.npz", params)
+    loaded = lenet.load_params(tmp_path / "p.npz")
+    for name in lenet.PARAM_SHAPES:
+        assert loaded[name].dtype == dtype
+        assert loaded[name].tobytes() == params[name].tobytes()
+
+
+def test_bad_parameters_are_named() -> None:
+    params = lenet.init_params(0)
+    with pytest.raises(ValueError, match=r"missing \['fc3.bias'\]"):
+        lenet.check_params({k: v for k, v in params.items() if k != "fc3.bias"})
+    with pytest.raises(ValueError, match=r"fc1.weight must have shape \(120, 400\), got \(400, 120\)"):
+        lenet.check_params({**params, "fc1.weight": params["fc1.weight"].T})
+    with pytest.raises(ValueError, match="variant must be one of"):
+        lenet.variant_of("alexnet")
