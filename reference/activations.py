@@ -11,9 +11,13 @@ from reference.validation import check_elementwise, result_dtype
 
 def _sigmoid64(X: np.ndarray) -> np.ndarray:
     # With e = exp(-|x|) <= 1 nothing overflows: 1/(1+e) for x >= 0, e/(1+e) below.
-    X = X.astype(np.float64)
-    e = np.exp(-np.abs(X))
-    return np.where(X >= 0, 1.0, e) / (1.0 + e)
+    e = np.abs(X, dtype=np.float64)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    denominator = e + 1.0
+    np.copyto(e, 1.0, where=np.asarray(X) >= 0)
+    e /= denominator
+    return e
 
 
 def sigmoid(X: Any) -> np.ndarray:
@@ -26,7 +30,10 @@ def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
     """``dY * s * (1 - s)`` with ``s = sigmoid(X)``."""
     check_elementwise(X, dY)
     s = _sigmoid64(np.asarray(X))
-    return (np.asarray(dY, dtype=np.float64) * s * (1.0 - s)).astype(result_dtype(X, dY))
+    grad = 1.0 - s
+    grad *= s
+    grad *= dY
+    return grad.astype(result_dtype(X, dY))
 
 
 def relu(X: Any) -> np.ndarray:

@@ -61,25 +61,32 @@ def _flat_layout(h: int, w: int, geometry: ConvGeometry) -> _FlatLayout:
     return _FlatLayout(row, grid, length, rows, taps, sw, out_h * grid)
 
 
-def _padded_flat(X: np.ndarray, geometry: ConvGeometry, layout: _FlatLayout) -> np.ndarray:
-    """X (n, C, H, W) as zero-padded float64 (n, length, C)."""
+def _padded_flat(
+    X: np.ndarray, geometry: ConvGeometry, layout: _FlatLayout, channels_last: bool
+) -> np.ndarray:
+    """X (n, C, H, W) as zero-padded float64, (n, length, C) or (n, C, length)."""
     n, c, h, w = X.shape
     (top, _), (left, _) = geometry.padding
-    flat = np.zeros((n, layout.length, c))
-    image = flat[:, : layout.rows * layout.row].reshape(n, layout.rows, layout.row, c)
-    image[:, top : top + h, left : left + w] = X.transpose(0, 2, 3, 1)
+    flat = np.zeros((n, layout.length, c) if channels_last else (n, c, layout.length))
+    image = _image(flat, layout, channels_last)
+    image[:, :, top : top + h, left : left + w] = X
     return flat
 
 
+def _image(flat: np.ndarray, layout: _FlatLayout, channels_last: bool) -> np.ndarray:
+    """The padded-image part of a flat buffer as an (n, C, rows, row) view."""
+    n, size = flat.shape[0], layout.rows * layout.row
+    if channels_last:
+        return flat[:, :size].reshape(n, layout.rows, layout.row, -1).transpose(0, 3, 1, 2)
+    return flat[:, :, :size].reshape(n, -1, layout.rows, layout.row)
+
+
 def _unpad_flat(
-    flat: np.ndarray, shape: tuple[int, ...], geometry: ConvGeometry, layout: _FlatLayout
-) -> np.ndarray:
-    """Inverse of :func:`_padded_flat`: the (n, C, H, W) interior of a flat buffer."""
-    n = flat.shape[0]
-    _, c, h, w = shape
+    flat: np.ndarray, geometry: ConvGeometry, layout: _FlatLayout, channels_last: bool, h: int, w: int
+):
+    """Inverse of :func:`_padded_flat`: the (n, C, H, W) interior of a flat buffer (a view)."""
     (top, _), (left, _) = geometry.padding
-    image = flat[:, : layout.rows * layout.row].reshape(n, layout.rows, layout.row, c)
-    return image[:, top : top + h, left : left + w].transpose(0, 3, 1, 2)
+    return _image(flat, layout, channels_last)[:, :, top : top + h, left : left + w]
 
 
 def _tap_weights(W: np.ndarray, groups: int) -> np.ndarray:
@@ -95,25 +102,53 @@ def _batch_chunks(n: int, bytes_per_image: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
+def _grid_to_nchw(block: np.ndarray, out_h: int, out_w: int, layout: _FlatLayout, channels_last: bool):
+    """A grid block, (n, Ho*grid, O) or (n, O, Ho*grid), as (n, O, Ho, Wo) without the waste columns."""
+    if channels_last:
+        block = block.transpose(0, 2, 1)
+    n, o, _ = block.shape
+    return block.reshape(n, o, out_h, layout.grid)[..., :out_w]
+
+
+# Few channels: the taps gathered side by side (im2col), channels first, so every
+# copy moves whole rows of grid positions.
 def _columns(flat: np.ndarray, channels: slice, layout: _FlatLayout) -> np.ndarray:
-    """im2col: (n, positions, taps*C_g), tap-major, for layers with few channels."""
-    taps = [flat[:, layout.tap_slice(tap), channels] for tap in range(len(layout.taps))]
-    return np.concatenate(taps, axis=2)
-
-
-def _grid_to_nchw(grid_values: np.ndarray, out_h: int, out_w: int, layout: _FlatLayout) -> np.ndarray:
-    """(n, Ho*grid, O) grid block -> (n, O, Ho, Wo), dropping the waste columns."""
-    n, _, o = grid_values.shape
-    return grid_values.reshape(n, out_h, layout.grid, o)[:, :, :out_w].transpose(0, 3, 1, 2)
-
-
-def _forward_block(flat: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout) -> np.ndarray:
-    """One group of one batch block on the grid: (n, positions, O/groups)."""
+    """im2col of a channels-first flat buffer: (taps*C_g, n, positions), tap-major."""
     c_g = channels.stop - channels.start
-    if c_g < _COLUMNS_BELOW_CHANNELS:
-        columns = _columns(flat, channels, layout)
-        n, positions, depth = columns.shape
-        return (columns.reshape(n * positions, depth) @ weights).reshape(n, positions, -1)
+    columns = np.empty((len(layout.taps) * c_g, flat.shape[0], layout.positions))
+    for tap in range(len(layout.taps)):
+        columns[tap * c_g : (tap + 1) * c_g] = flat[:, channels, layout.tap_slice(tap)].transpose(1, 0, 2)
+    return columns
+
+
+def _forward_columns(flat: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout):
+    """One group of one batch block: (n, O/groups, positions)."""
+    columns = _columns(flat, channels, layout)
+    depth, n, positions = columns.shape
+    product = weights.T @ columns.reshape(depth, n * positions)
+    return product.reshape(-1, n, positions).transpose(1, 0, 2)
+
+
+def _backward_columns(flat, dY_g, weights, channels, layout, input_grad):
+    """Gradients of one group of one batch block: (d flat (n, C_g, length) or None, d weights)."""
+    columns = _columns(flat, channels, layout)
+    depth, n, positions = columns.shape
+    dY_2d = dY_g.transpose(1, 0, 2).reshape(-1, n * positions)
+    dweights = columns.reshape(depth, n * positions) @ dY_2d.T
+    if not input_grad:
+        return None, dweights
+    c_g = channels.stop - channels.start
+    dcolumns = (weights @ dY_2d).reshape(depth, n, positions)
+    dflat = np.zeros((n, c_g, flat.shape[2]))
+    for tap in range(len(layout.taps)):
+        dflat[:, :, layout.tap_slice(tap)] += dcolumns[tap * c_g : (tap + 1) * c_g].transpose(1, 0, 2)
+    return dflat, dweights
+
+
+# Many channels: one matrix product per tap on the channels-last buffer.
+def _forward_taps(flat: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout):
+    """One group of one batch block: (n, positions, O/groups)."""
+    c_g = channels.stop - channels.start
     acc = np.zeros((flat.shape[0], layout.positions, weights.shape[1]))
     product = np.empty_like(acc)
     for tap in range(len(layout.taps)):
@@ -122,26 +157,13 @@ def _forward_block(flat: np.ndarray, weights: np.ndarray, channels: slice, layou
     return acc
 
 
-def _backward_block(
-    flat: np.ndarray,
-    dY_g: np.ndarray,
-    weights: np.ndarray,
-    channels: slice,
-    layout: _FlatLayout,
-    input_grad: bool,
-) -> tuple[np.ndarray | None, np.ndarray]:
+def _backward_taps(flat, dY_g, weights, channels, layout, input_grad):
     """Gradients of one group of one batch block: (d flat (n, length, C_g) or None, d weights)."""
     c_g = channels.stop - channels.start
-    if c_g < _COLUMNS_BELOW_CHANNELS:
-        columns = _columns(flat, channels, layout)
-        rows = columns.shape[0] * columns.shape[1]
-        dweights = columns.reshape(rows, -1).T @ dY_g.reshape(rows, -1)
-    else:
-        dweights = np.empty_like(weights)
-        for tap in range(len(layout.taps)):
-            taps = slice(tap * c_g, (tap + 1) * c_g)
-            view = flat[:, layout.tap_slice(tap), channels]
-            dweights[taps] = np.matmul(view.transpose(0, 2, 1), dY_g).sum(axis=0)
+    dweights = np.empty_like(weights)
+    for tap in range(len(layout.taps)):
+        view = flat[:, layout.tap_slice(tap), channels]
+        dweights[tap * c_g : (tap + 1) * c_g] = np.matmul(view.transpose(0, 2, 1), dY_g).sum(axis=0)
     if not input_grad:
         return None, dweights
     dflat = np.zeros((*flat.shape[:2], c_g))
@@ -178,12 +200,14 @@ def conv2d(
     layout = _flat_layout(h, w, geometry)
     weights = _tap_weights(W, groups)
     c_g, o_g = X.shape[1] // groups, o // groups
+    channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
+    forward = _forward_taps if channels_last else _forward_columns
     Y = np.empty((n, o, out_h, out_w))
     for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o_g)):
-        flat = _padded_flat(X[chunk], geometry, layout)
+        flat = _padded_flat(X[chunk], geometry, layout, channels_last)
         for g in range(groups):
-            block = _forward_block(flat, weights[g], slice(g * c_g, (g + 1) * c_g), layout)
-            Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout)
+            block = forward(flat, weights[g], slice(g * c_g, (g + 1) * c_g), layout)
+            Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout, channels_last)
     if b is not None:
         Y += np.asarray(b, dtype=np.float64)[:, None, None]
     return Y.astype(dtype, copy=False)
@@ -199,22 +223,26 @@ def _conv2d_vjp(
     layout = _flat_layout(h, w, geometry)
     weights = _tap_weights(W, groups)
     c_g, o_g = c // groups, o // groups
+    channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
+    backward = _backward_taps if channels_last else _backward_columns
     dX = np.empty((n, c, h, w)) if input_grad else None
     dweights = np.zeros_like(weights)
     for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)):
-        flat = _padded_flat(X[chunk], geometry, layout)
+        flat = _padded_flat(X[chunk], geometry, layout, channels_last)
         # dY on the grid, zero in the waste columns so they contribute nothing.
-        dY_grid = np.zeros((flat.shape[0], out_h, layout.grid, o))
-        dY_grid[:, :, :out_w] = dY[chunk].transpose(0, 2, 3, 1)
-        dY_grid = dY_grid.reshape(flat.shape[0], layout.positions, o)
+        dY_grid = np.zeros((flat.shape[0], o, out_h, layout.grid))
+        dY_grid[..., :out_w] = dY[chunk]
+        dY_grid = dY_grid.reshape(flat.shape[0], o, layout.positions)
+        if channels_last:
+            dY_grid = dY_grid.transpose(0, 2, 1)
         for g in range(groups):
             channels = slice(g * c_g, (g + 1) * c_g)
-            dflat, dweights_g = _backward_block(
-                flat, dY_grid[:, :, g * o_g : (g + 1) * o_g], weights[g], channels, layout, input_grad
-            )
+            outputs = slice(g * o_g, (g + 1) * o_g)
+            dY_g = dY_grid[..., outputs] if channels_last else dY_grid[:, outputs]
+            dflat, dweights_g = backward(flat, dY_g, weights[g], channels, layout, input_grad)
             dweights[g] += dweights_g
             if dX is not None:
-                dX[chunk, channels] = _unpad_flat(dflat, (n, c_g, h, w), geometry, layout)
+                dX[chunk, channels] = _unpad_flat(dflat, geometry, layout, channels_last, h, w)
     dW = dweights.reshape(groups, kh * kw, c_g, o_g).transpose(0, 3, 2, 1).reshape(o, c_g, kh, kw)
     db = dY.sum(axis=(0, 2, 3), dtype=np.float64)
     return dX, dW, db
