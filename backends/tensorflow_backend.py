@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port  # private: the only way to ask if oneDNN is on
 
-from backends.base import Backend, UnsupportedError
+from backends.base import Backend
 from backends.devices import resolve_device
 from reference.validation import (
     ConvGeometry,
@@ -379,7 +379,9 @@ class TensorFlowBackend(Backend):
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
-        raise UnsupportedError("the TensorFlow LeNet (twin of backends/torch_lenet.py) is not written yet")
+        from backends.tensorflow_lenet import TensorFlowLeNet
+
+        return TensorFlowLeNet(variant, dtype, self._tf_device)
 
     # -- benchmarks ------------------------------------------------------
     def prepare(self, op, *arrays, backward=False, **kwargs):

@@ -9,12 +9,13 @@ from backends.torch_lenet import build_lenet
 
 
 def epoch(batches, variant: str, lr: float) -> int:
-    net = build_lenet(variant)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # as the chapter's try_gpu()
+    net = build_lenet(variant).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     total_loss, correct, seen = 0.0, 0, 0
     for X, y in batches:
-        X, y = torch.from_numpy(X), torch.from_numpy(y)
+        X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
         optimizer.zero_grad()
         logits = net(X)
         loss = loss_fn(logits, y)

@@ -1,0 +1,147 @@
+"""MXNet's native calls (legacy ``mx.nd``, MXNet 1.9.1) with the obvious arguments, against the reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import reference
+from backends.mxnet_backend import mx  # imported there with its import-time warnings silenced
+from reporting.divergences import NotApplicableError, Probe
+from reporting.probes.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+
+nd = mx.nd
+
+
+def _a(array: np.ndarray, ctx: mx.Context | None = None) -> mx.nd.NDArray:
+    """An NDArray of a probe input (float32, CPU unless ``ctx``)."""
+    return nd.array(array, ctx=ctx or mx.cpu(), dtype=array.dtype)
+
+
+def _run(call: Callable[[], mx.nd.NDArray]) -> np.ndarray:
+    """``call()`` as NumPy; an ``MXNetError`` keeps only its last line, the reason
+    (its first lines are a C++ traceback header)."""
+    try:
+        return call().asnumpy()
+    except mx.base.MXNetError as error:
+        reason = str(error).strip().splitlines()[-1].removeprefix("MXNetError: ")
+        raise mx.base.MXNetError(reason) from None
+
+
+def _conv(**kwargs) -> np.ndarray:
+    """``Convolution`` of the 5x5 image with the 2x2 kernel."""
+    return _run(lambda: nd.Convolution(_a(IMAGE_5), _a(KERNEL_2), kernel=(2, 2), num_filter=1, no_bias=True,
+                                       **kwargs))  # fmt: skip
+
+
+def _pool(array: np.ndarray, **kwargs) -> np.ndarray:
+    return _run(lambda: nd.Pooling(_a(array), **kwargs))
+
+
+def _pool_grad(array: np.ndarray, **kwargs) -> np.ndarray:
+    """Gradient of ``Pooling(x, **kwargs).sum()``."""
+    x = _a(array)
+    x.attach_grad()
+    with mx.autograd.record():
+        y = nd.Pooling(x, **kwargs)
+    y.backward(nd.ones_like(y))
+    return x.grad.asnumpy()
+
+
+def _tf32_conv() -> np.ndarray:
+    if not mx.context.num_gpus():
+        raise NotApplicableError("no GPU (the PyPI mxnet 1.9.1 wheel is CPU only)")
+    gpu = mx.gpu(0)
+    # cuDNN 8's default math mode lets float32 convolutions use TF32 on Ampere and newer.
+    x, w = _a(TF32_X, gpu), _a(TF32_W, gpu)
+    return nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=64, no_bias=True).asnumpy()
+
+
+def probes() -> list[Probe]:
+    ones_4 = np.ones((1, 1, 4, 4), dtype=np.float32)
+    ones_5 = np.ones((1, 1, 5, 5), dtype=np.float32)
+    all_neg_inf = np.full((1, 1, 2, 2), -np.inf, dtype=np.float32)
+    return [
+        Probe("'same' padding, odd total",
+              "nd.Convolution(x, w, kernel=(2, 2), num_filter=1, no_bias=True, pad=(1, 1))"
+              " (no 'same' option: a user pads symmetrically)",
+              lambda: _conv(pad=(1, 1)),
+              lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding="same"),
+              "explicit pads from the reference's rule, mx.nd.pad when asymmetric"),
+        Probe("'same' padding, odd total",
+              "nd.Convolution(x, w, kernel=(2, 2), num_filter=1, no_bias=True, stride=(2, 2), pad=(1, 1))",
+              lambda: _conv(stride=(2, 2), pad=(1, 1)),
+              lambda: reference.conv2d(IMAGE_5, KERNEL_2, stride=2, padding="same"),
+              "explicit pads from the reference's rule, mx.nd.pad when asymmetric"),
+        Probe("asymmetric padding",
+              "nd.Convolution(x, w, kernel=(2, 2), num_filter=1, no_bias=True, pad=(0, 1, 0, 1))"
+              " (pad is one symmetric size per axis)",
+              lambda: _conv(pad=(0, 1, 0, 1)),
+              lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding=((0, 1), (0, 1))),
+              "mx.nd.pad, then Convolution without padding"),
+        Probe("avg-pool padding count",
+              "nd.Pooling(x, kernel=(3, 3), pool_type='avg', stride=(2, 2), pad=(1, 1))",
+              lambda: _pool(ones_5, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1)),
+              lambda: reference.avg_pool2d(ones_5, 3, stride=2, padding=1),
+              "native (count_include_pad=True is MXNet's default too)"),
+        Probe("ceil_mode",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2), pad=(1, 1),"
+              " pooling_convention='full')",
+              lambda: _pool(IMAGE_5, kernel=(2, 2), pool_type="max", stride=(2, 2), pad=(1, 1),
+                            pooling_convention="full"),
+              lambda: reference.max_pool2d(IMAGE_5, 2, stride=2, padding=1, ceil_mode=True),
+              "pooling_convention='full', then a slice drops the last window, which starts in the padding"),
+        Probe("ceil_mode",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='avg', stride=(2, 2)) (pooling_convention='valid')",
+              lambda: _pool(IMAGE_5, kernel=(2, 2), pool_type="avg", stride=(2, 2)),
+              lambda: reference.avg_pool2d(IMAGE_5, 2, ceil_mode=True),
+              "pooling_convention='full' for ceil_mode=True"),
+        Probe("ceil_mode",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='avg', stride=(2, 2), pooling_convention='full')",
+              lambda: _pool(IMAGE_5, kernel=(2, 2), pool_type="avg", stride=(2, 2),
+                            pooling_convention="full"),
+              lambda: reference.avg_pool2d(IMAGE_5, 2, ceil_mode=True),
+              "native (the forward divisor never counts the ceil overhang)"),
+        Probe("ceil_mode",
+              "x.grad after nd.Pooling(x, kernel=(3, 3), pool_type='avg', stride=(2, 2), pad=(1, 1),"
+              " pooling_convention='full') on 4x4, backward of ones",
+              lambda: _pool_grad(
+                  ones_4, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1), pooling_convention="full"
+              ),
+              lambda: reference.avg_pool2d_vjp(ones_4, np.ones((1, 1, 3, 3), np.float32), 3, stride=2,
+                                               padding=1, ceil_mode=True),
+              "sum pooling divided by a sum-pooled mask of the counted cells when a ceil_mode window"
+              " hangs past the padded input (MKL-DNN's float32 backward counts the overhang)"),
+        Probe("MXNet pooling conventions",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='max') (no stride)",
+              lambda: _pool(IMAGE_5, kernel=(2, 2), pool_type="max"),
+              lambda: reference.max_pool2d(IMAGE_5, 2),
+              "stride always passed (Pooling's stride defaults to 1, not to the window)"),
+        Probe("MXNet pooling conventions",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2)) on a window of -inf",
+              lambda: _pool(all_neg_inf, kernel=(2, 2), pool_type="max", stride=(2, 2)),
+              lambda: reference.max_pool2d(all_neg_inf, 2),
+              "strided slices, argmax and pick when the input holds -inf (Pooling starts from -FLT_MAX)"),
+        Probe("max-pool ties",
+              "x.grad after nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2)), backward of ones",
+              lambda: _pool_grad(TIES, kernel=(2, 2), pool_type="max", stride=(2, 2)),
+              lambda: reference.max_pool2d_vjp(TIES, np.ones((1, 1, 2, 2), np.float32), 2),
+              "native on the CPU (first maximal element)"),
+        Probe("NaN in a max window",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2))",
+              lambda: _pool(WITH_NAN, kernel=(2, 2), pool_type="max", stride=(2, 2)),
+              lambda: reference.max_pool2d(WITH_NAN, 2),
+              "strided slices, argmax and pick when the input holds NaN (Pooling skips NaN)"),
+        Probe("flatten order before the first dense layer",
+              "nd.FullyConnected(nd.flatten(x), fc1, no_bias=True, num_hidden=120)",
+              lambda: _run(lambda: nd.FullyConnected(nd.flatten(_a(ACTIVATION)), _a(FC1), no_bias=True,
+                                                     num_hidden=120)),
+              lambda: reference.linear(reference.flatten(ACTIVATION), FC1),
+              "native (NCHW, so flatten is C, H, W order)"),
+        Probe("TF32 on GPUs",
+              "nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=64, no_bias=True) on mx.gpu(0)",
+              _tf32_conv,
+              lambda: reference.conv2d(TF32_X, TF32_W, padding=1),
+              "NVIDIA_TF32_OVERRIDE=0 (and cuDNN autotune off) on GPUs"),
+    ]  # fmt: skip
