@@ -5,6 +5,9 @@ Quirks handled here (each call that needs one records a note):
   last windows; the reference's output size applies the drop rule.
 - lax has no average pooling: a ``reduce_window`` sum divided by the count of
   (padded) input cells each window covers, found by pooling a ones mask.
+- XLA's CPU float64 grouped convolution is one convolution with a
+  block-diagonal kernel, so a NaN or Inf times its zeros spills NaN into other
+  groups; such inputs run one convolution per group.
 - The gradient of ``reduce_window`` max (XLA's select_and_scatter, comparing
   with ``>=``) moves a window's gradient past every NaN; a custom VJP sends it
   to the first maximal element, NaN counting as maximal, as the reference does.
@@ -16,6 +19,7 @@ Each op is jit-compiled once per geometry, shape and dtype (``jax.jit``'s cache)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -63,6 +67,16 @@ def _conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | Non
     return y if b is None else y + b[:, None, None]
 
 
+def _conv_per_group(
+    geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None
+) -> jax.Array:
+    """:func:`_conv` as one convolution per group, so a NaN or Inf stays in its own group."""
+    groups, single = geometry.groups, dataclasses.replace(geometry, groups=1)
+    pairs = zip(jnp.split(x, groups, axis=1), jnp.split(w, groups, axis=0), strict=True)
+    y = jnp.concatenate([_conv(single, x_g, w_g) for x_g, w_g in pairs], axis=1)
+    return y if b is None else y + b[:, None, None]
+
+
 def _pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """NCHW pads: ``padding`` each side plus what a ceil_mode window hangs past the padded input."""
     pads = [(0, 0), (0, 0)]
@@ -79,7 +93,9 @@ def _pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int,
     return tuple(pads)
 
 
-def _reduce_windows(x: jax.Array, init: float, reducer: Callable, geometry: PoolGeometry, pads) -> jax.Array:
+def _reduce_windows(
+    x: jax.Array, init: float, reducer: Callable, geometry: PoolGeometry, pads: Sequence[tuple[int, int]]
+) -> jax.Array:
     """``reducer`` over every pooling window of the last two axes of ``x``."""
     lead = (1,) * (x.ndim - 2)
     return lax.reduce_window(
@@ -117,7 +133,7 @@ def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[
     taps, scatter = jax.vjp(partial(_window_taps, geometry), x)
     first = jnp.argmax(taps, axis=0)  # NumPy's rule: first maximum, a NaN is maximal
     chosen = jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first
-    return scatter(jnp.where(chosen, dy, jnp.zeros_like(dy)))
+    return scatter(jnp.where(chosen, dy, 0))
 
 
 _max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
@@ -128,10 +144,11 @@ def _avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> 
     total = _reduce_windows(x, 0.0, lax.add, geometry, pads)
     # The divisor counts the cells of the input (or of the padded input) each
     # window covers: pooling a mask of ones, so the ceil_mode overhang never counts.
-    (top, bottom), (left, right) = pads[2:]
+    ph, pw = geometry.padding
+    (_, bottom), (_, right) = pads[2:]
     if count_include_pad:
-        mask = jnp.ones((x.shape[2] + 2 * top, x.shape[3] + 2 * left), x.dtype)
-        mask_pads = ((0, bottom - top), (0, right - left))
+        mask = jnp.ones((x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
+        mask_pads = ((0, bottom - ph), (0, right - pw))
     else:
         mask, mask_pads = jnp.ones(x.shape[2:], x.dtype), pads[2:]
     return total / _reduce_windows(mask, 0.0, lax.add, geometry, mask_pads)
@@ -151,17 +168,26 @@ def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return -jnp.mean(picked)
 
 
-# One compiled program per op, static arguments, shapes and dtypes (jit's cache).
-@partial(jax.jit, static_argnums=(0, 1))
-def _forward(op: Callable, static: tuple, *arrays: jax.Array | None) -> jax.Array:
+def _apply(op: Callable, static: tuple, *arrays: jax.Array | None) -> jax.Array:
     return op(*static, *arrays)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _vjp(op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts: tuple = ()) -> tuple:
+def _pullback(op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts: tuple = ()) -> tuple:
     """Gradients of ``sum(op(*static, *primals, *consts) * dy)`` with respect to ``primals``."""
     _, pullback = jax.vjp(lambda *p: op(*static, *p, *consts), *primals)
     return pullback(dy)
+
+
+# One compiled program per op, static arguments, shapes and dtypes (jit's cache).
+# An op call mostly compiles a new geometry and runs it once: LLVM -O0 cuts
+# XLA's CPU compile time by about a third. Its results can differ from
+# optimised code in the last bit (both pass the suite); prepare() benchmarks
+# optimised code.
+_QUICK_COMPILE = {"xla_backend_optimization_level": 0}
+_forward = jax.jit(_apply, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
+_vjp = jax.jit(_pullback, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
+_optimised_forward = jax.jit(_apply, static_argnums=(0, 1))
+_optimised_vjp = jax.jit(_pullback, static_argnums=(0, 1))
 
 
 def _gpu_count() -> int:
@@ -204,32 +230,42 @@ class JaxBackend(Backend):
         return [np.array(g) for g in _vjp(op, static, self._array(dY, dtype), arrays)]
 
     # -- convolution -----------------------------------------------------
+    def _conv_op(self, geometry: ConvGeometry, dtype: np.dtype, *arrays: Any) -> Callable[..., jax.Array]:
+        """:func:`_conv`, or :func:`_conv_per_group` for float64 groups fed a NaN or Inf."""
+        if geometry.groups == 1 or dtype != np.float64 or all(np.isfinite(a).all() for a in arrays):
+            return _conv
+        self.note(
+            "float64 grouped conv with NaN/Inf via one conv per group (XLA's CPU float64 grouped"
+            " conv is one conv with a block-diagonal kernel: NaN/Inf times its zeros spill NaN"
+            " into the other groups)"
+        )
+        return _conv_per_group
+
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        conv = self._conv_op(geometry, dtype, X, W)
         bias = None if b is None else self._array(b, dtype)
-        return self._run(_conv, (geometry,), self._array(X, dtype), self._array(W, dtype), bias)
+        return self._run(conv, (geometry,), self._array(X, dtype), self._array(W, dtype), bias)
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
-        bias = np.zeros(np.shape(W)[0])
-        dX, dW, db = self._grads(_conv, (geometry,), dY, (X, W, bias), result_dtype(X, W, dY))
+        dtype = result_dtype(X, W, dY)
+        conv = self._conv_op(geometry, dtype, X, W, dY)
+        dX, dW, db = self._grads(conv, (geometry,), dY, (X, W, np.zeros(np.shape(W)[0])), dtype)
         return dX, dW, db
 
     # -- pooling ---------------------------------------------------------
     def _note_ceil_mode(self, geometry: PoolGeometry, shape: Sequence[int]) -> None:
         if any(lo != hi for lo, hi in _pool_pads(geometry, shape)[2:]):
-            self.note(
-                "ceil_mode via extra bottom/right padding, never counted by the average"
-                " (lax.reduce_window has no ceil_mode)"
-            )
+            self.note("ceil_mode via extra bottom/right padding for the last window (reduce_window has none)")
 
-    def _note_average(self, geometry: PoolGeometry, count_include_pad: bool) -> None:
-        if not count_include_pad and any(geometry.padding):
-            self.note(
-                "count_include_pad=False via a divisor from pooling a ones mask"
-                " (a reduce_window sum over the window size counts the padding)"
-            )
+    def _note_average(self, count_include_pad: bool) -> None:
+        cells = "padded-input" if count_include_pad else "real input"
+        self.note(
+            f"average pooling via a reduce_window sum over the {cells} cells per window,"
+            " counted by pooling a ones mask (lax has no average pooling)"
+        )
 
     def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         geometry = check_pool2d(
@@ -245,8 +281,8 @@ class JaxBackend(Backend):
         self._note_ceil_mode(geometry, np.shape(X))
         self.note(
             "max-pool gradient via a custom VJP to the first maximal window element, NaN maximal"
-            " (reduce_window's select_and_scatter compares with >=, so a window with a NaN"
-            " sends its gradient to the largest element after its last NaN)"
+            " (reduce_window's select_and_scatter compares with >=: a window with a NaN sends"
+            " its gradient to the largest element after its last NaN, or to that NaN if last)"
         )
         return self._grads(_max_pool, (geometry,), dY, (X,), result_dtype(X, dY))[0]
 
@@ -260,7 +296,7 @@ class JaxBackend(Backend):
             count_include_pad=count_include_pad,
         )
         self._note_ceil_mode(geometry, np.shape(X))
-        self._note_average(geometry, count_include_pad)
+        self._note_average(count_include_pad)
         static = (geometry, bool(count_include_pad))
         return self._run(_avg_pool, static, self._array(X, result_dtype(X)))
 
@@ -277,7 +313,7 @@ class JaxBackend(Backend):
             dY=dY,
         )
         self._note_ceil_mode(geometry, np.shape(X))
-        self._note_average(geometry, count_include_pad)
+        self._note_average(count_include_pad)
         static = (geometry, bool(count_include_pad))
         return self._grads(_avg_pool, static, dY, (X,), result_dtype(X, dY))[0]
 
@@ -332,31 +368,36 @@ class JaxBackend(Backend):
         labels = (self._array(labels, np.int64),)
         return np.array(_vjp(_cross_entropy, (), self._array(dloss, dtype), primals, labels)[0])
 
+    # -- LeNet -----------------------------------------------------------
+    def lenet(self, variant="chapter", dtype="float32"):
+        from backends.jax_lenet import JaxLeNet
+
+        return JaxLeNet(variant, dtype, self._device)
+
     # -- benchmarks ------------------------------------------------------
     def prepare(self, op, *arrays, backward=False, **kwargs):
         if op == "conv2d":
-            static = (check_conv2d(*arrays, **kwargs),)
-            forward = _conv
+            static, forward = (check_conv2d(*arrays, **kwargs),), _conv
         elif op == "max_pool2d":
             static, forward = (check_pool2d(*arrays, **kwargs),), _max_pool
         elif op == "avg_pool2d":
-            static = (check_pool2d(*arrays, **kwargs), bool(kwargs.get("count_include_pad", True)))
-            forward = _avg_pool
+            count_include_pad = bool(kwargs.get("count_include_pad", True))
+            static, forward = (check_pool2d(*arrays, **kwargs), count_include_pad), _avg_pool
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         dtype = result_dtype(*arrays)
         inputs = tuple(self._array(a, dtype) for a in arrays)
         if backward:
-            shape = _forward(forward, static, *inputs).shape
+            shape = _optimised_forward(forward, static, *inputs).shape
             dY = self._array(np.random.default_rng(0).standard_normal(shape), dtype)
 
             def run() -> None:
-                jax.block_until_ready(_vjp(forward, static, dY, inputs))
+                jax.block_until_ready(_optimised_vjp(forward, static, dY, inputs))
 
         else:
 
             def run() -> None:
-                _forward(forward, static, *inputs).block_until_ready()
+                _optimised_forward(forward, static, *inputs).block_until_ready()
 
         run()  # compile now, so no timed call includes jit compilation
         return run

@@ -1,0 +1,92 @@
+"""LeNet as a pure JAX function of a parameter dict, from the JAX adapter's native ops.
+
+JAX has no layer objects (flax is a separate library), so the network is the
+adapter's ``lax`` convolution and pooling, ``jax.nn`` activations and dense
+layer composed in the chapter's order. Parameters keep the canonical layouts
+(OIHW convolutions, NCHW activations, (out, in) dense weights), so canonical
+arrays load as they are. Forward, gradient and SGD step are each one jit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from backends.base import LeNetModel
+from backends.jax_backend import _avg_pool, _conv, _cross_entropy, _flatten, _linear, _max_pool
+from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, check_params, variant_of
+from reference.validation import conv2d_geometry, pool2d_geometry
+
+Params = dict[str, jax.Array]
+
+
+def lenet_logits(params: Params, X: jax.Array, spec: Variant) -> jax.Array:
+    """(N, 10) logits of the chapter's LeNet (or its ReLU / max-pool variant) on (N, 1, 28, 28)."""
+    act = jax.nn.sigmoid if spec.activation == "sigmoid" else jax.nn.relu
+    h = X
+    for layer in ("conv1", "conv2"):
+        weight = params[f"{layer}.weight"]
+        geometry = conv2d_geometry(h.shape, weight.shape, padding=CONV_PADDING[layer])
+        h = act(_conv(geometry, h, weight, params[f"{layer}.bias"]))
+        window = pool2d_geometry(h.shape, 2, 2)
+        h = _avg_pool(window, True, h) if spec.pooling == "avg" else _max_pool(window, h)
+    h = _flatten(h)
+    for layer in ("fc1", "fc2"):
+        h = act(_linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"]))
+    return _linear(h, params["fc3.weight"], params["fc3.bias"])
+
+
+def _loss(params: Params, X: jax.Array, y: jax.Array, spec: Variant) -> tuple[jax.Array, jax.Array]:
+    logits = lenet_logits(params, X, spec)
+    return _cross_entropy(logits, y), logits
+
+
+_logits = jax.jit(lenet_logits, static_argnums=2)
+_loss_and_grads = jax.jit(jax.value_and_grad(_loss, has_aux=True), static_argnums=3)
+
+
+@partial(jax.jit, static_argnums=3)
+def _train_step(
+    params: Params, X: jax.Array, y: jax.Array, spec: Variant, lr: jax.Array
+) -> tuple[Params, jax.Array, jax.Array]:
+    """Plain SGD ``p - lr * g``; returns the new parameters, the batch loss and the right predictions."""
+    (loss, logits), grads = jax.value_and_grad(_loss, has_aux=True)(params, X, y, spec)
+    params = {name: p - lr * grads[name] for name, p in params.items()}
+    return params, loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
+
+
+class JaxLeNet(LeNetModel):
+    """LeNet on a JAX ``device``, trained with plain SGD."""
+
+    def __init__(self, variant: str, dtype: str, device: jax.Device) -> None:
+        self.variant, self.dtype, self.device = variant, dtype, device
+        self._spec = variant_of(variant)
+        self._params: Params = {}
+
+    def _array(self, value: np.ndarray, dtype: str) -> jax.Array:
+        return jax.device_put(np.asarray(value, dtype=dtype), self.device)
+
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        check_params(params)
+        self._params = {name: self._array(params[name], self.dtype) for name in PARAM_SHAPES}
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: np.array(value) for name, value in self._params.items()}
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return np.array(_logits(self._params, self._array(X, self.dtype), self._spec))
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        X, y = self._array(X, self.dtype), self._array(y, "int64")
+        (loss, _), grads = _loss_and_grads(self._params, X, y, self._spec)
+        return float(loss), {name: np.array(grads[name]) for name in PARAM_SHAPES}
+
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        X, y = self._array(X, self.dtype), self._array(y, "int64")
+        step = _train_step(self._params, X, y, self._spec, self._array(lr, self.dtype))
+        self._params, loss, correct = step
+        return float(loss), int(correct)
