@@ -191,9 +191,9 @@ def evaluate(
 def layer_summary(variant: str = "chapter", batch: int = 1) -> list[tuple[str, tuple[int, ...]]]:
     """Each layer's output shape for a (batch, 1, 28, 28) input, as the chapter prints it.
 
-    >>> for name, shape in layer_summary()[:2]: print(f"{name} output shape:\\t{shape}")
-    Conv2d output shape:\t(1, 6, 28, 28)
-    Sigmoid output shape:\t(1, 6, 28, 28)
+    >>> for name, shape in layer_summary()[:2]: print(f"{name} output shape: {shape}")
+    Conv2d output shape: (1, 6, 28, 28)
+    Sigmoid output shape: (1, 6, 28, 28)
     """
     spec = variant_of(variant)
     act_name = "Sigmoid" if spec.activation == "sigmoid" else "ReLU"
