@@ -27,7 +27,6 @@ from reference.conv import conv2d
 from reference.dense import flatten, linear
 from reference.fashion_mnist import load_fashion_mnist, minibatches
 from reference.pool import avg_pool2d, max_pool2d
-from training.loop import DEFAULT_LR
 
 VARIANTS = sorted(lenet.VARIANTS)
 DTYPES = ("float32", "float64")
@@ -43,6 +42,9 @@ TRAJECTORY_STEPS = 50
 # rounding flips max-pool and ReLU decisions and the reference's own float32
 # run departs from float64 by ~1e-1 within 50 steps (measured), so a backend
 # may not do better than "as close as float32 arithmetic allows".
+# The learning rates the bounds above were measured with (relu-max trains at 0.2,
+# where float32 runs depart from float64 sooner still).
+TRAJECTORY_LR = {"chapter": 0.9, "relu-max": 0.1}
 TRAJECTORY_FLOOR = 1e-4
 TRAJECTORY_FACTOR = 10.0
 
@@ -147,7 +149,7 @@ def trajectory(train_step, params: lenet.Params, variant: str) -> tuple[list[flo
 
 def reference_step(variant: str):
     def step(params, X, y):
-        params, loss, _ = lenet.train_step(params, X, y, DEFAULT_LR[variant], variant)
+        params, loss, _ = lenet.train_step(params, X, y, TRAJECTORY_LR[variant], variant)
         return params, loss
 
     return step
@@ -178,7 +180,7 @@ def test_float32_training_follows_the_float64_reference(backend, results, lenet_
     model.load_params(lenet.init_params(0, np.float32))
 
     def step(params, X, y):
-        return params, model.train_step(X, y, DEFAULT_LR[variant])[0]
+        return params, model.train_step(X, y, TRAJECTORY_LR[variant])[0]
 
     losses, _ = trajectory(step, lenet.init_params(0, np.float32), variant)
     run64, reference32 = reference_runs(variant)

@@ -12,9 +12,10 @@ from backends.base import LeNetModel
 from reference.fashion_mnist import minibatches
 
 EVAL_BATCH = 1000
-# Learning rates that reach the accuracy targets in 10 epochs at batch 128
-# (plain SGD, Xavier init): the sigmoid network needs a large step.
-DEFAULT_LR = {"chapter": 0.9, "relu-max": 0.1}
+# Learning rates that reach the accuracy targets (0.80 and 0.89 test accuracy)
+# in 10 epochs at batch 128 with plain SGD and Xavier init, measured on PyTorch:
+# chapter 0.9 -> 0.849; relu-max 0.1 -> 0.887, 0.2 -> 0.895, 0.3 -> 0.884.
+DEFAULT_LR = {"chapter": 0.9, "relu-max": 0.2}
 
 
 def evaluate(model: LeNetModel, images: np.ndarray, labels: np.ndarray) -> float:
