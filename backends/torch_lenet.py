@@ -40,6 +40,7 @@ class TorchLeNet(LeNetModel):
         self.variant, self.dtype, self.device = variant, dtype, device
         self.net = build_lenet(variant).to(device=device, dtype=_DTYPES[dtype])
         self.loss = nn.CrossEntropyLoss()
+        self._optimizer: torch.optim.SGD | None = None
 
     def _tensor(self, name: str) -> torch.Tensor:
         layer, kind = name.split(".")
@@ -75,7 +76,8 @@ class TorchLeNet(LeNetModel):
         logits = self.net(X)
         loss = self.loss(logits, y)
         loss.backward()
-        with torch.no_grad():
-            for parameter in self.net.parameters():
-                parameter -= lr * parameter.grad
+        # torch.optim.SGD (no momentum) is plain SGD, with its fused multi-tensor update.
+        if self._optimizer is None or self._optimizer.param_groups[0]["lr"] != lr:
+            self._optimizer = torch.optim.SGD(self.net.parameters(), lr=lr)
+        self._optimizer.step()
         return float(loss.detach()), int((logits.argmax(dim=1) == y).sum())
