@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from reference.fashion_mnist import load_fashion_mnist
 from reference.lenet import VARIANTS, save_params
-from training.loop import DEFAULT_LR, train
+from training.loop import DEFAULT_BATCH, DEFAULT_LR, train
 from training.models import make_model
 from training.plots import plot_history
 
@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="reference", help="'reference' or a backend name (torch, ...)")
     parser.add_argument("--variant", default="chapter", choices=sorted(VARIANTS))
     parser.add_argument("--epochs", type=int, default=10, help="default: the chapter's 10")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, help=f"default per variant: {DEFAULT_BATCH}")
     parser.add_argument("--lr", type=float, help=f"default per variant: {DEFAULT_LR}")
     parser.add_argument("--seed", type=int, default=0, help="minibatch order seed")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (the short CI form)")
@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default="results/train", type=Path)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = DEFAULT_BATCH[args.variant]
     if args.epochs < 1 or args.batch_size < 1 or (args.max_steps is not None and args.max_steps < 1):
         parser.error("--epochs, --batch-size and --max-steps must be at least 1")
     if args.lr is None:
