@@ -11,7 +11,7 @@ parameters' dtype.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -169,23 +169,6 @@ def train_step(
     """One SGD step on a batch: new parameters, the batch loss, the number of correct predictions."""
     loss, logits, grads = _loss_logits_grads(params, X, y, variant)
     return sgd_step(params, grads, lr), loss, int(np.sum(np.argmax(logits, axis=1) == y))
-
-
-def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of rows whose largest logit is the label."""
-    return float(np.mean(np.argmax(logits, axis=1) == y))
-
-
-def evaluate(
-    params: Params, batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str = "chapter"
-) -> float:
-    """Accuracy over all batches."""
-    correct = total = 0
-    for X, y in batches:
-        logits, _ = forward(params, X, variant)
-        correct += int(np.sum(np.argmax(logits, axis=1) == y))
-        total += len(y)
-    return correct / total
 
 
 def layer_summary(variant: str = "chapter", batch: int = 1) -> list[tuple[str, tuple[int, ...]]]:
