@@ -138,10 +138,12 @@ def _backward_columns(flat, dY_g, weights, channels, layout, input_grad):
     if not input_grad:
         return None, dweights
     c_g = channels.stop - channels.start
-    dcolumns = (weights @ dY_2d).reshape(depth, n, positions)
     dflat = np.zeros((n, c_g, flat.shape[2]))
+    # One product per tap, added as it is made: the whole (depth, n*positions)
+    # product would be a large temporary for little gain in BLAS speed.
     for tap in range(len(layout.taps)):
-        dflat[:, :, layout.tap_slice(tap)] += dcolumns[tap * c_g : (tap + 1) * c_g].transpose(1, 0, 2)
+        dtap = (weights[tap * c_g : (tap + 1) * c_g] @ dY_2d).reshape(c_g, n, positions)
+        dflat[:, :, layout.tap_slice(tap)] += dtap.transpose(1, 0, 2)
     return dflat, dweights
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.activations import relu, relu_vjp, sigmoid, sigmoid_vjp
+from reference.activations import relu, relu_vjp, sigmoid, sigmoid_vjp_from_output
 from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
 from reference.dense import flatten, linear, linear_vjp
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
@@ -89,7 +89,11 @@ def check_params(params: Mapping[str, np.ndarray]) -> None:
 
 
 def _activation(variant: Variant):
-    return (sigmoid, sigmoid_vjp) if variant.activation == "sigmoid" else (relu, relu_vjp)
+    """The activation and its VJP from the activation's *output* (as autograd saves it).
+
+    ``relu_vjp`` takes the output as well as the input: ``relu(x) > 0`` exactly when ``x > 0``.
+    """
+    return (sigmoid, sigmoid_vjp_from_output) if variant.activation == "sigmoid" else (relu, relu_vjp)
 
 
 def _pool(variant: Variant):
@@ -97,16 +101,17 @@ def _pool(variant: Variant):
 
 
 def forward(params: Params, X: np.ndarray, variant: str = "chapter") -> tuple[np.ndarray, dict]:
-    """Logits (N, 10) of images X (N, 1, 28, 28), and the tape :func:`backward` needs."""
+    """Logits (N, 10) of images X (N, 1, 28, 28), and the tape :func:`backward` needs.
+
+    The tape holds each layer's input (``"conv1.in"`` ...) and each activation's output (``"conv1.a"`` ...).
+    """
     act, _ = _activation(variant_of(variant))
     pool, _ = _pool(variant_of(variant))
     tape: dict[str, np.ndarray] = {"X": X}
     h = X
     for layer in ("conv1", "conv2"):
         tape[f"{layer}.in"] = h
-        tape[f"{layer}.z"] = z = conv2d(
-            h, params[f"{layer}.weight"], params[f"{layer}.bias"], padding=CONV_PADDING[layer]
-        )
+        z = conv2d(h, params[f"{layer}.weight"], params[f"{layer}.bias"], padding=CONV_PADDING[layer])
         tape[f"{layer}.a"] = a = act(z)
         h = pool(a, 2, stride=2)
     tape["flat.shape"] = np.array(h.shape)
@@ -115,8 +120,7 @@ def forward(params: Params, X: np.ndarray, variant: str = "chapter") -> tuple[np
         tape[f"{layer}.in"] = h
         h = linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"])
         if layer != "fc3":
-            tape[f"{layer}.z"] = h
-            h = act(h)
+            tape[f"{layer}.a"] = h = act(h)
     return h, tape
 
 
@@ -128,14 +132,14 @@ def backward(params: Params, tape: dict, dlogits: np.ndarray, variant: str = "ch
     d = dlogits
     for layer in ("fc3", "fc2", "fc1"):
         if layer != "fc3":
-            d = act_vjp(tape[f"{layer}.z"], d)
+            d = act_vjp(tape[f"{layer}.a"], d)
         d, grads[f"{layer}.weight"], grads[f"{layer}.bias"] = linear_vjp(
             tape[f"{layer}.in"], params[f"{layer}.weight"], d
         )
     d = d.reshape(tuple(tape["flat.shape"]))
     for layer in ("conv2", "conv1"):
         d = pool_vjp(tape[f"{layer}.a"], d, 2, stride=2)
-        d = act_vjp(tape[f"{layer}.z"], d)
+        d = act_vjp(tape[f"{layer}.a"], d)
         vjp = conv2d_weight_vjp if layer == "conv1" else conv2d_vjp  # the images need no gradient
         *d, grads[f"{layer}.weight"], grads[f"{layer}.bias"] = vjp(
             tape[f"{layer}.in"], params[f"{layer}.weight"], d, padding=CONV_PADDING[layer]
@@ -185,12 +189,12 @@ def layer_summary(variant: str = "chapter", batch: int = 1) -> list[tuple[str, t
     _, tape = forward(params, np.zeros((batch, 1, 28, 28)), variant)
     rows: list[tuple[str, tuple[int, ...]]] = []
     for layer in ("conv1", "conv2"):
-        shape = tape[f"{layer}.z"].shape
+        shape = tape[f"{layer}.a"].shape
         pooled = (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
         rows += [("Conv2d", shape), (act_name, shape), (pool_name, pooled)]
     rows.append(("Flatten", tape["fc1.in"].shape))
     for layer, following in (("fc1", "fc2"), ("fc2", "fc3")):
-        rows += [("Linear", tape[f"{layer}.z"].shape), (act_name, tape[f"{following}.in"].shape)]
+        rows += [("Linear", tape[f"{layer}.a"].shape), (act_name, tape[f"{following}.in"].shape)]
     rows.append(("Linear", (batch, 10)))
     return rows
 

@@ -25,16 +25,24 @@ import numpy as np
 from reference.validation import PoolGeometry, check_pool2d, result_dtype
 
 
-def _padded(X: np.ndarray, geometry: PoolGeometry, fill: float, dtype: np.dtype) -> np.ndarray:
-    """X padded by ``padding`` before and enough after to hold every window."""
-    n, c, h, w = X.shape
+def _padded_shape(shape: tuple[int, ...], geometry: PoolGeometry) -> tuple[int, int, int, int]:
+    """(N, C, H, W) grown by ``padding`` before and enough after to hold every window."""
+    n, c, h, w = shape
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
     kh, kw = geometry.kernel_size
     out_h, out_w = geometry.output_size
     height = max(h + 2 * ph, (out_h - 1) * sh + dh * (kh - 1) + 1)
     width = max(w + 2 * pw, (out_w - 1) * sw + dw * (kw - 1) + 1)
-    padded = np.full((n, c, height, width), fill, dtype=dtype)
-    padded[:, :, ph : ph + h, pw : pw + w] = X
+    return n, c, height, width
+
+
+def _padded(X: np.ndarray, geometry: PoolGeometry, fill: float, dtype: np.dtype) -> np.ndarray:
+    """X in a ``fill``-padded buffer of :func:`_padded_shape`; X itself (as ``dtype``) if none is needed."""
+    shape = _padded_shape(X.shape, geometry)
+    if shape == X.shape:
+        return X.astype(dtype, copy=False)
+    padded = np.full(shape, fill, dtype=dtype)
+    _crop(padded, geometry, X.shape)[...] = X
     return padded
 
 
@@ -61,13 +69,14 @@ def _argmax_taps(X: np.ndarray, geometry: PoolGeometry, dtype: np.dtype) -> np.n
     best = index = None
     for tap, values in _taps(_padded(X, geometry, -np.inf, dtype), geometry):
         if best is None:
-            best, index = values.copy(), np.zeros(values.shape, dtype=np.intp)
+            best, index = values, np.zeros(values.shape, dtype=np.intp)
             continue
         better = values > best
         if has_nan:
             better |= np.isnan(values) & ~np.isnan(best)
-        np.copyto(best, values, where=better)
-        np.copyto(index, tap, where=better)
+        # np.where, not a where= mask: masked ufunc loops are several times slower.
+        best = np.where(better, values, best)
+        index = np.where(better, tap, index)
     return index
 
 
@@ -115,10 +124,10 @@ def max_pool2d_vjp(
     X, dY = np.asarray(X), np.asarray(dY)
     dtype = result_dtype(X, dY)
     index = _argmax_taps(X, geometry, result_dtype(X))
-    dpadded = _padded(np.zeros(X.shape), geometry, 0.0, np.float64)
+    dpadded = np.zeros(_padded_shape(X.shape, geometry))
     dY64 = dY.astype(np.float64)
     for tap, view in _taps(dpadded, geometry):
-        np.add(view, dY64, out=view, where=index == tap)
+        view += np.where(index == tap, dY64, 0.0)
     return _crop(dpadded, geometry, X.shape).astype(dtype)
 
 
@@ -188,7 +197,7 @@ def avg_pool2d_vjp(
     )
     X, dY = np.asarray(X), np.asarray(dY)
     share = dY.astype(np.float64) / _divisor(geometry, X.shape[2:], count_include_pad)
-    dpadded = _padded(np.zeros(X.shape), geometry, 0.0, np.float64)
+    dpadded = np.zeros(_padded_shape(X.shape, geometry))
     for _, view in _taps(dpadded, geometry):
         view += share
     return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))

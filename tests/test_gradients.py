@@ -19,6 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import reference
+from reference.activations import sigmoid_vjp_from_output
 from tests import naive
 from tests.test_against_naive import conv_cases, pool_cases
 
@@ -331,6 +332,26 @@ def test_sigmoid_vjp_matches_finite_differences():
     dY = rng.standard_normal(X.shape)
     expected = numerical_gradient(lambda x: inner(dY, reference.sigmoid(x)), X, 1e-5)
     np.testing.assert_allclose(reference.sigmoid_vjp(X, dY), expected, rtol=1e-7, atol=1e-10)
+
+
+def test_sigmoid_vjp_from_output_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    X = 3 * rng.standard_normal((2, 3, 4))
+    dY = rng.standard_normal(X.shape)
+    expected = numerical_gradient(lambda x: inner(dY, reference.sigmoid(x)), X, 1e-5)
+    got = sigmoid_vjp_from_output(reference.sigmoid(X), dY)
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-10)
+
+
+def test_sigmoid_vjp_from_a_float32_output_is_within_its_rounding():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-2, 2, 1000).astype(np.float32)  # 1 - Y >= 0.11: no cancellation in 1 - Y
+    dY = rng.standard_normal(1000).astype(np.float32)
+    got = sigmoid_vjp_from_output(reference.sigmoid(X), dY)
+    assert got.dtype == np.float32
+    exact = reference.sigmoid_vjp(X.astype(np.float64), dY.astype(np.float64))
+    # Y rounded to float32: Y off by eps/2 relative, 1 - Y by (eps/2) Y/(1-Y) <= 3.7 eps; one more rounding.
+    np.testing.assert_allclose(got, exact, rtol=6 * np.finfo(np.float32).eps, atol=0)
 
 
 def test_relu_vjp_matches_finite_differences_away_from_zero():
