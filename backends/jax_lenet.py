@@ -51,9 +51,12 @@ _loss_and_grads = jax.jit(jax.value_and_grad(_loss, has_aux=True), static_argnum
 
 @partial(jax.jit, static_argnums=3)
 def _train_step(
-    params: Params, X: jax.Array, y: jax.Array, spec: Variant, lr: jax.Array
+    params: Params, X: jax.Array, y: jax.Array, spec: Variant, lr: float
 ) -> tuple[Params, jax.Array, jax.Array]:
-    """Plain SGD ``p - lr * g``; returns the new parameters, the batch loss and the right predictions."""
+    """Plain SGD ``p - lr * g``; returns the new parameters, the batch loss and the right predictions.
+
+    ``lr`` is a traced, weakly typed scalar: a new value does not recompile, and ``p`` keeps its dtype.
+    """
     (loss, logits), grads = jax.value_and_grad(_loss, has_aux=True)(params, X, y, spec)
     params = {name: p - lr * grads[name] for name, p in params.items()}
     return params, loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
@@ -87,6 +90,6 @@ class JaxLeNet(LeNetModel):
 
     def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         X, y = self._array(X, self.dtype), self._array(y, "int64")
-        step = _train_step(self._params, X, y, self._spec, self._array(lr, self.dtype))
+        step = _train_step(self._params, X, y, self._spec, float(lr))
         self._params, loss, correct = step
         return float(loss), int(correct)
