@@ -63,21 +63,12 @@ def _crop(padded: np.ndarray, geometry: PoolGeometry, shape: tuple[int, ...]) ->
     return padded[:, :, ph : ph + shape[2], pw : pw + shape[3]]
 
 
-def _argmax_taps(X: np.ndarray, geometry: PoolGeometry, dtype: np.dtype) -> np.ndarray:
-    """Index of the first maximal tap of each window (NaN counts as maximal)."""
-    has_nan = bool(np.isnan(X).any()) if X.dtype.kind == "f" else False
-    best = index = None
-    for tap, values in _taps(_padded(X, geometry, -np.inf, dtype), geometry):
-        if best is None:
-            best, index = values, np.zeros(values.shape, dtype=np.intp)
-            continue
-        better = values > best
-        if has_nan:
-            better |= np.isnan(values) & ~np.isnan(best)
-        # np.where, not a where= mask: masked ufunc loops are several times slower.
-        best = np.where(better, values, best)
-        index = np.where(better, tap, index)
-    return index
+def _window_max(padded: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
+    """(N, C, Ho, Wo) maximum of every window of a -inf-padded buffer; NaN wins."""
+    Y = None
+    for _, values in _taps(padded, geometry):
+        Y = values.copy() if Y is None else np.maximum(Y, values, out=Y)
+    return Y
 
 
 def max_pool2d(
@@ -97,11 +88,7 @@ def max_pool2d(
         X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
     )
     X = np.asarray(X)
-    dtype = result_dtype(X)
-    Y = None
-    for _, values in _taps(_padded(X, geometry, -np.inf, dtype), geometry):
-        Y = values.copy() if Y is None else np.maximum(Y, values, out=Y)
-    return Y
+    return _window_max(_padded(X, geometry, -np.inf, result_dtype(X)), geometry)
 
 
 def max_pool2d_vjp(
@@ -123,11 +110,20 @@ def max_pool2d_vjp(
     )
     X, dY = np.asarray(X), np.asarray(dY)
     dtype = result_dtype(X, dY)
-    index = _argmax_taps(X, geometry, result_dtype(X))
-    dpadded = np.zeros(_padded_shape(X.shape, geometry))
+    padded = _padded(X, geometry, -np.inf, result_dtype(X))
+    Y = _window_max(padded, geometry)
+    has_nan = bool(np.isnan(Y).any()) if Y.dtype.kind == "f" else False
+    unassigned = np.ones(Y.shape, dtype=bool)  # windows whose first maximum is still to come
+    dpadded = np.zeros(padded.shape)
     dY64 = dY.astype(np.float64)
-    for tap, view in _taps(dpadded, geometry):
-        view += np.where(index == tap, dY64, 0.0)
+    # Taps in row-major window order; a window's maximum is Y (NaN if it holds one).
+    for (_, values), (_, view) in zip(_taps(padded, geometry), _taps(dpadded, geometry), strict=True):
+        first = values == Y
+        if has_nan:
+            first |= np.isnan(values)
+        first &= unassigned
+        unassigned ^= first
+        view += np.where(first, dY64, 0.0)
     return _crop(dpadded, geometry, X.shape).astype(dtype)
 
 
