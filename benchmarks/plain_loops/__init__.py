@@ -4,7 +4,9 @@ the loss and the accuracy are accumulated, as the chapter's ``train_ch6`` does).
 
 Each module defines ``epoch(batches, variant, lr) -> int`` that trains one pass
 over ``batches`` (an iterable of NumPy ``(X, y)``) and returns the number of
-examples seen. They are the yardstick of the adapters' own training steps.
+examples seen. The model of each ``(variant, lr)`` persists across calls, as
+across the epochs of one training run. They are the yardstick of the adapters'
+own training steps.
 """
 
 from __future__ import annotations

@@ -73,14 +73,19 @@ def update(
     return params, loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
 
 
+# The parameters of each (variant, lr) run, kept across its epochs as a user's loop keeps them.
+_runs: dict[tuple[str, float], Params] = {}
+
+
 def epoch(batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str, lr: float) -> int:
-    """Train fresh parameters for one pass over ``batches``; returns the number of examples seen."""
+    """Train the (variant, lr) parameters one pass over ``batches``; returns the number of examples seen."""
     spec = variant_of(variant)
-    params = init_params(jax.random.PRNGKey(0))
+    params = _runs[variant, lr] if (variant, lr) in _runs else init_params(jax.random.PRNGKey(0))
     total_loss, correct, seen = 0.0, 0, 0
     for X, y in batches:
         params, loss, right = update(params, X, y, lr, spec)
         total_loss += float(loss) * len(y)
         correct += int(right)
         seen += len(y)
+    _runs[variant, lr] = params
     return seen

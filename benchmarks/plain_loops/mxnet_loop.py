@@ -9,8 +9,10 @@ Unlike the chapter, the net is hybridized, as an MXNet user after speed would
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +21,9 @@ from backends.mxnet_lenet import build_lenet, mx
 autograd, gluon, init = mx.autograd, mx.gluon, mx.init
 
 
-def epoch(batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str, lr: float) -> int:
-    """Train a fresh LeNet for one pass over ``batches``; returns the number of examples seen."""
+@functools.cache
+def training_run(variant: str, lr: float) -> tuple[Any, Any, Any, Any]:
+    """Device, net, trainer and loss of one run, kept across its epochs as a user's loop keeps them."""
     device = mx.gpu() if mx.context.num_gpus() else mx.cpu()
     net = build_lenet(variant)
     net.initialize(init.Xavier(), ctx=device)
@@ -29,7 +32,12 @@ def epoch(batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str, lr: fl
         warnings.filterwarnings("ignore", "All children of this Sequential", UserWarning)
         net.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
-    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    return device, net, trainer, gluon.loss.SoftmaxCrossEntropyLoss()
+
+
+def epoch(batches: Iterable[tuple[np.ndarray, np.ndarray]], variant: str, lr: float) -> int:
+    """Train the (variant, lr) LeNet for one pass over ``batches``; returns the number of examples seen."""
+    device, net, trainer, loss = training_run(variant, lr)
     total_loss, correct, seen = 0.0, 0, 0
     for X, y in batches:
         X, y = mx.nd.array(X, ctx=device), mx.nd.array(y, ctx=device)  # float labels, as the loss takes

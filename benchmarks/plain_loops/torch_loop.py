@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
 from backends.torch_lenet import build_lenet
 
 
-def epoch(batches, variant: str, lr: float) -> int:
+@functools.cache
+def training_run(variant: str, lr: float) -> tuple[str, nn.Module, torch.optim.Optimizer, nn.Module]:
+    """Device, net, optimizer and loss of one run, kept across its epochs as a user's loop keeps them."""
     device = "cuda" if torch.cuda.is_available() else "cpu"  # as the chapter's try_gpu()
     net = build_lenet(variant).to(device)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
+    return device, net, torch.optim.SGD(net.parameters(), lr=lr), nn.CrossEntropyLoss()
+
+
+def epoch(batches, variant: str, lr: float) -> int:
+    """Train the (variant, lr) LeNet for one pass over ``batches``; returns the number of examples seen."""
+    device, net, optimizer, loss_fn = training_run(variant, lr)
     total_loss, correct, seen = 0.0, 0, 0
     for X, y in batches:
         X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
