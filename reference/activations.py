@@ -55,10 +55,10 @@ def relu(X: Any) -> np.ndarray:
     """``max(X, 0)`` elementwise; NaN propagates."""
     check_elementwise(X)
     X = np.asarray(X)
-    return np.maximum(X, 0).astype(result_dtype(X))
+    return np.maximum(X, 0).astype(result_dtype(X), copy=False)
 
 
 def relu_vjp(X: Any, dY: Any) -> np.ndarray:
     """``dY`` where ``X > 0``, else 0 (the gradient at exactly 0 is 0)."""
     check_elementwise(X, dY)
-    return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY))
+    return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY), copy=False)

@@ -114,6 +114,9 @@ def max_pool2d_vjp(
     Y = _window_max(padded, geometry)
     has_nan = bool(np.isnan(Y).any()) if Y.dtype.kind == "f" else False
     unassigned = np.ones(Y.shape, dtype=bool)  # windows whose first maximum is still to come
+    # Windows no wider than the stride never share a cell: each tap's cells are written once.
+    sizes = zip(geometry.stride, geometry.dilation, geometry.kernel_size, strict=True)
+    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in sizes)
     dpadded = np.zeros(padded.shape)
     dY64 = dY.astype(np.float64)
     # Taps in row-major window order; a window's maximum is Y (NaN if it holds one).
@@ -123,7 +126,10 @@ def max_pool2d_vjp(
             first |= np.isnan(values)
         first &= unassigned
         unassigned ^= first
-        view += np.where(first, dY64, 0.0)
+        if disjoint:
+            view[...] = np.where(first, dY64, 0.0)
+        else:
+            view += np.where(first, dY64, 0.0)
     return _crop(dpadded, geometry, X.shape).astype(dtype)
 
 
