@@ -1,19 +1,25 @@
-"""One LeNet training epoch (batch 128, float32) per runner, in examples/s.
+"""One LeNet training epoch (batch 128, float32), each runner beside its yardstick, in examples/s.
 
-Runners, timed side by side in one run: the backend's adapter
-(``LeNetModel.train_step``), the framework's plain loop (:mod:`benchmarks.plain_loops`)
-and (in the PyTorch run) the NumPy reference. ``--lenet-steps N`` limits the epoch to N batches
-(the short CI form). Batches are made before the timer starts, so data loading
-is excluded for every runner alike; each runner first takes 3 untimed warm-up
-steps (compilation, allocation). The epoch is timed as ``PARTS`` consecutive
-rounds of equal size (468 batches: 6 x 78) and examples/s comes from the median
-round, so one stall of a shared machine does not decide a ratio.
+Pairs, each runner timed against its yardstick in the same test: the backend's
+adapter (``LeNetModel.train_step``) against the framework's plain loop
+(:mod:`benchmarks.plain_loops`), and (in the PyTorch run) the NumPy reference
+against the PyTorch adapter (its 4x target). The epoch is cut into ``PARTS``
+equal rounds (468 batches: 6 x 78) and the two runners take turns, round by
+round, the first place alternating; so a slow spell of a shared machine hits
+both alike. pytest-benchmark times the runner; the yardstick's round times go
+to ``extra_info["yardstick_seconds"]``; both rates come from median rounds.
+``--lenet-steps N`` limits the epoch to N batches (the short CI form). Batches
+are made before the timer starts, so data loading is excluded alike; each
+runner first takes 3 untimed warm-up steps (compilation, allocation).
 """
 
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from benchmarks.conftest import record_examples
@@ -25,43 +31,68 @@ from training.models import ReferenceLeNet, make_model
 BATCH = 128
 WARMUP = 3
 PARTS = 6
+YARDSTICK = {"adapter": "plain", "reference": "adapter"}
+
+Batches = list[tuple[np.ndarray, np.ndarray]]
+Epoch = Callable[[Batches], object]
 
 
 @functools.cache
-def epoch_batches(steps: int | None) -> list:
+def epoch_batches(steps: int | None) -> Batches:
     batches = list(minibatches(*load_fashion_mnist("train"), BATCH, seed=0, epoch=0, drop_last=True))
     return batches[:steps] if steps else batches
 
 
+def runner_epoch(runner: str, backend: str, variant: str, warmup: Batches) -> Epoch:
+    """A function that trains ``runner``'s LeNet over some batches, after ``warmup`` untimed steps."""
+    lr = DEFAULT_LR[variant]
+    if runner == "plain":
+        epoch = plain_epoch(backend)
+        epoch(warmup, variant, lr)
+        return lambda batches: epoch(batches, variant, lr)
+    model = ReferenceLeNet(variant) if runner == "reference" else make_model(backend, variant)
+
+    def train(batches: Batches) -> None:
+        for X, y in batches:
+            model.train_step(X, y, lr)
+
+    train(warmup)
+    return train
+
+
 @pytest.mark.benchmark(group="lenet-epoch")
-# runner varies fastest, so the runners of one variant are timed back to back
-@pytest.mark.parametrize("runner", ["adapter", "plain", "reference"])
+@pytest.mark.parametrize("runner", list(YARDSTICK))
 @pytest.mark.parametrize("variant", ["chapter", "relu-max"])
 def test_lenet_epoch(benchmark, backend, pytestconfig, runner: str, variant: str) -> None:
     if runner == "reference" and backend.name != "torch":
-        pytest.skip("the NumPy reference's epoch is timed once, beside PyTorch's (its 4x target)")
+        pytest.skip("the NumPy reference's epoch is timed once, beside PyTorch's adapter (its 4x target)")
     batches = epoch_batches(pytestconfig.getoption("lenet_steps"))
     rounds = min(PARTS, len(batches))
     size = len(batches) // rounds
-    parts = iter([batches[i * size : (i + 1) * size] for i in range(rounds)])
-    lr = DEFAULT_LR[variant]
-    if runner == "plain":
-        epoch = plain_epoch(backend.name)
-        epoch(batches[:WARMUP], variant, lr)
+    parts = [batches[i * size : (i + 1) * size] for i in range(rounds)]
+    yardstick = YARDSTICK[runner]
+    train = runner_epoch(runner, backend.name, variant, batches[:WARMUP])
+    train_yardstick = runner_epoch(yardstick, backend.name, variant, batches[:WARMUP])
+    yardstick_seconds: list[float] = []
+    done = []  # rounds finished
 
-        def run() -> None:
-            epoch(next(parts), variant, lr)
-    else:
-        model = ReferenceLeNet(variant) if runner == "reference" else make_model(backend.name, variant)
-        for X, y in batches[:WARMUP]:
-            model.train_step(X, y, lr)
+    def yardstick_turn() -> None:
+        start = time.perf_counter()
+        train_yardstick(parts[len(done)])
+        yardstick_seconds.append(time.perf_counter() - start)
 
-        def run() -> None:
-            for X, y in next(parts):
-                model.train_step(X, y, lr)
+    def before() -> None:  # untimed, as is after(): the yardstick's turn, first in even rounds
+        if len(done) % 2 == 0:
+            yardstick_turn()
+
+    def after() -> None:
+        if len(done) % 2 == 1:
+            yardstick_turn()
+        done.append(True)
 
     name = "numpy-reference" if runner == "reference" else f"{backend.name}-{runner}"
     benchmark.name = f"lenet-epoch-{variant}-{name}"
-    benchmark.extra_info.update(backend=backend.name, variant=variant)
+    benchmark.extra_info.update(backend=backend.name, variant=variant, yardstick=yardstick)
     record_examples(benchmark, size * BATCH, runner)  # per round
-    benchmark.pedantic(run, rounds=rounds, iterations=1)
+    benchmark.pedantic(lambda: train(parts[len(done)]), setup=before, teardown=after, rounds=rounds)
+    benchmark.extra_info["yardstick_seconds"] = yardstick_seconds

@@ -9,6 +9,7 @@ runs) or ``train-quick/...`` (the short CI runs).
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,25 +175,26 @@ def op_benchmarks(found: Results) -> tuple[Table, dict[tuple[str, str, str], dic
 
 def lenet_table(found: Results) -> Table:
     """Per runner and variant: accuracy, throughput, and the epoch benchmark against the plain loop."""
-    epoch: dict[tuple[str, str, str], float] = {}
+    # (backend, runner, variant) -> (runner's ex/s, its yardstick's ex/s), from median rounds
+    epoch: dict[tuple[str, str, str], tuple[float, float | None]] = {}
     for backend, data in found.benchmarks.items():
         for bench in data.get("benchmarks", []):
             info = bench.get("extra_info", {})
             if "examples" in info:
+                seconds = info.get("yardstick_seconds")
+                yardstick = info["examples"] / statistics.median(seconds) if seconds else None
                 epoch[(backend, info["runner"], info["variant"])] = (
-                    info["examples"] / bench["stats"]["median"]
+                    info["examples"] / bench["stats"]["median"],
+                    yardstick,
                 )
     rows = []
     for runner in ("reference", *found.backends):
         for variant in ("chapter", "relu-max"):
             run = found.training.get((runner, variant))
             last = run["metrics"][-1] if run else None
-            if runner == "reference":  # timed beside PyTorch, whose plain loop is its yardstick
-                adapter = epoch.get(("torch", "reference", variant))
-                plain = epoch.get(("torch", "adapter", variant))
-            else:
-                adapter = epoch.get((runner, "adapter", variant))
-                plain = epoch.get((runner, "plain", variant))
+            # The reference is timed in turns with the PyTorch adapter, an adapter with its plain loop.
+            key = ("torch", "reference", variant) if runner == "reference" else (runner, "adapter", variant)
+            adapter, plain = epoch.get(key, (None, None))
             if not (last or adapter):
                 continue
             rows.append([
@@ -211,9 +213,9 @@ def lenet_table(found: Results) -> Table:
          "plain loop ex/s", "adapter / plain"],
         rows,
         f"Accuracy from {source.get(found.training_source, 'no training runs')}; the epoch benchmark "
-        "times the adapter's train_step and the framework's plain loop side by side (float32, batch 128). "
-        "For the NumPy reference the last two columns are the PyTorch adapter's rate, timed in the same "
-        "run, and the reference's rate over it.",
+        "times the adapter's train_step and the framework's plain loop in turns, round by round "
+        "(float32, batch 128, rates from the median round). For the NumPy reference the last two "
+        "columns are the PyTorch adapter's rate, timed in turns with it, and the reference's rate over it.",
     )  # fmt: skip
 
 
