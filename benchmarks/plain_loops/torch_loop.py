@@ -1,4 +1,9 @@
-"""The chapter's PyTorch loop: ``nn.Sequential``, ``torch.optim.SGD``, ``nn.CrossEntropyLoss``."""
+"""The chapter's PyTorch loop: ``nn.Sequential``, ``torch.optim.SGD``, ``nn.CrossEntropyLoss``.
+
+As ``train_ch6`` writes it: Xavier-uniform weights (``net.apply(init_weights)``),
+the GPU when there is one (``d2l.try_gpu``), and per batch the loss and the
+right predictions read back as Python numbers.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,11 @@ from backends.torch_lenet import build_lenet
 def training_run(variant: str, lr: float) -> tuple[str, nn.Module, torch.optim.Optimizer, nn.Module]:
     """Device, net, optimizer and loss of one run, kept across its epochs as a user's loop keeps them."""
     device = "cuda" if torch.cuda.is_available() else "cpu"  # as the chapter's try_gpu()
-    net = build_lenet(variant).to(device)
+    net = build_lenet(variant)
+    for layer in net:
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            nn.init.xavier_uniform_(layer.weight)
+    net.to(device)
     return device, net, torch.optim.SGD(net.parameters(), lr=lr), nn.CrossEntropyLoss()
 
 
