@@ -27,14 +27,18 @@ def sigmoid(X: Any) -> np.ndarray:
     return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
 
 
-def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
-    """``dY * s * (1 - s)`` with ``s = sigmoid(X)``."""
-    check_elementwise(X, dY)
-    s = _sigmoid64(np.asarray(X))
+def _sigmoid_grad64(s: np.ndarray, dY: Any) -> np.ndarray:
+    """``dY * s * (1 - s)`` in float64 from a float64 ``s`` (left unchanged)."""
     grad = 1.0 - s
     grad *= s
     grad *= dY
-    return grad.astype(result_dtype(X, dY))
+    return grad
+
+
+def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
+    """``dY * s * (1 - s)`` with ``s = sigmoid(X)``."""
+    check_elementwise(X, dY)
+    return _sigmoid_grad64(_sigmoid64(np.asarray(X)), dY).astype(result_dtype(X, dY))
 
 
 def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
@@ -44,11 +48,7 @@ def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
     carries that rounding (relative error about 6e-8 in ``Y``).
     """
     check_elementwise(Y, dY)
-    Y64 = np.asarray(Y, dtype=np.float64)
-    grad = 1.0 - Y64
-    grad *= Y64
-    grad *= dY
-    return grad.astype(result_dtype(Y, dY))
+    return _sigmoid_grad64(np.asarray(Y, dtype=np.float64), dY).astype(result_dtype(Y, dY))
 
 
 def relu(X: Any) -> np.ndarray:
