@@ -25,6 +25,7 @@ __all__ = [
     "max_pool2d_grad",
     "pair",
     "pool_output_size",
+    "pool_window_starts",
     "pool_windows",
     "same_padding",
     "sigmoid",
@@ -66,21 +67,31 @@ def same_padding(size, kernel_size, stride=1, dilation=1):
     return (before, total - before)
 
 
-def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=False):
-    """Pool output length along one axis (``padding`` on each side).
+def pool_window_starts(size, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """The first tap of every pooling window along one axis, in input coordinates
+    (the left padding is ``-padding .. -1``), found by stepping, not by a formula.
 
-    floor mode: the windows that fit in the padded input. ceil mode: one more
-    window when a partial window is left over, unless that window would start
-    in the trailing padding (start >= size + padding, in padded coordinates).
+    Windows start at ``-padding``, ``-padding + stride``, ... and cover
+    ``span = dilation*(kernel_size-1) + 1`` cells. floor mode: a window is kept
+    while it fits in the padded input ``[-padding, size + padding)``. ceil mode
+    (DESIGN.md, PyTorch's rule): rounding the window count up lets the last
+    window hang past the padded input, by less than one stride (at most
+    ``stride - 1`` cells), and a window must start inside the input or the left
+    padding (``start < size``): one starting in the trailing padding is dropped.
     """
-    span = size + 2 * padding - dilation * (kernel_size - 1) - 1
-    if ceil_mode:
-        out = -(-span // stride) + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-    else:
-        out = span // stride + 1
-    return out
+    span = dilation * (kernel_size - 1) + 1
+    overhang = stride - 1 if ceil_mode else 0
+    starts = []
+    start = -padding
+    while start + span <= size + padding + overhang and (not ceil_mode or start < size):
+        starts.append(start)
+        start += stride
+    return starts
+
+
+def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """Pool output length along one axis: the number of windows :func:`pool_window_starts` finds."""
+    return len(pool_window_starts(size, kernel_size, stride, padding, dilation, ceil_mode))
 
 
 # --------------------------------------------------------------------------
@@ -156,25 +167,26 @@ def conv2d(X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
 def pool_windows(H, W, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Yield ``(i, j, cells, padded_count)`` for every output pixel.
 
-    ``cells`` lists the window's taps that fall on the real input, as (row,
-    col) in row-major window order; ``padded_count`` counts the taps that fall
-    on the padded input (real or padding), i.e. not on the part of a ceil_mode
-    window that hangs past the padded input.
+    Window ``(i, j)`` starts at the ``i``-th row and ``j``-th column start of
+    :func:`pool_window_starts`. ``cells`` lists the window's taps that fall on
+    the real input, as (row, col) in row-major window order; ``padded_count``
+    counts the taps that fall on the padded input (real or padding), i.e. not
+    on the part of a ceil_mode window that hangs past the padded input.
     """
     kh, kw = pair(kernel_size)
     sh, sw = pair(kernel_size if stride is None else stride)
     ph, pw = pair(padding)
     dh, dw = pair(dilation)
-    Ho = pool_output_size(H, kh, sh, ph, dh, ceil_mode)
-    Wo = pool_output_size(W, kw, sw, pw, dw, ceil_mode)
-    for i in range(Ho):
-        for j in range(Wo):
+    row_starts = pool_window_starts(H, kh, sh, ph, dh, ceil_mode)
+    col_starts = pool_window_starts(W, kw, sw, pw, dw, ceil_mode)
+    for i, top in enumerate(row_starts):
+        for j, left in enumerate(col_starts):
             cells = []
             padded_count = 0
             for p in range(kh):
                 for q in range(kw):
-                    row = i * sh - ph + p * dh  # in real-input coordinates
-                    col = j * sw - pw + q * dw
+                    row = top + p * dh  # in real-input coordinates
+                    col = left + q * dw
                     if -ph <= row < H + ph and -pw <= col < W + pw:
                         padded_count += 1
                     if 0 <= row < H and 0 <= col < W:

@@ -2,7 +2,9 @@
 
 Each expected array below is written out from the definition (the working is
 in the comment), so a bug in the oracle cannot hide behind a bug in the
-reference.
+reference. The pooling cases worked by hand (dilation, ceil_mode and padding
+together) also hold the reference's closed-form output size and pooling to
+the same numbers.
 """
 
 import math
@@ -10,6 +12,7 @@ import math
 import numpy as np
 import pytest
 
+import reference
 from tests import naive
 
 ARANGE_3x3 = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
@@ -88,19 +91,93 @@ def test_conv_output_size_matches_chapter_formula():
                     assert naive.conv_output_size(n, k, s, p) == expected
 
 
+# Pool windows along one axis, worked by hand: (size, kernel, stride, padding,
+# dilation, ceil_mode) and the start of each window in input coordinates (the
+# left padding is -padding..-1). span = dilation*(kernel-1) + 1 cells; floor mode
+# keeps a window that fits in the padded input [-p, size + p); ceil mode lets it
+# hang past that end by at most stride - 1 cells, and drops one that starts in
+# the trailing padding (start >= size). The ceil cases with dilation were also
+# run through PyTorch 2's F.max_pool2d(ceil_mode=True): the same counts.
+POOL_WINDOWS = [
+    (4, 3, 3, 0, 1, False, [0]),  # [0, 3) fits; [3, 6) does not
+    (4, 3, 2, 1, 1, False, [-1, 1]),  # padded [-1, 5): [-1, 2), [1, 4); [3, 6) does not fit
+    (5, 2, 2, 0, 1, False, [0, 2]),
+    (5, 2, 2, 0, 1, True, [0, 2, 4]),  # [4, 6) hangs 1 past the input [0, 5)
+    (5, 3, 3, 1, 1, True, [-1, 2]),  # start 5 would be in the trailing padding: dropped
+    (4, 3, 2, 1, 1, True, [-1, 1, 3]),  # [3, 6) hangs 1 past the padded [-1, 5), starts at 3 < 4
+    # dilation with ceil_mode and padding:
+    # span 3, padded [-1, 7): taps {-1, 1}, {1, 3}, {3, 5} fit; ceil adds {5, 7}, 7 one past
+    # the padded end (stride 2 allows 1), and stops at start 7 >= 6.
+    (6, 2, 2, 1, 2, False, [-1, 1, 3]),
+    (6, 2, 2, 1, 2, True, [-1, 1, 3, 5]),
+    # span 3, padded [-1, 6): {-1, 1}, {2, 4}; the next window {5, 7} would hang 2 past
+    # (stride 3 allows 2) but starts at 5 = size, in the trailing padding: dropped, so
+    # ceil_mode adds nothing (the rounded-up formula alone would give 3).
+    (5, 2, 3, 1, 2, False, [-1, 2]),
+    (5, 2, 3, 1, 2, True, [-1, 2]),
+    # span 5, padded [-1, 5): floor keeps {-1, 1, 3} only; ceil adds {1, 3, 5} (5 one past)
+    # but not {3, 5, 7} (7 three past, stride 2 allows 1).
+    (4, 3, 2, 1, 2, False, [-1]),
+    (4, 3, 2, 1, 2, True, [-1, 1]),
+    # span 5, padded [-1, 8): {-1, 1, 3}, {2, 4, 6}; ceil adds {5, 7, 9} (9 two past,
+    # stride 3 allows 2): floor((7+2-5)/3)+1 = 2 windows, ceil(4/3)+1 = 3.
+    (7, 3, 3, 1, 2, False, [-1, 2]),
+    (7, 3, 3, 1, 2, True, [-1, 2, 5]),
+    # span 4, padded [-1, 3): the one window taps -1 and 2, both padding (max pooling
+    # gives -inf there); the next would start at 2 = size: dropped.
+    (2, 2, 3, 1, 3, True, [-1]),
+    # span 3 in [0, 5): {0, 2}, {2, 4}; {4, 6} would hang 2 past, stride 2 allows 1.
+    (5, 2, 2, 0, 2, True, [0, 2]),
+    # stride 1 allows no overhang: ceil_mode changes nothing. span 4 in [-1, 6).
+    (5, 2, 1, 1, 3, True, [-1, 0, 1, 2]),
+]
+
+
 @pytest.mark.parametrize(
-    ("size", "kernel", "stride", "padding", "ceil_mode", "expected"),
-    [
-        (4, 3, 3, 0, False, 1),
-        (4, 3, 2, 1, False, 2),
-        (5, 2, 2, 0, False, 2),
-        (5, 2, 2, 0, True, 3),  # last window [4, 5) hangs past the input
-        (5, 3, 3, 1, True, 2),  # a third window would start at padded 6 = 5 + 1: dropped
-        (4, 3, 2, 1, True, 3),  # third window starts at padded 4 < 4 + 1: kept
-    ],
+    ("size", "kernel", "stride", "padding", "dilation", "ceil_mode", "starts"), POOL_WINDOWS
 )
-def test_pool_output_size(size, kernel, stride, padding, ceil_mode, expected):
-    assert naive.pool_output_size(size, kernel, stride, padding, 1, ceil_mode) == expected
+def test_pool_windows_worked_by_hand(size, kernel, stride, padding, dilation, ceil_mode, starts):
+    assert naive.pool_window_starts(size, kernel, stride, padding, dilation, ceil_mode) == starts
+    assert naive.pool_output_size(size, kernel, stride, padding, dilation, ceil_mode) == len(starts)
+    # the reference's closed formula agrees with the enumeration on every worked case
+    assert reference.pool_output_size(size, kernel, stride, padding, dilation, ceil_mode) == len(starts)
+
+
+def test_max_pool_dilation_ceil_mode_and_padding_by_hand():
+    # X[r, c] = 6r + c (4 x 6), kernel 2, stride 2, padding 1, dilation 2, ceil_mode.
+    # Rows (size 4, padded [-1, 5)): taps {-1, 1}, {1, 3}, {3, 5} (5 one past: ceil) -> real
+    # rows {1}, {1, 3}, {3}. Columns (size 6): taps {-1, 1}, {1, 3}, {3, 5}, {5, 7} -> real
+    # {1}, {1, 3}, {3, 5}, {5}. X grows along both axes, so each window's maximum sits at its
+    # largest real row and column: rows 1, 3, 3 and columns 1, 3, 5, 5.
+    X = np.arange(24.0).reshape(1, 1, 4, 6)
+    kwargs = {"kernel_size": 2, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True}
+    expected = [[[[7, 9, 11, 11], [19, 21, 23, 23], [19, 21, 23, 23]]]]  # 6*row + col
+    np.testing.assert_array_equal(naive.max_pool2d(X, **kwargs), expected)
+    np.testing.assert_array_equal(reference.max_pool2d(X, **kwargs), expected)
+    # Gradient of the sum: each of the 12 windows sends 1 to its maximum, so (row, col) gets
+    # (windows with that row maximum) x (windows with that column maximum).
+    dX = np.zeros((1, 1, 4, 6))
+    dX[0, 0, 1, [1, 3, 5]] = [1, 1, 2]
+    dX[0, 0, 3, [1, 3, 5]] = [2, 2, 4]
+    np.testing.assert_array_equal(naive.max_pool2d_grad(X, np.ones((1, 1, 3, 4)), **kwargs), dX)
+    np.testing.assert_array_equal(reference.max_pool2d_vjp(X, np.ones((1, 1, 3, 4)), **kwargs), dX)
+
+
+def test_max_pool_window_of_padding_only_gives_minus_infinity():
+    # 1 x 2 input, kernel (1, 2), dilation (1, 3), stride (1, 3), padding (0, 1), ceil_mode: the
+    # one window taps columns -1 and 2, both padding; the next would start at 2 (trailing
+    # padding) and is dropped. No real element: -inf, and no gradient anywhere.
+    X = np.array([[[[5.0, 7.0]]]])
+    kwargs = {
+        "kernel_size": (1, 2),
+        "stride": (1, 3),
+        "padding": (0, 1),
+        "dilation": (1, 3),
+        "ceil_mode": True,
+    }
+    np.testing.assert_array_equal(naive.max_pool2d(X, **kwargs), [[[[-math.inf]]]])
+    np.testing.assert_array_equal(reference.max_pool2d(X, **kwargs), [[[[-math.inf]]]])
+    np.testing.assert_array_equal(naive.max_pool2d_grad(X, [[[[3.0]]]], **kwargs), [[[[0.0, 0.0]]]])
 
 
 def test_max_pool_chapter_values():
