@@ -60,9 +60,13 @@ def conv_output_size(size, kernel_size, stride=1, pad_total=0, dilation=1):
 
 
 def same_padding(size, kernel_size, stride=1, dilation=1):
-    """TensorFlow 'SAME': output ceil(size/stride); the odd extra pad goes last."""
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + (kernel_size - 1) * dilation + 1 - size, 0)
+    """TensorFlow 'SAME': one output per stride step over the input (``ceil(size/stride)``
+    outputs), with the least total padding whose window count (:func:`conv_output_size`)
+    reaches it, found by trying 0, 1, 2, ...; the odd extra pad goes last."""
+    outputs = len(range(0, size, stride))
+    total = 0
+    while conv_output_size(size, kernel_size, stride, total, dilation) < outputs:
+        total += 1
     before = total // 2
     return (before, total - before)
 

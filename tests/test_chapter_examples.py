@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import reference
+from tests import naive
 
 # --- the chapter's arrays ---------------------------------------------------
 
@@ -174,11 +175,19 @@ def test_three_output_channels_shape():
     assert reference.corr2d_multi_in_out(X_TWO_CHANNELS, K_THREE_OUTPUTS).shape == (3, 2, 2)
 
 
-def test_first_output_channel_equals_multi_in_result():
+def test_output_channels_of_k_k_plus_1_k_plus_2():
     # channels.md: "The result of the first channel is consistent with the result of
-    # the previous input array X and the multi-input channel, single-output channel kernel."
+    # the previous input array X and the multi-input channel, single-output channel kernel",
+    # i.e. the printed [[56, 72], [104, 120]]. Kernel K + o adds o to every tap, so output
+    # channel o adds o times the sum of X over each 2x2 window of both channels: channel 0
+    # [[0+1+3+4, 1+2+4+5], [3+4+6+7, 4+5+7+8]] = [[8, 12], [20, 24]], channel 1 (each
+    # element one more) [[12, 16], [24, 28]]; together [[20, 28], [44, 52]].
     Y = reference.corr2d_multi_in_out(X_TWO_CHANNELS, K_THREE_OUTPUTS)
-    np.testing.assert_array_equal(Y[0], reference.corr2d_multi_in(X_TWO_CHANNELS, K_TWO_CHANNELS))
+    first = np.array([[56.0, 72.0], [104.0, 120.0]])
+    window_sums = np.array([[20.0, 28.0], [44.0, 52.0]])
+    for o in range(3):
+        np.testing.assert_array_equal(Y[o], first + o * window_sums)
+    np.testing.assert_array_equal(Y, naive.conv2d(X_TWO_CHANNELS[None], K_THREE_OUTPUTS)[0])
 
 
 def test_pooling_keeps_the_channel_count():
