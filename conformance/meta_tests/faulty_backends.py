@@ -1,19 +1,829 @@
 """Deliberately wrong adapters: each is the PyTorch adapter with one classic mistake.
 
-Loaded as a pytest plugin (``-p conformance.meta_tests.faulty_backends``), it
-registers each one as a backend named ``faulty-<fault>`` so the conformance
-suite can be run against it and shown to catch the fault.
+Every fault is a small subclass of :class:`backends.torch_backend.TorchBackend`
+whose docstring says what is wrong, registered with :func:`fault` under a
+name, a kind (:data:`KINDS`) and the checks that must fail: case ids of
+:func:`conformance.cases.all_cases`, ``error-<id>`` for an invalid call of
+:data:`conformance.error_cases.ERROR_CASES`, or a LeNet check
+(``lenet-logits-<variant>-<dtype>``, ``lenet-grads-<variant>-<dtype>``,
+``lenet-train-step-<variant>-<dtype>``, ``lenet-npz-<dtype>``). ``must_pass``
+names checks of the same op the fault leaves correct, so a fault is shown to
+be a fault and not a broken adapter.
+
+:mod:`conformance.meta_tests.test_fault_injection` runs the catalogue in one
+process. Loaded as a pytest plugin (``-p conformance.meta_tests.faulty_backends``)
+this module also registers each adapter as a backend ``faulty-<name>``, so the
+whole suite can be run against one fault: ``pytest conformance -p
+conformance.meta_tests.faulty_backends --backend faulty-<name>``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
 import backends
+import reference
 from backends.torch_backend import TorchBackend
-from reference.validation import check_conv2d, pool2d_geometry
+from backends.torch_lenet import TorchLeNet
+from conformance.cases import Case, all_cases
+from reference.validation import check_conv2d, check_pool2d, conv2d_geometry, pool2d_geometry
+
+KINDS = (
+    "forward value",
+    "gradient",
+    "pooling divisor",
+    "activation",
+    "loss",
+    "dense",
+    "LeNet",
+    "error type",
+    "geometry",
+    "NaN",
+    "signed zero",
+)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """One faulty adapter and the checks that must catch it."""
+
+    name: str
+    kind: str
+    must_fail: tuple[str, ...]
+    must_pass: tuple[str, ...]
+    backend: type[TorchBackend]
+
+    @property
+    def description(self) -> str:
+        """The first line of the adapter's docstring: what is wrong."""
+        return (self.backend.__doc__ or "").strip().splitlines()[0]
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def fault(
+    name: str, kind: str, must_fail: tuple[str, ...], must_pass: tuple[str, ...] = ()
+) -> Callable[[type[TorchBackend]], type[TorchBackend]]:
+    """Class decorator: add the adapter to :data:`FAULTS` and register it as backend ``faulty-<name>``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got kind={kind!r}")
+
+    def add(cls: type[TorchBackend]) -> type[TorchBackend]:
+        if name in FAULTS:
+            raise ValueError(f"fault {name!r} is defined twice")
+        cls.name = f"faulty-{name}"
+        FAULTS[name] = Fault(name, kind, tuple(must_fail), tuple(must_pass), cls)
+        backends.register(cls.name, __name__, cls.__name__, "torch")
+        return cls
+
+    return add
+
+
+# -- case selections (each stated by the property that makes the fault visible) ----------------------
+_CASES = all_cases()
+
+
+def _where(op: str, holds: Callable[[Case], bool]) -> tuple[str, ...]:
+    """Ids of the cases of ``op`` for which ``holds(case)``, in the suite's order."""
+    return tuple(case.id for case in _CASES if case.op == op and holds(case))
+
+
+def _ids(op: str, dtype: str | None = None, source: str | None = None) -> tuple[str, ...]:
+    """Ids of the cases of ``op`` (in ``dtype``, from ``source``)."""
+    return _where(op, lambda case: dtype in (None, case.dtype) and source in (None, case.source))
+
+
+def _batched(op: str) -> tuple[str, ...]:
+    """Grid cases of ``op`` whose first input holds more than one example."""
+    return _where(op, lambda case: case.source == "grid" and case.inputs[0].shape[0] > 1)
+
+
+def _inputs_hold(op: str, holds: Callable[..., np.ndarray]) -> tuple[str, ...]:
+    """Cases of ``op`` whose input arrays make ``holds(*arrays)`` true somewhere."""
+    with np.errstate(invalid="ignore"):
+        return _where(op, lambda case: bool(np.any(holds(*case.arrays()))))
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, tuple) else (value, value)
+
+
+def _ceil_windows(case: Case) -> list[tuple[int, int, int, int]]:
+    """Per axis of a ceil_mode pooling case: floor count, rounded-up count, count kept, overhang.
+
+    Rounded up: ceil((n + 2p - span) / s) + 1 windows; the last is dropped when it
+    starts in the after-padding, at (count - 1) * s >= n + p (DESIGN.md's rule);
+    the overhang is how far the last kept window reaches past the padded input.
+    """
+    kw = case.kw
+    kernel = _pair(kw["kernel_size"])
+    stride = kernel if kw.get("stride") is None else _pair(kw["stride"])
+    padding, dilation = _pair(kw.get("padding", 0)), _pair(kw.get("dilation", 1))
+    axes = zip(case.inputs[0].shape[2:], kernel, stride, padding, dilation, strict=True)
+    counts = []
+    for n, k, s, p, d in axes:
+        span = d * (k - 1) + 1
+        up = -(-(n + 2 * p - span) // s) + 1
+        kept = up - ((up - 1) * s >= n + p)
+        counts.append(((n + 2 * p - span) // s + 1, up, kept, max(0, (kept - 1) * s + span - (n + 2 * p))))
+    return counts
+
+
+def _tf32(a: np.ndarray) -> np.ndarray:
+    """float32 values rounded to TF32 (10 explicit mantissa bits, round to nearest even)."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    bits = (bits + np.uint32(0xFFF) + ((bits >> np.uint32(13)) & np.uint32(1))) & np.uint32(0xFFFFE000)
+    return bits.view(np.float32)
+
+
+def _is_float32(*arrays) -> bool:
+    return all(np.asarray(a).dtype == np.float32 for a in arrays if a is not None)
+
+
+# -- forward values ---------------------------------------------------------------------------------
+@fault(
+    "flipped-kernel",
+    "forward value",
+    (
+        "chapter-corr2d-3x3-f32",
+        "chapter-corr2d-3x3-f64",
+        "chapter-corr2d-multi-in-out-f64",
+        "chapter-conv2d-padd1-k3x3-f64",
+    ),
+)
+class FlippedKernelBackend(TorchBackend):
+    """A true convolution (kernel flipped) instead of the chapter's cross-correlation."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        return super().conv2d(X, np.asarray(W)[:, :, ::-1, ::-1], b, stride, padding, dilation, groups)
+
+
+@fault(
+    "conv-relative-1e-6",
+    "forward value",
+    (
+        "chapter-conv2d-padd1-k3x3-f64",
+        "conv2d-stri1-padd0-dila1-grou1-f64",
+        "conv2d-stri2-padd1-dila2-grou2-f64",
+        "conv2d-stri3-paddsame-dila1-grou1-f64",
+    ),
+    ("conv2d-stri1-padd0-dila1-grou1-f32",),
+)
+class ConvRelativeErrorBackend(TorchBackend):
+    """float64 conv2d with a relative error of 1e-6 (about 20 correct bits of 53)."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        Y = super().conv2d(X, W, b, stride, padding, dilation, groups)
+        return Y * (1 + 1e-6) if Y.dtype == np.float64 else Y
+
+
+@fault(
+    "conv-float32-as-float64",
+    "forward value",
+    (
+        "chapter-conv2d-padd1-k3x3-f64",
+        "conv2d-stri1-padd0-dila1-grou1-f64",
+        "conv2d-stri1-padd1-dila2-grou2-f64",
+    ),
+    ("conv2d-stri1-padd0-dila1-grou1-f32",),
+)
+class ConvFloat32As64Backend(TorchBackend):
+    """conv2d computed in float32 and returned as float64."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        args = [None if a is None else np.asarray(a, dtype=np.float32) for a in (X, W, b)]
+        return super().conv2d(*args, stride, padding, dilation, groups).astype(np.result_type(X, W))
+
+
+@fault(
+    "conv-tf32", "forward value", _ids("conv2d", "float32", "grid"), ("conv2d-stri1-padd0-dila1-grou1-f64",)
+)
+class ConvTF32Backend(TorchBackend):
+    """float32 conv2d on inputs rounded to TF32 (10 mantissa bits), as GPUs do with TF32 on."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        if _is_float32(X, W, b):
+            X, W = _tf32(X), _tf32(W)
+        return super().conv2d(X, W, b, stride, padding, dilation, groups)
+
+
+@fault(
+    "conv-dropped-bias",
+    "forward value",
+    ("conv2d-stri1-padd0-dila1-grou1-f64", "conv2d-stri2-padd1-dila1-grou2-f32"),
+    ("chapter-conv2d-padd1-k3x3-f32",),  # the chapter's conv2d cases have no bias
+)
+class DroppedBiasBackend(TorchBackend):
+    """conv2d that ignores its bias."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        return super().conv2d(X, W, None, stride, padding, dilation, groups)
+
+
+@fault(
+    "flatten-hwc",
+    "forward value",
+    ("flatten-2x3x4x4-f32", "flatten-128x16x5x5-f64"),
+)
+class FlattenHWCBackend(TorchBackend):
+    """flatten in H, W, C order (an NHWC port) instead of C, H, W."""
+
+    def flatten(self, X):
+        return super().flatten(np.moveaxis(np.asarray(X), 1, -1))
+
+
+# -- gradients (VJPs) -------------------------------------------------------------------------------
+@fault(
+    "conv-vjp-dX-flipped-kernel",
+    "gradient",
+    ("conv2d_vjp-stri1-padd0-dila1-grou1-f64", "conv2d_vjp-stri2-padd1-dila2-grou2-f32"),
+)
+class ConvInputGradFlippedBackend(TorchBackend):
+    """conv2d_vjp whose dX uses the kernel flipped (dW and db right)."""
+
+    def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
+        _, dW, db = super().conv2d_vjp(X, W, dY, stride, padding, dilation, groups)
+        flipped = np.asarray(W)[:, :, ::-1, ::-1]
+        dX, _, _ = super().conv2d_vjp(X, flipped, dY, stride, padding, dilation, groups)
+        return dX, dW, db
+
+
+@fault("conv-vjp-dW-first-example", "gradient", _batched("conv2d_vjp")[:6])
+class ConvWeightGradFirstExampleBackend(TorchBackend):
+    """conv2d_vjp whose dW sums over the first example of the batch only."""
+
+    def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
+        dX, _, db = super().conv2d_vjp(X, W, dY, stride, padding, dilation, groups)
+        _, dW, _ = super().conv2d_vjp(
+            np.asarray(X)[:1], W, np.asarray(dY)[:1], stride, padding, dilation, groups
+        )
+        return dX, dW, db
+
+
+@fault("conv-vjp-db-mean", "gradient", _batched("conv2d_vjp")[:6])
+class ConvBiasGradMeanBackend(TorchBackend):
+    """conv2d_vjp whose db is the mean over the batch instead of the sum."""
+
+    def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
+        dX, dW, db = super().conv2d_vjp(X, W, dY, stride, padding, dilation, groups)
+        return dX, dW, db / np.shape(X)[0]
+
+
+@fault(
+    "conv-vjp-tf32",
+    "gradient",
+    (
+        "conv2d_vjp-stri1-padd0-dila1-grou1-f32",
+        "conv2d_vjp-stri2-padd1-dila1-grou1-f32",
+        "conv2d_vjp-stri1-paddsame-dila2-grou2-f32",
+    ),
+    ("conv2d_vjp-stri1-padd0-dila1-grou1-f64",),
+)
+class ConvVJPTF32Backend(TorchBackend):
+    """float32 conv2d_vjp on inputs rounded to TF32 (10 mantissa bits)."""
+
+    def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
+        if _is_float32(X, W, dY):
+            X, W, dY = _tf32(X), _tf32(W), _tf32(dY)
+        return super().conv2d_vjp(X, W, dY, stride, padding, dilation, groups)
+
+
+@fault(
+    "max-pool-vjp-last-tie",
+    "gradient",
+    ("max_pool2d_vjp-kern2-striNone-padd0-ties-f32", "max_pool2d_vjp-kern3-stri1-padd1-ties-f64"),
+    ("max_pool2d_vjp-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class LastTieBackend(TorchBackend):
+    """Max-pool gradient sent to the last maximal element of a tie, not the first."""
+
+    def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        X = np.asarray(X)
+        # A small ramp that grows in row-major order makes the last of equal values win.
+        ramp = np.arange(X.shape[2] * X.shape[3], dtype=X.dtype).reshape(X.shape[2:]) * 1e-6
+        return super().max_pool2d_vjp(X + ramp, dY, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@fault(
+    "avg-pool-vjp-counts-padding",
+    "gradient",
+    (
+        "avg_pool2d_vjp-kern2-striNone-padd1-ceilFalse-counFalse-f32",
+        "avg_pool2d_vjp-kern3-stri1-padd1-ceilFalse-counFalse-f64",
+    ),
+    ("avg_pool2d_vjp-kern2-striNone-padd1-ceilFalse-counTrue-f32",),
+)
+class AvgPoolGradCountsPaddingBackend(TorchBackend):
+    """avg_pool2d_vjp divides by the whole window, padding included, even with count_include_pad=False."""
+
+    def avg_pool2d_vjp(
+        self, X, dY, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        return super().avg_pool2d_vjp(X, dY, kernel_size, stride, padding, ceil_mode, True)
+
+
+@fault("linear-vjp-dX-drops-last-output", "gradient", ("linear_vjp-1x3x2-f64", "linear_vjp-4x16x10-f32"))
+class LinearInputGradBackend(TorchBackend):
+    """linear_vjp whose dX leaves out the last output feature (an off-by-one slice)."""
+
+    def linear_vjp(self, X, W, dY):
+        _, dW, db = super().linear_vjp(X, W, dY)
+        dX, _, _ = super().linear_vjp(X, np.asarray(W)[:-1], np.asarray(dY)[:, :-1])
+        return dX, dW, db
+
+
+@fault("linear-vjp-dW-layout", "gradient", ("linear_vjp-1x3x2-f32", "linear_vjp-128x400x120-f64"))
+class LinearWeightGradLayoutBackend(TorchBackend):
+    """linear_vjp whose dW is computed as X^T dY, (in, out), and reshaped to (out, in)."""
+
+    def linear_vjp(self, X, W, dY):
+        dX, dW, db = super().linear_vjp(X, W, dY)
+        return dX, np.ascontiguousarray(dW.T).reshape(dW.shape), db
+
+
+@fault(
+    "linear-vjp-db-mean",
+    "gradient",
+    ("linear_vjp-4x16x10-f32", "linear_vjp-128x400x120-f64"),
+    ("linear_vjp-1x3x2-f32",),  # a batch of one: mean and sum agree
+)
+class LinearBiasGradMeanBackend(TorchBackend):
+    """linear_vjp whose db is the mean over the batch instead of the sum."""
+
+    def linear_vjp(self, X, W, dY):
+        dX, dW, db = super().linear_vjp(X, W, dY)
+        return dX, dW, db / np.shape(X)[0]
+
+
+@fault("sigmoid-vjp-of-output", "gradient", ("sigmoid_vjp-5-f64", "sigmoid_vjp-2x3x4x4-f32"))
+class SigmoidGradOfOutputBackend(TorchBackend):
+    """sigmoid_vjp evaluated at sigmoid(X) instead of X (the saved output fed back as input)."""
+
+    def sigmoid_vjp(self, X, dY):
+        return super().sigmoid_vjp(super().sigmoid(X), dY)
+
+
+@fault("relu-vjp-gates-on-dY", "gradient", ("relu_vjp-5-f32", "relu_vjp-128x16x5x5-f64"))
+class ReluGradGatesOnOutputGradBackend(TorchBackend):
+    """relu_vjp that passes dY where dY > 0 instead of where X > 0."""
+
+    def relu_vjp(self, X, dY):
+        return super().relu_vjp(dY, dY)
+
+
+@fault("flatten-vjp-hwc", "gradient", ("flatten_vjp-2x3x4x4-f64", "flatten_vjp-128x16x5x5-f32"))
+class FlattenGradHWCBackend(TorchBackend):
+    """flatten_vjp that unflattens dY in H, W, C order instead of C, H, W."""
+
+    def flatten_vjp(self, X, dY):
+        n, c, h, w = np.shape(X)
+        return np.ascontiguousarray(np.asarray(dY).reshape(n, h, w, c).transpose(0, 3, 1, 2))
+
+
+@fault(
+    "cross-entropy-vjp-not-averaged",
+    "gradient",
+    ("softmax_cross_entropy_vjp-4x16x10-f32", "softmax_cross_entropy_vjp-128x400x120-f64"),
+    ("softmax_cross_entropy_vjp-1x3x2-f64",),  # a batch of one
+)
+class CrossEntropyGradSumBackend(TorchBackend):
+    """softmax_cross_entropy_vjp of the summed loss, not the mean (not divided by the batch)."""
+
+    def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
+        return super().softmax_cross_entropy_vjp(logits, labels, dloss) * np.shape(logits)[0]
+
+
+# -- average pooling's divisor ----------------------------------------------------------------------
+@fault(
+    "avg-pool-count-include-pad-ignored",
+    "pooling divisor",
+    (
+        "avg_pool2d-kern2-striNone-padd1-ceilFalse-counFalse-f32",
+        "avg_pool2d-kern3-stri2-padd1-ceilFalse-counFalse-f64",
+    ),
+    ("avg_pool2d-kern2-striNone-padd1-ceilFalse-counTrue-f32",),
+)
+class AvgPoolCountsPaddingBackend(TorchBackend):
+    """avg_pool2d that always counts padding in the divisor (count_include_pad=False ignored)."""
+
+    def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        return super().avg_pool2d(X, kernel_size, stride, padding, ceil_mode, True)
+
+
+@fault(
+    "avg-pool-ceil-overhang-counted",
+    "pooling divisor",
+    _where("avg_pool2d", lambda case: case.kw.get("ceil_mode") and any(c[3] for c in _ceil_windows(case))),
+    ("avg_pool2d-kern2-striNone-padd0-ceilFalse-counTrue-f32",),
+)
+class AvgPoolCountsOverhangBackend(TorchBackend):
+    """avg_pool2d whose ceil_mode windows count the part hanging past the padded input."""
+
+    def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+        X = np.asarray(X)
+        # Zero cells appended past the input make the overhang real, so the divisor counts it.
+        extra = [
+            max(0, (out - 1) * s + k - (n + 2 * p))
+            for out, s, k, n, p in zip(
+                geometry.output_size, geometry.stride, geometry.kernel_size, X.shape[2:], geometry.padding,
+                strict=True,
+            )
+        ]  # fmt: skip
+        X = np.pad(X, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+        return super().avg_pool2d(X, kernel_size, stride, padding, False, count_include_pad)
+
+
+# -- activations -------------------------------------------------------------------------------------
+@fault("sigmoid-of-negative", "activation", ("sigmoid-5-f32", "sigmoid-128x16x5x5-f64"))
+class SigmoidSignBackend(TorchBackend):
+    """sigmoid computed as 1 / (1 + exp(X)): the sign of the exponent flipped."""
+
+    def sigmoid(self, X):
+        return super().sigmoid(-np.asarray(X))
+
+
+@fault(
+    "sigmoid-negative-tail-flushed",
+    "activation",
+    # X in (-80, -20): sigmoid is between 1.8e-35 and 2.1e-9, a normal float32 and float64.
+    _inputs_hold("sigmoid", lambda X: (X > -80) & (X < -20)),
+    ("sigmoid-5-f64",),
+)
+class SigmoidTailFlushBackend(TorchBackend):
+    """sigmoid flushed to 0 for X < -20 (where it is below 2.1e-9 but far above the smallest normal)."""
+
+    def sigmoid(self, X):
+        Y = super().sigmoid(X)
+        Y[np.asarray(X) < -20] = 0
+        return Y
+
+
+@fault(
+    "sigmoid-vjp-positive-tail-flushed",
+    "activation",
+    # X in (17, 80) with dY != 0: the gradient dY * exp(-X) is a normal float32 and float64.
+    _inputs_hold("sigmoid_vjp", lambda X, dY: (X > 17) & (X < 80) & (dY != 0)),
+    ("sigmoid_vjp-5-f64",),
+)
+class SigmoidGradTailFlushBackend(TorchBackend):
+    """sigmoid_vjp flushed to 0 for X > 17 (as dY * y * (1 - y) from a float32 y = 1.0 gives)."""
+
+    def sigmoid_vjp(self, X, dY):
+        dX = super().sigmoid_vjp(X, dY)
+        dX[np.asarray(X) > 17] = 0
+        return dX
+
+
+@fault("relu-leaky", "activation", ("relu-5-f32", "relu-2x3x4x4-f64"))
+class LeakyReluBackend(TorchBackend):
+    """relu with a negative slope of 0.01 (leaky ReLU)."""
+
+    def relu(self, X):
+        X = np.asarray(X)
+        return np.where(X > 0, super().relu(X), 0.01 * X).astype(X.dtype)
+
+
+@fault(
+    "relu-vjp-passes-at-zero",
+    "activation",
+    _inputs_hold("relu_vjp", lambda X, dY: (X == 0) & (dY != 0)),
+    ("relu_vjp-5-f32",),
+)
+class ReluGradAtZeroBackend(TorchBackend):
+    """relu_vjp that passes dY where X is exactly 0 (derivative 1 at the kink, the reference says 0)."""
+
+    def relu_vjp(self, X, dY):
+        dX = super().relu_vjp(X, dY)
+        zero = np.asarray(X) == 0
+        dX[zero] = np.asarray(dY)[zero]
+        return dX
+
+
+# -- the loss -----------------------------------------------------------------------------------------
+@fault(
+    "cross-entropy-no-max-subtraction",
+    "loss",
+    ("softmax_cross_entropy-large-logits-f32", "softmax_cross_entropy-large-logits-f64"),
+    ("softmax_cross_entropy-4x16x10-f64",),
+)
+class NaiveSoftmaxBackend(TorchBackend):
+    """softmax_cross_entropy as log(sum(exp(z))) - z[label]: exp overflows for large logits."""
+
+    def softmax_cross_entropy(self, logits, labels):
+        super().softmax_cross_entropy(logits, labels)  # the validation
+        z = torch.as_tensor(np.asarray(logits))
+        label = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        loss = torch.log(torch.exp(z).sum(dim=1)) - z.gather(1, label[:, None])[:, 0]
+        return np.asarray(logits).dtype.type(loss.mean().item())
+
+
+@fault(
+    "cross-entropy-sum",
+    "loss",
+    ("softmax_cross_entropy-4x16x10-f32", "softmax_cross_entropy-128x400x120-f64"),
+    ("softmax_cross_entropy-1x3x2-f32",),  # a batch of one
+)
+class CrossEntropySumBackend(TorchBackend):
+    """softmax_cross_entropy summed over the batch instead of averaged."""
+
+    def softmax_cross_entropy(self, logits, labels):
+        loss = super().softmax_cross_entropy(logits, labels)
+        return type(loss)(loss * np.shape(logits)[0])
+
+
+@fault(
+    "cross-entropy-label-off-by-one",
+    "loss",
+    (
+        "softmax_cross_entropy-1x3x2-f64",
+        "softmax_cross_entropy-128x400x120-f32",
+        "softmax_cross_entropy-large-logits-f64",
+    ),
+)
+class CrossEntropyWrongLabelBackend(TorchBackend):
+    """softmax_cross_entropy that scores class (label + 1) mod K, an off-by-one label."""
+
+    def softmax_cross_entropy(self, logits, labels):
+        super().softmax_cross_entropy(logits, labels)  # the validation
+        return super().softmax_cross_entropy(logits, (np.asarray(labels) + 1) % np.shape(logits)[1])
+
+
+# -- dense layer -------------------------------------------------------------------------------------
+@fault(
+    "linear-transposed-weight", "dense", ("linear-1x3x2-f64", "linear-4x16x10-f32", "linear-128x400x120-f64")
+)
+class LinearTransposedWeightBackend(TorchBackend):
+    """linear that reads W's (out, in) buffer as (in, out), as a port from a Keras kernel might."""
+
+    def linear(self, X, W, b=None):
+        W = np.asarray(W)
+        return super().linear(X, np.ascontiguousarray(W.reshape(W.shape[::-1]).T), b)
+
+
+@fault("linear-dropped-bias", "dense", ("linear-1x3x2-f32", "linear-128x400x120-f64"))
+class LinearDroppedBiasBackend(TorchBackend):
+    """linear that ignores its bias."""
+
+    def linear(self, X, W, b=None):
+        return super().linear(X, W, None)
+
+
+@fault(
+    "linear-relative-1e-6",
+    "dense",
+    ("linear-4x16x10-f64", "linear-128x400x120-f64"),
+    ("linear-4x16x10-f32",),
+)
+class LinearRelativeErrorBackend(TorchBackend):
+    """float64 linear with a relative error of 1e-6 (about 20 correct bits of 53)."""
+
+    def linear(self, X, W, b=None):
+        Y = super().linear(X, W, b)
+        return Y * (1 + 1e-6) if Y.dtype == np.float64 else Y
+
+
+@fault(
+    "linear-float32-as-float64",
+    "dense",
+    ("linear-4x16x10-f64", "linear-128x400x120-f64"),
+    ("linear-4x16x10-f32",),
+)
+class LinearFloat32As64Backend(TorchBackend):
+    """linear computed in float32 and returned as float64."""
+
+    def linear(self, X, W, b=None):
+        args = [None if a is None else np.asarray(a, dtype=np.float32) for a in (X, W, b)]
+        return super().linear(*args).astype(np.result_type(X, W))
+
+
+@fault("linear-tf32", "dense", _ids("linear", "float32"), ("linear-128x400x120-f64",))
+class LinearTF32Backend(TorchBackend):
+    """float32 linear on inputs rounded to TF32 (10 mantissa bits), as GPUs do with TF32 on."""
+
+    def linear(self, X, W, b=None):
+        if _is_float32(X, W, b):
+            X, W = _tf32(X), _tf32(W)
+        return super().linear(X, W, b)
+
+
+# -- LeNet -------------------------------------------------------------------------------------------
+def _lenet_ids(check: str, dtypes: tuple[str, ...] = ("float32", "float64")) -> tuple[str, ...]:
+    return tuple(f"lenet-{check}-{v}-{d}" for v in sorted(reference.lenet.VARIANTS) for d in dtypes)
+
+
+class _FaultyLeNetBackend(TorchBackend):
+    """The PyTorch adapter whose LeNet is ``model`` (a faulty :class:`TorchLeNet`)."""
+
+    model: type[TorchLeNet]
+
+    def lenet(self, variant="chapter", dtype="float32"):
+        return self.model(variant, dtype, self.device)
+
+
+class _ScaledLogits(TorchLeNet):
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return super().logits(X) * (1 + 1e-3)
+
+
+@fault("lenet-logits-1e-3", "LeNet", _lenet_ids("logits"), ("lenet-grads-chapter-float32",))
+class LeNetLogitsBackend(_FaultyLeNetBackend):
+    """LeNet logits with a relative error of 1e-3."""
+
+    model = _ScaledLogits
+
+
+class _UnpermutedFc1(TorchLeNet):
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        fc1 = np.asarray(params["fc1.weight"]).reshape(120, 16, 5, 5)
+        # Columns in H, W, C order: what an NHWC port gets without permuting fc1's rows.
+        super().load_params({**params, "fc1.weight": fc1.transpose(0, 2, 3, 1).reshape(120, 400)})
+
+
+@fault(
+    "lenet-fc1-not-permuted",
+    "LeNet",
+    _lenet_ids("logits") + _lenet_ids("grads"),
+)
+class LeNetFc1Backend(_FaultyLeNetBackend):
+    """LeNet whose fc1 weight is loaded with its inputs in H, W, C order (NHWC flatten, no permutation)."""
+
+    model = _UnpermutedFc1
+
+
+class _SummedLossGrads(TorchLeNet):
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        loss, grads = super().loss_and_grads(X, y)
+        return loss, {name: g * len(X) for name, g in grads.items()}
+
+
+@fault("lenet-grads-of-summed-loss", "LeNet", _lenet_ids("grads"), ("lenet-logits-chapter-float32",))
+class LeNetGradsBackend(_FaultyLeNetBackend):
+    """LeNet gradients of the loss summed over the batch (the reported loss is the mean)."""
+
+    model = _SummedLossGrads
+
+
+class _NoUpdate(TorchLeNet):
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        correct = int((self.logits(X).argmax(axis=1) == np.asarray(y)).sum())
+        return self.loss_and_grads(X, y)[0], correct
+
+
+@fault(
+    "lenet-step-no-update", "LeNet", _lenet_ids("train-step", ("float32",)), ("lenet-grads-chapter-float32",)
+)
+class LeNetNoUpdateBackend(_FaultyLeNetBackend):
+    """LeNet train_step that computes the loss and gradients but never updates the parameters."""
+
+    model = _NoUpdate
+
+
+class _HalfLearningRate(TorchLeNet):
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        return super().train_step(X, y, lr / 2)
+
+
+@fault(
+    "lenet-step-half-lr", "LeNet", _lenet_ids("train-step", ("float32",)), ("lenet-grads-chapter-float32",)
+)
+class LeNetHalfLrBackend(_FaultyLeNetBackend):
+    """LeNet train_step with half the learning rate."""
+
+    model = _HalfLearningRate
+
+
+class _GradientAscent(TorchLeNet):
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        correct = int((self.logits(X).argmax(axis=1) == np.asarray(y)).sum())
+        loss, grads = self.loss_and_grads(X, y)
+        params = self.params()
+        self.load_params({name: params[name] + lr * grads[name] for name in params})
+        return loss, correct
+
+
+@fault(
+    "lenet-step-flipped-sign",
+    "LeNet",
+    _lenet_ids("train-step", ("float32",)),
+    ("lenet-grads-chapter-float32",),
+)
+class LeNetAscentBackend(_FaultyLeNetBackend):
+    """LeNet train_step that adds the gradient (flipped sign: gradient ascent)."""
+
+    model = _GradientAscent
+
+
+class _IgnoresConv1Bias(TorchLeNet):
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        kept = self.params()["conv1.bias"]
+        super().load_params({**params, "conv1.bias": kept})
+
+
+@fault(
+    "lenet-load-ignores-tensor",
+    "LeNet",
+    (
+        "lenet-npz-float32",
+        "lenet-npz-float64",
+        "lenet-logits-chapter-float32",
+        "lenet-logits-relu-max-float64",
+    ),
+)
+class LeNetIgnoresTensorBackend(_FaultyLeNetBackend):
+    """LeNet load_params that leaves conv1.bias at its initial value."""
+
+    model = _IgnoresConv1Bias
+
+
+class _AliasesFc3Weight(TorchLeNet):
+    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+        super().load_params(params)
+        # The parameter now shares the caller's buffer (on the CPU): later writes to it show up here.
+        self._tensor("fc3.weight").data = torch.as_tensor(
+            np.asarray(params["fc3.weight"]), device=self.device
+        )
+
+
+@fault(
+    "lenet-load-aliases-tensor",
+    "LeNet",
+    ("lenet-npz-float32", "lenet-npz-float64"),
+    ("lenet-logits-chapter-float32",),
+)
+class LeNetAliasesTensorBackend(_FaultyLeNetBackend):
+    """LeNet load_params that keeps the caller's fc3.weight array instead of copying it (CPU)."""
+
+    model = _AliasesFc3Weight
+
+
+# -- error types -------------------------------------------------------------------------------------
+@fault(
+    "error-runtime-instead-of-value",
+    "error type",
+    (
+        "error-conv2d-stride-0",
+        "error-conv2d-X-3d",
+        "error-conv2d-channel-mismatch",
+        "error-conv2d-padding-full",
+    ),
+    ("error-conv2d-X-complex",),
+)
+class RuntimeErrorBackend(TorchBackend):
+    """conv2d raises RuntimeError (as torch does) instead of ValueError for an invalid argument."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        try:
+            return super().conv2d(X, W, b, stride, padding, dilation, groups)
+        except ValueError as error:
+            raise RuntimeError(str(error)) from None
+
+
+@fault(
+    "error-negative-padding-accepted",
+    "error type",
+    ("error-conv2d-padding-negative", "error-conv2d-padding-pair-negative"),
+    ("error-conv2d-stride-0",),
+)
+class NegativePaddingBackend(TorchBackend):
+    """conv2d that treats a negative int padding as 0 instead of refusing it (no error at all)."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        if isinstance(padding, int):
+            padding = max(padding, 0)
+        elif isinstance(padding, tuple) and all(isinstance(p, int) for p in padding):
+            padding = tuple(max(p, 0) for p in padding)
+        return super().conv2d(X, W, b, stride, padding, dilation, groups)
+
+
+@fault(
+    "error-message-without-value",
+    "error type",
+    ("error-max_pool2d-stride-0", "error-max_pool2d-kernel-0", "error-max_pool2d-X-3d"),
+    ("error-max_pool2d-X-bool",),
+)
+class VagueErrorBackend(TorchBackend):
+    """max_pool2d raises ValueError('invalid pooling argument'): the right type, no name or value."""
+
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        try:
+            return super().max_pool2d(X, kernel_size, stride, padding, dilation, ceil_mode)
+        except ValueError:
+            raise ValueError("invalid pooling argument") from None
+
+
+# -- geometry: padding, stride, dilation, ceil_mode ---------------------------------------------------
+@fault(
+    "conv-shifted-padding",
+    "geometry",
+    ("conv2d-stri1-padd1-dila1-grou1-f32", "conv2d-stri2-padd1x2-dila1-grou2-f64"),
+    ("conv2d-stri1-padd0-dila1-grou1-f32",),
+)
 class ShiftedPaddingBackend(TorchBackend):
     """Off-by-one padding: one row moved from the top to the bottom (same output shape)."""
 
@@ -26,30 +836,43 @@ class ShiftedPaddingBackend(TorchBackend):
         return super().conv2d(X, W, b, stride, ((top, bottom), (left, right)), dilation, groups)
 
 
-class FlippedKernelBackend(TorchBackend):
-    """A true convolution (kernel flipped) instead of the chapter's cross-correlation."""
+@fault(
+    "conv-same-lower",
+    "geometry",
+    # "same" with an odd total padding along some axis: its extra row or column goes to the bottom/right.
+    _where(
+        "conv2d",
+        lambda case: (
+            case.kw.get("padding") == "same"
+            and any(
+                top != bottom
+                for top, bottom in conv2d_geometry(*(a.shape for a in case.inputs[:2]), **case.kw).padding
+            )
+        ),
+    ),
+    ("conv2d-stri1-padd0-dila1-grou1-f32",),
+)
+class SameLowerBackend(TorchBackend):
+    """conv2d padding="same" with the odd extra row and column at the top/left (ONNX SAME_LOWER)."""
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        return super().conv2d(X, np.asarray(W)[:, :, ::-1, ::-1], b, stride, padding, dilation, groups)
+        if padding == "same":
+            (top, bottom), (left, right) = check_conv2d(
+                X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups
+            ).padding
+            padding = ((bottom, top), (right, left))
+        return super().conv2d(X, W, b, stride, padding, dilation, groups)
 
 
-class DroppedBiasBackend(TorchBackend):
-    """conv2d that ignores its bias."""
-
-    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        return super().conv2d(X, W, None, stride, padding, dilation, groups)
-
-
-class LastTieBackend(TorchBackend):
-    """Max-pool gradient sent to the last maximal element of a tie, not the first."""
-
-    def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-        X = np.asarray(X)
-        # A small ramp that grows in row-major order makes the last of equal values win.
-        ramp = np.arange(X.shape[2] * X.shape[3], dtype=X.dtype).reshape(X.shape[2:]) * 1e-6
-        return super().max_pool2d_vjp(X + ramp, dY, kernel_size, stride, padding, dilation, ceil_mode)
-
-
+@fault(
+    "max-pool-no-ceil-drop",
+    "geometry",
+    _where(
+        "max_pool2d",
+        lambda case: case.kw.get("ceil_mode") and any(up != kept for _, up, kept, _ in _ceil_windows(case)),
+    ),
+    ("max_pool2d-kern2-striNone-padd0-dila1-ceilTrue-f32",),
+)
 class NoCeilDropBackend(TorchBackend):
     """ceil_mode that keeps a last window starting in the padding (rounds up, never drops)."""
 
@@ -72,23 +895,116 @@ class NoCeilDropBackend(TorchBackend):
         return super().max_pool2d(X, kernel_size, stride, padding, dilation)
 
 
-class Float32As64Backend(TorchBackend):
-    """conv2d computed in float32 and returned as float64."""
+@fault(
+    "max-pool-ceil-mode-ignored",
+    "geometry",
+    _where(
+        "max_pool2d",
+        lambda case: (
+            case.kw.get("ceil_mode") and any(floor != kept for floor, _, kept, _ in _ceil_windows(case))
+        ),
+    ),
+    ("max_pool2d-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class CeilIgnoredBackend(TorchBackend):
+    """max_pool2d that always rounds the output size down (ceil_mode ignored)."""
 
-    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        args = [None if a is None else np.asarray(a, dtype=np.float32) for a in (X, W, b)]
-        return super().conv2d(*args, stride, padding, dilation, groups).astype(np.result_type(X, W))
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        return super().max_pool2d(X, kernel_size, stride, padding, dilation, False)
 
 
-FAULTS = {
-    "shifted-padding": ShiftedPaddingBackend,
-    "flipped-kernel": FlippedKernelBackend,
-    "dropped-bias": DroppedBiasBackend,
-    "last-tie": LastTieBackend,
-    "no-ceil-drop": NoCeilDropBackend,
-    "float32-as-float64": Float32As64Backend,
-}
+@fault(
+    "max-pool-dilation-ignored",
+    "geometry",
+    (
+        "max_pool2d-kern2-striNone-padd0-dila2-ceilFalse-f32",
+        "max_pool2d-kern3-stri1-padd1-dila2-ceilTrue-f64",
+    ),
+    ("max_pool2d-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class DilationIgnoredBackend(TorchBackend):
+    """max_pool2d that ignores dilation."""
 
-for _fault, _cls in FAULTS.items():
-    _cls.name = f"faulty-{_fault}"
-    backends.register(_cls.name, __name__, _cls.__name__, "torch")
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        return super().max_pool2d(X, kernel_size, stride, padding, 1, ceil_mode)
+
+
+@fault(
+    "avg-pool-default-stride-1",
+    "geometry",
+    (
+        "avg_pool2d-kern2-striNone-padd0-ceilFalse-counTrue-f32",
+        "avg_pool2d-kern3x2-striNone-padd1-ceilTrue-counFalse-f64",
+    ),
+    ("avg_pool2d-kern2-stri2-padd0-ceilFalse-counTrue-f32",),
+)
+class AvgDefaultStrideBackend(TorchBackend):
+    """avg_pool2d whose stride defaults to 1 instead of the window size."""
+
+    def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        return super().avg_pool2d(X, kernel_size, 1 if stride is None else stride, padding, ceil_mode,
+                                  count_include_pad)  # fmt: skip
+
+
+# -- NaN ---------------------------------------------------------------------------------------------
+@fault(
+    "max-pool-nan-skipped",
+    "NaN",
+    ("max_pool2d-kern2-nan-f32", "max_pool2d-kern3-stri2-padd1-nan-f64"),
+    ("max_pool2d-kern2-inf-f32",),
+)
+class NaNSkippingMaxPoolBackend(TorchBackend):
+    """max_pool2d that returns the largest non-NaN value of a window holding a NaN (fmax semantics)."""
+
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        X = np.asarray(X)
+        Y = super().max_pool2d(
+            np.where(np.isnan(X), -np.inf, X), kernel_size, stride, padding, dilation, ceil_mode
+        )
+        return Y
+
+
+@fault(
+    "max-pool-vjp-last-nan",
+    "NaN",
+    # A tenth of the entries NaN: some window holds two of them.
+    _inputs_hold("max_pool2d_vjp", lambda X, dY: np.isnan(X)),
+    ("max_pool2d_vjp-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class LastNaNBackend(TorchBackend):
+    """Max-pool gradient of a window holding NaNs sent to its last NaN, not the first."""
+
+    def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        X = np.array(X)
+        nan = np.isnan(X)
+        # Finite stand-ins above every finite value, growing in row-major order: the last NaN wins.
+        top = np.nanmax(np.abs(np.where(np.isinf(X), 0, X)), initial=0.0) + 1
+        X[nan] = top + np.arange(X[0, 0].size, dtype=X.dtype).reshape(X.shape[2:])[np.nonzero(nan)[2:]]
+        return super().max_pool2d_vjp(X, dY, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@fault("relu-nan-to-zero", "NaN", ("relu-nan-f32", "relu-nan-f64"), ("relu-inf-f32",))
+class ReluNaNBackend(TorchBackend):
+    """relu(NaN) = 0 (a comparison X > 0 that is false for NaN) instead of NaN."""
+
+    def relu(self, X):
+        X = np.asarray(X)
+        return np.where(X > 0, super().relu(X), 0).astype(X.dtype)
+
+
+# -- signed zeros ------------------------------------------------------------------------------------
+@fault(
+    "relu-other-zero",
+    "signed zero",
+    _inputs_hold("relu", lambda X: (X == 0) & np.signbit(X)),
+    ("relu-5-f32",),
+)
+class ReluOtherZeroBackend(TorchBackend):
+    """relu(-0.0) returning the other zero than the reference (the sign of the result flipped there)."""
+
+    def relu(self, X):
+        X = np.asarray(X)
+        Y = super().relu(X)
+        negative_zero = (X == 0) & np.signbit(X)
+        Y[negative_zero] = -Y[negative_zero]
+        return Y

@@ -1,69 +1,142 @@
-"""The suite can fail: run it against deliberately wrong adapters and check each fault is caught.
+"""The suite can fail: every faulty adapter of the catalogue is caught by the checks it names.
 
-Each run is a separate pytest process (``--backend faulty-<fault>``) restricted
-to the ops the fault touches; its results JSON must list failing cases of the
-faulty op (and only of it), each message naming the op and a bad element.
+One test per fault, all in this process: the fault's ``must_fail`` checks run
+through the suite's own code (:func:`conformance.runner.run_case` for op cases,
+the body of ``conformance/test_errors.py`` for invalid calls, the functions of
+``conformance.lenet_checks`` for LeNet) and each must be rejected by the
+suite's comparison; its ``must_pass`` checks must pass. The outcome of every
+fault goes to ``<results-dir>/mutation-catalogue.json`` (see ``conftest.py``).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import importlib
+import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapter (nox -s conformance-torch)")
 
-ROOT = Path(__file__).resolve().parents[2]
+import conformance.test_errors as test_errors  # the module: pytest must not collect its test here
+from backends import Backend, UnsupportedError
+from conformance.cases import all_cases
+from conformance.compare import ConformanceError
+from conformance.error_cases import ERROR_CASES
+from conformance.meta_tests.faulty_backends import FAULTS, Fault
+from conformance.results import Results
+from conformance.runner import run_case
 
-CORR2D_FAMILY = {"conv2d", "corr2d", "corr2d_multi_in", "corr2d_multi_in_out"}
-CONV2D_VALUES = "test_case and conv2d and not vjp"
-# fault -> (pytest -k selection, the ops allowed to fail, a case that must be among the failures)
-FAULTS = {
-    "shifted-padding": (CONV2D_VALUES, {"conv2d"}, "conv2d-stri1-padd1-dila1-grou1-f32"),
-    "flipped-kernel": ("test_case and chapter", CORR2D_FAMILY, "chapter-corr2d-3x3-f32"),
-    "dropped-bias": (CONV2D_VALUES, {"conv2d"}, "conv2d-stri1-padd0-dila1-grou1-f64"),
-    "last-tie": ("ties", {"max_pool2d_vjp"}, "max_pool2d_vjp-kern2-striNone-padd0-ties-f32"),
-    "no-ceil-drop": ("test_case and max_pool2d and not vjp", {"max_pool2d"}, None),
-    "float32-as-float64": (CONV2D_VALUES, {"conv2d"}, "conv2d-stri1-padd0-dila1-grou1-f64"),
+CASES = {case.id: case for case in all_cases()}
+ERRORS = {f"error-{case.id}": case for case in ERROR_CASES}
+# LeNet check id prefix -> the function of conformance.lenet_checks that runs it
+LENET_CHECKS = {
+    "lenet-logits-": "check_logits",
+    "lenet-grads-": "check_gradients",
+    "lenet-train-step-": "check_train_step",
+    "lenet-npz-": "check_params_round_trip",
 }
+HAS_LENET_CHECKS = importlib.util.find_spec("conformance.lenet_checks") is not None
 
 
-def run_suite(fault: str, selection: str, tmp_path: Path) -> list[dict]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(ROOT / "conformance"),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "conformance.meta_tests.faulty_backends",
-        "--backend",
-        f"faulty-{fault}",
-        "--results-dir",
-        str(tmp_path),
-        "-k",
-        selection,
-    ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 1, f"the suite did not fail (exit {done.returncode}):\n{done.stdout[-3000:]}"
-    return json.loads((tmp_path / f"conformance-faulty-{fault}.json").read_text())["cases"]
+def op_of(check_id: str) -> str:
+    """The op a check exercises: a case's op, an invalid call's function, or ``lenet_<check>``."""
+    if check_id in CASES:
+        return CASES[check_id].op
+    if check_id in ERRORS:
+        return check_id.removeprefix("error-").split("-")[0]
+    for prefix in LENET_CHECKS:
+        if check_id.startswith(prefix):
+            return prefix.rstrip("-").replace("-", "_")
+    return "?"
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-def test_fault_is_caught_and_named(fault: str, tmp_path: Path) -> None:
-    selection, ops, must_fail = FAULTS[fault]
-    cases = run_suite(fault, selection, tmp_path)
-    failed = [case for case in cases if case["status"] == "fail"]
-    assert failed, f"no case failed for fault {fault}"
-    assert {case["op"] for case in failed} <= ops
-    for case in failed:
-        assert f"faulty-{fault} {case['op']}(" in case["message"], case["message"]
-        assert "reference" in case["message"]
-    if must_fail:
-        assert must_fail in {case["id"] for case in failed}
-    assert any(case["status"] == "pass" for case in cases), "the fault should leave some cases passing"
+def _run_lenet_check(backend: Backend, check_id: str, directory: Path) -> None:
+    prefix = next(p for p in LENET_CHECKS if check_id.startswith(p))
+    check = getattr(importlib.import_module("conformance.lenet_checks"), LENET_CHECKS[prefix])
+    rest = check_id.removeprefix(prefix)
+    if prefix == "lenet-npz-":
+        check(backend, rest, directory)
+    else:
+        variant, dtype = rest.rsplit("-", 1)
+        check(backend, variant, dtype)
+
+
+def run_check(backend: Backend, check_id: str, directory: Path) -> tuple[str, str]:
+    """``(status, message)`` of one check on ``backend``.
+
+    ``pass``; ``fail`` (the suite rejects the result: the fault is seen);
+    ``error`` (the call raised something else: the fault itself is broken);
+    ``unsupported``; or ``missing`` (no check of the suite has this id).
+    """
+    results = Results(backend.environment())  # thrown away: the record is the suite's, not ours
+    try:
+        if check_id in CASES:
+            run_case(backend, CASES[check_id], results)
+        elif check_id in ERRORS:
+            test_errors.test_invalid_argument_raises_like_the_reference(backend, results, ERRORS[check_id])
+        elif any(check_id.startswith(prefix) for prefix in LENET_CHECKS):
+            (directory / check_id).mkdir()
+            _run_lenet_check(backend, check_id, directory / check_id)
+        else:
+            return "missing", f"{check_id} names no case, invalid call or LeNet check of the suite"
+    except (ConformanceError, pytest.fail.Exception) as error:
+        return "fail", str(error).splitlines()[0]
+    except UnsupportedError as error:
+        return "unsupported", str(error)
+    except Exception as error:
+        return "error", f"{type(error).__name__}: {error}"
+    return "pass", ""
+
+
+def _needs_lenet_checks(fault: Fault) -> bool:
+    return any(check_id.startswith("lenet-") for check_id in fault.must_fail + fault.must_pass)
+
+
+def record(fault: Fault, outcomes: dict[str, tuple[str, str]] | None, reason: str = "") -> dict[str, Any]:
+    """The catalogue's entry for ``fault``: ``caught`` is None when it was not run (``reason``)."""
+    entry: dict[str, Any] = {
+        "name": fault.name,
+        "kind": fault.kind,
+        "description": fault.description,
+        "ops": sorted({op_of(check_id) for check_id in fault.must_fail}),
+        "must_fail": list(fault.must_fail),
+        "must_pass": list(fault.must_pass),
+    }
+    if outcomes is None:
+        return {**entry, "caught": None, "failed": 0, "reason": reason}
+    failed = [check_id for check_id in fault.must_fail if outcomes[check_id][0] == "fail"]
+    unexpected = {
+        check_id: outcomes[check_id]
+        for check_id in fault.must_fail + fault.must_pass
+        if outcomes[check_id][0] != ("fail" if check_id in fault.must_fail else "pass")
+    }
+    return {
+        **entry,
+        "caught": bool(fault.must_fail) and len(failed) == len(fault.must_fail),
+        "failed": len(failed),
+        "unexpected": {check_id: {"status": s, "message": m} for check_id, (s, m) in unexpected.items()},
+    }
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=list(FAULTS))
+def test_fault_is_caught(fault: Fault, catalogue: list[dict[str, Any]], pytestconfig, tmp_path: Path) -> None:
+    if _needs_lenet_checks(fault) and not HAS_LENET_CHECKS:
+        reason = "conformance.lenet_checks does not exist yet: the LeNet checks cannot run"
+        catalogue.append(record(fault, None, reason))
+        pytest.skip(reason)
+    backend = fault.backend(device=pytestconfig.getoption("device"))
+    outcomes = {
+        check_id: run_check(backend, check_id, tmp_path) for check_id in fault.must_fail + fault.must_pass
+    }
+    entry = record(fault, outcomes)
+    catalogue.append(entry)
+    assert fault.must_fail, f"no check of the suite exercises {fault.name}: {fault.description}"
+    assert entry["caught"], (
+        f"{fault.name} ({fault.description}) escapes {len(fault.must_fail) - entry['failed']} of its "
+        f"{len(fault.must_fail)} must-fail checks: {entry['unexpected']}"
+    )
+    assert not entry["unexpected"], (
+        f"checks that {fault.name} leaves correct did not pass: {entry['unexpected']}"
+    )
