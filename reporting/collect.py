@@ -232,3 +232,34 @@ def environment_table(found: Results) -> Table:
             f"{cpu.get('brand_raw', '-')} ({cpu.get('count', '?')} cores)" if cpu else "-",
         ])  # fmt: skip
     return Table("Environment", ["backend", "framework", "device", "precision", "NumPy", "CPU"], rows)
+
+
+def mutation_table(catalogue: dict[str, Any] | None) -> Table:
+    """The conformance suite's mutation score by kind of fault, from ``mutation-catalogue.json``.
+
+    ``catalogue`` is that file's content (``None`` when absent). Per kind: faults
+    caught / faults in the catalogue, and the names of those not caught (a fault
+    that could not run counts as not caught); the last row is the overall score.
+    """
+    faults = (catalogue or {}).get("faults", [])
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for fault in faults:
+        by_kind[fault["kind"]].append(fault)
+
+    def row(kind: str, group: list[dict]) -> list[str]:
+        caught = sum(fault["caught"] is True for fault in group)
+        missed = [fault["name"] + ("" if fault["caught"] is False else " (not run)")
+                  for fault in group if fault["caught"] is not True]  # fmt: skip
+        return [kind, f"{caught}/{len(group)}", f"{100 * caught / len(group):.0f}%", ", ".join(missed) or "-"]
+
+    rows = [row(kind, group) for kind, group in by_kind.items()]
+    if faults:
+        rows.append(row("all", faults))
+    size = (catalogue or {}).get("catalogue_size", 0)
+    return Table(
+        "Mutation score of the conformance suite",
+        ["kind of fault", "caught", "score", "not caught"],
+        rows,
+        f"{len(faults)} of the catalogue's {size} faulty adapters run (the PyTorch adapter with one "
+        "deliberate mistake each); a fault is caught when every check it names fails.",
+    )
