@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -94,6 +95,24 @@ class LeNetModel(abc.ABC):
         """One plain SGD step on the device; returns the batch loss and how many predictions were right."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A benchmark's op, prepared by :meth:`Backend.prepare`: what is timed and how to check it.
+
+    ``run()`` is the timed path: it computes the op on the device, synchronises
+    the device and returns the framework's outputs as they are (device
+    tensors, no host copy). ``to_numpy(outputs)`` copies what one ``run()``
+    returned to NumPy: canonical layouts (NCHW, OIHW), the result dtype.
+    """
+
+    run: Callable[[], Any]
+    to_numpy: Callable[[Any], tuple[np.ndarray, ...]]
+
+    def fetch(self) -> tuple[np.ndarray, ...]:
+        """One call of the timed path, its outputs as NumPy arrays."""
+        return tuple(self.to_numpy(self.run()))
+
+
 class Backend(abc.ABC):
     """One framework behind the reference's interface.
 
@@ -146,12 +165,30 @@ class Backend(abc.ABC):
     # -- benchmarks ------------------------------------------------------
     @abc.abstractmethod
     def prepare(
-        self, op: str, *arrays: np.ndarray, backward: bool = False, **kwargs: Any
-    ) -> Callable[[], None]:
-        """A zero-argument callable that runs ``op`` (``conv2d``, ``max_pool2d`` or
-        ``avg_pool2d``) on device-resident copies of ``arrays`` and synchronises
-        the device before returning; with ``backward`` it also runs the
-        gradient of ``sum(output * dY)`` for a fixed random dY."""
+        self,
+        op: str,
+        *arrays: np.ndarray,
+        backward: bool = False,
+        dY: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> Prepared:
+        """``op`` (``conv2d``, ``max_pool2d`` or ``avg_pool2d``) on device-resident
+        copies of ``arrays`` (NCHW, OIHW), ready to time; ``kwargs`` as the op takes them.
+
+        Forward (``backward=False``, no ``dY``): ``run()`` computes the output and
+        :meth:`Prepared.fetch` gives ``(Y,)``. With ``backward=True`` the caller
+        passes ``dY`` (the output's shape; moved to the device once) and ``run()``
+        computes the forward and the gradients of ``sum(output * dY)``;
+        :meth:`Prepared.fetch` gives one gradient per array of ``arrays``, in
+        order: ``(dX, dW)`` for ``conv2d(X, W)``, ``(dX,)`` for pooling. Raises
+        ``ValueError`` for another op, or when ``dY`` is missing with ``backward``
+        or given without it."""
+
+    @staticmethod
+    def _check_prepare(backward: bool, dY: np.ndarray | None) -> None:
+        """The ``backward``/``dY`` pairing rule of :meth:`prepare`."""
+        if backward != (dY is not None):
+            raise ValueError(f"prepare needs dY exactly when backward=True, got backward={backward!r}")
 
     # -- native ops (one abstract method per reference function) ----------
     @abc.abstractmethod

@@ -33,7 +33,7 @@ import jax.numpy as jnp  # noqa: E402 (after the x64 switch)
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
-from backends.base import Backend  # noqa: E402
+from backends.base import Backend, Prepared  # noqa: E402
 from backends.devices import resolve_device  # noqa: E402
 from reference.validation import (  # noqa: E402
     ConvGeometry,
@@ -172,10 +172,18 @@ def _apply(op: Callable, static: tuple, *arrays: jax.Array | None) -> jax.Array:
     return op(*static, *arrays)
 
 
+def _forward_and_pullback(
+    op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts: tuple = ()
+) -> tuple[jax.Array, tuple]:
+    """``op(*static, *primals, *consts)`` and :func:`_pullback`'s gradients (jitted, the
+    output stays live: XLA cannot prune the forward out of a timed forward+backward)."""
+    output, pullback = jax.vjp(lambda *p: op(*static, *p, *consts), *primals)
+    return output, pullback(dy)
+
+
 def _pullback(op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts: tuple = ()) -> tuple:
     """Gradients of ``sum(op(*static, *primals, *consts) * dy)`` with respect to ``primals``."""
-    _, pullback = jax.vjp(lambda *p: op(*static, *p, *consts), *primals)
-    return pullback(dy)
+    return _forward_and_pullback(op, static, dy, primals, consts)[1]
 
 
 # One compiled program per op, static arguments, shapes and dtypes (jit's cache).
@@ -187,7 +195,7 @@ _QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 _forward = jax.jit(_apply, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
 _vjp = jax.jit(_pullback, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
 _optimised_forward = jax.jit(_apply, static_argnums=(0, 1))
-_optimised_vjp = jax.jit(_pullback, static_argnums=(0, 1))
+_optimised_step = jax.jit(_forward_and_pullback, static_argnums=(0, 1))
 
 
 def _gpu_count() -> int:
@@ -375,29 +383,35 @@ class JaxBackend(Backend):
         return JaxLeNet(variant, dtype, self._device)
 
     # -- benchmarks ------------------------------------------------------
-    def prepare(self, op, *arrays, backward=False, **kwargs):
+    def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
+        self._check_prepare(backward, dY)
         if op == "conv2d":
-            static, forward = (check_conv2d(*arrays, **kwargs),), _conv
+            static, forward = (check_conv2d(*arrays, dY=dY, **kwargs),), _conv
         elif op == "max_pool2d":
-            static, forward = (check_pool2d(*arrays, **kwargs),), _max_pool
+            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs),), _max_pool
         elif op == "avg_pool2d":
             count_include_pad = bool(kwargs.get("count_include_pad", True))
-            static, forward = (check_pool2d(*arrays, **kwargs), count_include_pad), _avg_pool
+            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs), count_include_pad), _avg_pool
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         dtype = result_dtype(*arrays)
         inputs = tuple(self._array(a, dtype) for a in arrays)
         if backward:
-            shape = _optimised_forward(forward, static, *inputs).shape
-            dY = self._array(np.random.default_rng(0).standard_normal(shape), dtype)
+            seed = self._array(dY, dtype)
 
-            def run() -> None:
-                jax.block_until_ready(_optimised_vjp(forward, static, dY, inputs))
+            def run() -> tuple[jax.Array, tuple[jax.Array, ...]]:
+                return jax.block_until_ready(_optimised_step(forward, static, seed, inputs))
+
+            def to_numpy(outputs: tuple[jax.Array, tuple[jax.Array, ...]]) -> tuple[np.ndarray, ...]:
+                return tuple(np.array(grad) for grad in outputs[1])
 
         else:
 
-            def run() -> None:
-                _optimised_forward(forward, static, *inputs).block_until_ready()
+            def run() -> jax.Array:
+                return _optimised_forward(forward, static, *inputs).block_until_ready()
+
+            def to_numpy(output: jax.Array) -> tuple[np.ndarray, ...]:
+                return (np.array(output),)
 
         run()  # compile now, so no timed call includes jit compilation
-        return run
+        return Prepared(run, to_numpy)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, UnsupportedError
+from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from reference.validation import (
     ConvGeometry,
@@ -367,33 +367,40 @@ class MXNetBackend(Backend):
         return MXNetLeNet(variant, dtype, self._context)
 
     # -- benchmarks ------------------------------------------------------
-    def prepare(self, op, *arrays, backward=False, **kwargs):
+    def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
+        self._check_prepare(backward, dY)
         dtype = result_dtype(*arrays)
         if op == "conv2d":
-            forward = self._conv(check_conv2d(*arrays, **kwargs), np.shape(arrays[1])[0])
+            forward = self._conv(check_conv2d(*arrays, dY=dY, **kwargs), np.shape(arrays[1])[0])
         elif op == "max_pool2d":
-            forward = self._max_pool(check_pool2d(*arrays, **kwargs), np.asarray(arrays[0]))
+            forward = self._max_pool(check_pool2d(*arrays, dY=dY, **kwargs), np.asarray(arrays[0]))
         elif op == "avg_pool2d":
-            geometry, size = check_pool2d(*arrays, **kwargs), np.shape(arrays[0])[2:]
+            geometry, size = check_pool2d(*arrays, dY=dY, **kwargs), np.shape(arrays[0])[2:]
             forward = self._avg_pool(geometry, size, kwargs.get("count_include_pad", True))
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         inputs = [self._array(a, dtype) for a in arrays]
+
+        def to_numpy(outputs: Sequence[NDArray]) -> tuple[np.ndarray, ...]:
+            return tuple(output.asnumpy() for output in outputs)
+
         if not backward:
 
-            def run() -> None:
-                forward(*inputs)
+            def run() -> list[NDArray]:
+                output = forward(*inputs)
                 mx.nd.waitall()
+                return [output]
 
-            return run
+            return Prepared(run, to_numpy)
         for array in inputs:
             array.attach_grad()
-        dY = mx.nd.random.normal(shape=forward(*inputs).shape, ctx=self._context, dtype=dtype)
+        seed = self._array(dY, dtype)
 
-        def run_backward() -> None:
+        def run_backward() -> list[NDArray]:
             with mx.autograd.record():
                 output = forward(*inputs)
-            output.backward(dY)
+            output.backward(seed)
             mx.nd.waitall()
+            return [array.grad for array in inputs]
 
-        return run_backward
+        return Prepared(run_backward, to_numpy)

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port  # private: the only way to ask if oneDNN is on
 
-from backends.base import Backend
+from backends.base import Backend, Prepared
 from backends.devices import resolve_device
 from reference.validation import (
     ConvGeometry,
@@ -384,38 +384,48 @@ class TensorFlowBackend(Backend):
         return TensorFlowLeNet(variant, dtype, self._tf_device)
 
     # -- benchmarks ------------------------------------------------------
-    def prepare(self, op, *arrays, backward=False, **kwargs):
+    def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
+        self._check_prepare(backward, dY)
         dtype = result_dtype(*arrays)
         if op == "conv2d":
-            forward = self._conv(check_conv2d(*arrays, **kwargs), differentiable=backward)
+            forward = self._conv(check_conv2d(*arrays, dY=dY, **kwargs), differentiable=backward)
             X, W, *b = arrays
             arrays = (np.asarray(X).transpose(0, 2, 3, 1), np.asarray(W).transpose(2, 3, 1, 0), *b)
+            layouts = (_nchw, _oihw, lambda g: g.numpy())[: len(arrays)]
         elif op in ("max_pool2d", "avg_pool2d"):
-            geometry = check_pool2d(*arrays, **kwargs)
+            geometry = check_pool2d(*arrays, dY=dY, **kwargs)
             size = np.shape(arrays[0])[2:]
             if op == "max_pool2d":
                 forward = self._max_pool(geometry, size, _has_nan_or_neg_inf(arrays[0]))
             else:
                 forward = self._avg_pool(geometry, size, kwargs.get("count_include_pad", True))
             arrays = (np.asarray(arrays[0]).transpose(0, 2, 3, 1),)
+            layouts = (_nchw,)
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         with tf.device(self._tf_device):
             tensors = [self._tensor(a, dtype) for a in arrays]
-            dY = tf.random.normal(forward(*tensors).shape, dtype=tensors[0].dtype, seed=0)
+            seed = self._image(dY, dtype) if backward else None
         # Measured on the CPU: a tf.function makes forward + gradient 10-30% faster
         # (no eager taping) but a forward alone slower (~0.4 ms per call). It
         # returns the output too, or graph pruning would skip the forward.
         step = (
-            tf.function(lambda: self._grads(forward, tensors, dY))
+            tf.function(lambda: self._grads(forward, tensors, seed))
             if backward
             else (lambda: forward(*tensors))
         )
         synchronize = tf.test.experimental.sync_devices if self.device != "cpu" else (lambda: None)
 
-        def run() -> None:
+        def run() -> tf.Tensor | tuple[tf.Tensor, list[tf.Tensor]]:
             with tf.device(self._tf_device):
-                step()
+                outputs = step()
             synchronize()
+            return outputs
 
-        return run
+        if backward:  # run gives (output, grads)
+
+            def to_numpy(outputs: tuple[tf.Tensor, list[tf.Tensor]]) -> tuple[np.ndarray, ...]:
+                return tuple(to(g) for to, g in zip(layouts, outputs[1], strict=True))
+
+            return Prepared(run, to_numpy)
+        return Prepared(run, lambda output: (_nchw(output),))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
-from backends.base import Backend
+from backends.base import Backend, Prepared
 from backends.devices import resolve_device
 from reference.validation import (
     check_conv2d,
@@ -224,30 +224,34 @@ class TorchBackend(Backend):
         return TorchLeNet(variant, dtype, self.device)
 
     # -- benchmarks ------------------------------------------------------
-    def prepare(self, op, *arrays, backward=False, **kwargs):
+    def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
+        self._check_prepare(backward, dY)
         dtype = result_dtype(*arrays)
         tensors = [self._tensor(a, dtype, requires_grad=backward) for a in arrays]
         if op == "conv2d":
-            forward = self._conv(check_conv2d(*arrays, **kwargs))
+            forward = self._conv(check_conv2d(*arrays, dY=dY, **kwargs))
         elif op == "max_pool2d":
-            forward = self._max_pool(check_pool2d(*arrays, **kwargs))
+            forward = self._max_pool(check_pool2d(*arrays, dY=dY, **kwargs))
         elif op == "avg_pool2d":
-            forward = self._avg_pool(check_pool2d(*arrays, **kwargs), kwargs.get("count_include_pad", True))
+            geometry = check_pool2d(*arrays, dY=dY, **kwargs)
+            forward = self._avg_pool(geometry, kwargs.get("count_include_pad", True))
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         synchronize = torch.cuda.synchronize if self.device != "cpu" else (lambda: None)
         if not backward:
 
-            def run() -> None:
+            def run() -> torch.Tensor:
                 with torch.no_grad():
-                    forward(*tensors)
+                    output = forward(*tensors)
                 synchronize()
+                return output
 
-            return run
-        dY = torch.randn_like(forward(*tensors))
+            return Prepared(run, lambda output: (self._numpy(output),))
+        seed = self._tensor(dY, dtype)
 
-        def run_backward() -> None:
-            torch.autograd.grad(forward(*tensors), tensors, dY)
+        def run_backward() -> tuple[torch.Tensor, ...]:
+            grads = torch.autograd.grad(forward(*tensors), tensors, seed)
             synchronize()
+            return grads
 
-        return run_backward
+        return Prepared(run_backward, lambda grads: tuple(self._numpy(g) for g in grads))
