@@ -9,6 +9,7 @@ import pytest
 import reference
 from reference import lenet
 from reference.conv import conv2d_weight_vjp
+from tests import naive
 
 # The chapter (lenet.md) prints, for a 1x1x28x28 input:
 CHAPTER_SHAPES = [
@@ -19,13 +20,65 @@ CHAPTER_SHAPES = [
 ]  # fmt: skip
 
 
+RELU_MAX_NAMES = {"Sigmoid": "ReLU", "AvgPool2d": "MaxPool2d"}
+ORACLE_LAYERS = {  # variant: (activation name, naive activation, pooling name, naive pooling)
+    "chapter": ("Sigmoid", naive.sigmoid, "AvgPool2d", naive.avg_pool2d),
+    "relu-max": ("ReLU", lambda z: np.maximum(z, 0.0), "MaxPool2d", naive.max_pool2d),
+}
+
+
 def test_layer_summary_matches_the_chapter() -> None:
     assert lenet.layer_summary("chapter") == CHAPTER_SHAPES
+    relu_max = [(RELU_MAX_NAMES.get(name, name), shape) for name, shape in CHAPTER_SHAPES]
+    assert lenet.layer_summary("relu-max") == relu_max
 
 
-def test_relu_max_variant_names_its_layers() -> None:
-    names = [name for name, _ in lenet.layer_summary("relu-max")]
-    assert names.count("ReLU") == 4 and names.count("MaxPool2d") == 2
+def _assert_layer(name: str, actual: np.ndarray, expected: np.ndarray, bound: np.ndarray) -> None:
+    assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
+    error = np.abs(actual - expected)
+    assert (error <= bound + 1e-15 * np.abs(expected)).all(), (name, float(error.max()))
+
+
+def _dot_bound(W: np.ndarray, b: np.ndarray, x: np.ndarray, ndim: int) -> np.ndarray:
+    """Per output channel, 1e-12 times an upper bound of its sum of |terms|,
+    ``sum |W[o]| * max|x| + |b[o]|``: the reference and the naive loop each sum at
+    most 401 float64 products, in different orders, so each lies within 401 u64 < 1e-13
+    times that sum of the exact value. Shaped to broadcast over an ``ndim`` output."""
+    per_channel = np.abs(W).reshape(len(W), -1).sum(axis=1) * np.abs(x).max() + np.abs(b)
+    return 1e-12 * per_channel.reshape(-1, *([1] * (ndim - 2)))
+
+
+@pytest.mark.parametrize("variant", ["chapter", "relu-max"])
+def test_forward_layer_by_layer_against_the_naive_oracle(variant: str) -> None:
+    """The naive loops run each layer on the reference's own input to that layer (its
+    tape): every output's value, and every shape, row by row, that layer_summary prints
+    and the chapter's table lists, comes from the oracle, not from the reference."""
+    act_name, act, pool_name, pool = ORACLE_LAYERS[variant]
+    params = lenet.init_params(0, np.float64)
+    logits, tape = lenet.forward(params, np.random.default_rng(8).random((1, 1, 28, 28)), variant)
+    rows = []
+    pooled = {"conv1": tape["conv2.in"], "conv2": tape["fc1.in"].reshape(tuple(tape["flat.shape"]))}
+    for layer in ("conv1", "conv2"):
+        W, b, x = params[f"{layer}.weight"], params[f"{layer}.bias"], tape[f"{layer}.in"]
+        z = naive.conv2d(x, W, b, padding=lenet.CONV_PADDING[layer])
+        _assert_layer(f"{layer} {act_name}", tape[f"{layer}.a"], act(z), _dot_bound(W, b, x, 4))
+        p = pool(tape[f"{layer}.a"], 2, stride=2)  # an average of 4 rounds a few u64 of its max
+        _assert_layer(f"{layer} {pool_name}", pooled[layer], p, 1e-15 * np.abs(tape[f"{layer}.a"]).max())
+        rows += [("Conv2d", z.shape), (act_name, z.shape), (pool_name, p.shape)]
+    flat = p.reshape(len(p), -1)  # C, H, W order: NCHW row-major
+    np.testing.assert_array_equal(tape["fc1.in"], flat)
+    rows.append(("Flatten", flat.shape))
+    for layer, following in (("fc1", "fc2"), ("fc2", "fc3"), ("fc3", None)):
+        W, b, x = params[f"{layer}.weight"], params[f"{layer}.bias"], tape[f"{layer}.in"]
+        z = naive.linear(x, W, b)
+        rows.append(("Linear", z.shape))
+        if following is None:
+            _assert_layer("logits", logits, z, _dot_bound(W, b, x, 2))
+            break
+        _assert_layer(f"{layer} {act_name}", tape[f"{following}.in"], act(z), _dot_bound(W, b, x, 2))
+        rows.append((act_name, z.shape))
+    assert lenet.layer_summary(variant) == rows
+    assert rows == [(RELU_MAX_NAMES.get(n, n) if variant == "relu-max" else n, s) for n, s in CHAPTER_SHAPES]
 
 
 def test_xavier_uniform_init() -> None:
