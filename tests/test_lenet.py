@@ -125,14 +125,27 @@ def test_train_step_is_sgd_on_the_loss_gradient() -> None:
     assert lenet.loss_and_grads(new, X, y)[0] < loss  # a small step downhill
 
 
-def test_conv2d_weight_vjp_is_the_parameter_part_of_conv2d_vjp() -> None:
+def test_weight_gradients_of_conv2d_vjp_and_conv2d_weight_vjp_against_naive_sampling() -> None:
     rng = np.random.default_rng(6)
     X, W = rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))
     dY = rng.standard_normal((2, 4, 5, 5))
-    _, dW, db = reference.conv2d_vjp(X, W, dY, stride=2, padding=1)
-    dW_only, db_only = conv2d_weight_vjp(X, W, dY, stride=2, padding=1)
-    np.testing.assert_array_equal(dW_only, dW)
-    np.testing.assert_array_equal(db_only, db)
+    kwargs = {"stride": 2, "padding": 1}
+    # Independently: dW[o, c, p, q] = sum_{n,i,j} dY[n, o, i, j] * x_pad[n, c, 2i + p, 2j + q].
+    # The naive conv with a one-tap kernel (a 1 at (c, p, q)) samples exactly those x_pad
+    # values; db[o] sums dY[:, o]. Both float64, 50 products: 1e-12 * sum |terms| bounds them.
+    dW_expected, dW_terms = np.zeros_like(W), np.zeros_like(W)
+    for c, p, q in np.ndindex(W.shape[1:]):
+        tap = np.zeros((1, *W.shape[1:]))
+        tap[0, c, p, q] = 1.0
+        sampled = naive.conv2d(X, tap, **kwargs)  # (2, 1, 5, 5)
+        dW_expected[:, c, p, q] = np.einsum("nij,noij->o", sampled[:, 0], dY)
+        dW_terms[:, c, p, q] = np.einsum("nij,noij->o", np.abs(sampled[:, 0]), np.abs(dY))
+    db_expected = dY.sum(axis=(0, 2, 3))
+    _, dW, db = reference.conv2d_vjp(X, W, dY, **kwargs)
+    dW_only, db_only = conv2d_weight_vjp(X, W, dY, **kwargs)
+    for dW_actual, db_actual in ((dW, db), (dW_only, db_only)):
+        assert (np.abs(dW_actual - dW_expected) <= 1e-12 * dW_terms).all()
+        assert (np.abs(db_actual - db_expected) <= 1e-12 * np.abs(dY).sum(axis=(0, 2, 3))).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
