@@ -1,7 +1,7 @@
 """The benchmarks' check before timing (benchmarks/checks.py) catches a prepared op that lies.
 
-A fake backend prepares each op in one way: honestly (the reference rounded to
-float32, as a correct float32 kernel returns), as a no-op that returns an
+A fake backend prepares each op in one way: honestly (the naive oracle's float64
+result rounded to float32, as a correct float32 kernel returns), as a no-op that returns an
 untouched output buffer, with a 1e-3 relative error, with nothing at all, or
 with the forward output where the gradients belong. Only the honest one passes.
 """
