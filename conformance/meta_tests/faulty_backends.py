@@ -103,6 +103,11 @@ def _batched(op: str) -> tuple[str, ...]:
     return _where(op, lambda case: case.source == "grid" and case.inputs[0].shape[0] > 1)
 
 
+def _batch_of_one(op: str) -> tuple[str, ...]:
+    """Grid cases of ``op`` whose first input holds one example (a sum and a mean over it agree)."""
+    return _where(op, lambda case: case.source == "grid" and case.inputs[0].shape[0] == 1)
+
+
 def _inputs_hold(op: str, holds: Callable[..., np.ndarray]) -> tuple[str, ...]:
     """Cases of ``op`` whose input arrays make ``holds(*arrays)`` true somewhere."""
     with np.errstate(invalid="ignore"):
@@ -134,15 +139,28 @@ def _ceil_windows(case: Case) -> list[tuple[int, int, int, int]]:
     return counts
 
 
-def _tf32(a: np.ndarray) -> np.ndarray:
-    """float32 values rounded to TF32 (10 explicit mantissa bits, round to nearest even)."""
-    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
-    bits = (bits + np.uint32(0xFFF) + ((bits >> np.uint32(13)) & np.uint32(1))) & np.uint32(0xFFFFE000)
-    return bits.view(np.float32)
+def _tf32(*arrays: np.ndarray) -> list[np.ndarray]:
+    """float32 arrays rounded to TF32 (10 explicit mantissa bits, to nearest even); others unchanged."""
+    rounded = []
+    for a in map(np.asarray, arrays):
+        if a.dtype == np.float32:
+            bits = np.ascontiguousarray(a).view(np.uint32)
+            bits = (bits + np.uint32(0xFFF) + ((bits >> np.uint32(13)) & np.uint32(1))) & np.uint32(
+                0xFFFFE000
+            )
+            a = bits.view(np.float32)
+        rounded.append(a)
+    return rounded
 
 
-def _is_float32(*arrays) -> bool:
-    return all(np.asarray(a).dtype == np.float32 for a in arrays if a is not None)
+def _float32(*arrays) -> list[np.ndarray | None]:
+    """The arrays as float32 (None stays None)."""
+    return [None if a is None else np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+def _off_by_1e_6(Y: np.ndarray) -> np.ndarray:
+    """A float64 ``Y`` with a relative error of 1e-6 (about 20 correct bits of 53); float32 unchanged."""
+    return Y * (1 + 1e-6) if Y.dtype == np.float64 else Y
 
 
 # -- forward values ---------------------------------------------------------------------------------
@@ -155,6 +173,7 @@ def _is_float32(*arrays) -> bool:
         "chapter-corr2d-multi-in-out-f64",
         "chapter-conv2d-padd1-k3x3-f64",
     ),
+    ("chapter-1x1-f32",),  # a 1x1 kernel is its own flip
 )
 class FlippedKernelBackend(TorchBackend):
     """A true convolution (kernel flipped) instead of the chapter's cross-correlation."""
@@ -178,8 +197,7 @@ class ConvRelativeErrorBackend(TorchBackend):
     """float64 conv2d with a relative error of 1e-6 (about 20 correct bits of 53)."""
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        Y = super().conv2d(X, W, b, stride, padding, dilation, groups)
-        return Y * (1 + 1e-6) if Y.dtype == np.float64 else Y
+        return _off_by_1e_6(super().conv2d(X, W, b, stride, padding, dilation, groups))
 
 
 @fault(
@@ -196,8 +214,9 @@ class ConvFloat32As64Backend(TorchBackend):
     """conv2d computed in float32 and returned as float64."""
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        args = [None if a is None else np.asarray(a, dtype=np.float32) for a in (X, W, b)]
-        return super().conv2d(*args, stride, padding, dilation, groups).astype(np.result_type(X, W))
+        return (
+            super().conv2d(*_float32(X, W, b), stride, padding, dilation, groups).astype(np.result_type(X, W))
+        )
 
 
 @fault(
@@ -207,9 +226,7 @@ class ConvTF32Backend(TorchBackend):
     """float32 conv2d on inputs rounded to TF32 (10 mantissa bits), as GPUs do with TF32 on."""
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
-        if _is_float32(X, W, b):
-            X, W = _tf32(X), _tf32(W)
-        return super().conv2d(X, W, b, stride, padding, dilation, groups)
+        return super().conv2d(*_tf32(X, W), b, stride, padding, dilation, groups)
 
 
 @fault(
@@ -242,6 +259,7 @@ class FlattenHWCBackend(TorchBackend):
     "conv-vjp-dX-flipped-kernel",
     "gradient",
     ("conv2d_vjp-stri1-padd0-dila1-grou1-f64", "conv2d_vjp-stri2-padd1-dila2-grou2-f32"),
+    _where("conv2d_vjp", lambda case: case.inputs[1].shape[2:] == (1, 1))[:2],  # a 1x1 kernel is its own flip
 )
 class ConvInputGradFlippedBackend(TorchBackend):
     """conv2d_vjp whose dX uses the kernel flipped (dW and db right)."""
@@ -253,7 +271,7 @@ class ConvInputGradFlippedBackend(TorchBackend):
         return dX, dW, db
 
 
-@fault("conv-vjp-dW-first-example", "gradient", _batched("conv2d_vjp")[:6])
+@fault("conv-vjp-dW-first-example", "gradient", _batched("conv2d_vjp")[:6], _batch_of_one("conv2d_vjp")[:2])
 class ConvWeightGradFirstExampleBackend(TorchBackend):
     """conv2d_vjp whose dW sums over the first example of the batch only."""
 
@@ -265,7 +283,7 @@ class ConvWeightGradFirstExampleBackend(TorchBackend):
         return dX, dW, db
 
 
-@fault("conv-vjp-db-mean", "gradient", _batched("conv2d_vjp")[:6])
+@fault("conv-vjp-db-mean", "gradient", _batched("conv2d_vjp")[:6], _batch_of_one("conv2d_vjp")[:2])
 class ConvBiasGradMeanBackend(TorchBackend):
     """conv2d_vjp whose db is the mean over the batch instead of the sum."""
 
@@ -288,9 +306,7 @@ class ConvVJPTF32Backend(TorchBackend):
     """float32 conv2d_vjp on inputs rounded to TF32 (10 mantissa bits)."""
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
-        if _is_float32(X, W, dY):
-            X, W, dY = _tf32(X), _tf32(W), _tf32(dY)
-        return super().conv2d_vjp(X, W, dY, stride, padding, dilation, groups)
+        return super().conv2d_vjp(*_tf32(X, W, dY), stride, padding, dilation, groups)
 
 
 @fault(
@@ -449,6 +465,16 @@ class SigmoidSignBackend(TorchBackend):
 
 
 @fault(
+    "sigmoid-float32-as-float64", "activation", ("sigmoid-5-f64", "sigmoid-2x3x4x4-f64"), ("sigmoid-5-f32",)
+)
+class SigmoidFloat32As64Backend(TorchBackend):
+    """sigmoid computed in float32 and returned as float64."""
+
+    def sigmoid(self, X):
+        return super().sigmoid(*_float32(X)).astype(np.asarray(X).dtype)
+
+
+@fault(
     "sigmoid-negative-tail-flushed",
     "activation",
     # X in (-80, -20): sigmoid is between 1.8e-35 and 2.1e-9, a normal float32 and float64.
@@ -524,6 +550,24 @@ class NaiveSoftmaxBackend(TorchBackend):
 
 
 @fault(
+    "cross-entropy-vjp-no-max-subtraction",
+    "loss",
+    ("softmax_cross_entropy_vjp-large-logits-f32", "softmax_cross_entropy_vjp-large-logits-f64"),
+    ("softmax_cross_entropy_vjp-4x16x10-f64",),
+)
+class NaiveSoftmaxGradBackend(TorchBackend):
+    """softmax_cross_entropy_vjp as (exp(z) / sum(exp(z)) - onehot) / N: exp overflows for large logits."""
+
+    def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
+        super().softmax_cross_entropy_vjp(logits, labels, dloss)  # the validation
+        z = np.asarray(logits)
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        p[np.arange(len(z)), np.asarray(labels)] -= 1
+        return (p * (np.asarray(dloss) / len(z))).astype(z.dtype)
+
+
+@fault(
     "cross-entropy-sum",
     "loss",
     ("softmax_cross_entropy-4x16x10-f32", "softmax_cross_entropy-128x400x120-f64"),
@@ -584,8 +628,7 @@ class LinearRelativeErrorBackend(TorchBackend):
     """float64 linear with a relative error of 1e-6 (about 20 correct bits of 53)."""
 
     def linear(self, X, W, b=None):
-        Y = super().linear(X, W, b)
-        return Y * (1 + 1e-6) if Y.dtype == np.float64 else Y
+        return _off_by_1e_6(super().linear(X, W, b))
 
 
 @fault(
@@ -598,8 +641,7 @@ class LinearFloat32As64Backend(TorchBackend):
     """linear computed in float32 and returned as float64."""
 
     def linear(self, X, W, b=None):
-        args = [None if a is None else np.asarray(a, dtype=np.float32) for a in (X, W, b)]
-        return super().linear(*args).astype(np.result_type(X, W))
+        return super().linear(*_float32(X, W, b)).astype(np.result_type(X, W))
 
 
 @fault("linear-tf32", "dense", _ids("linear", "float32"), ("linear-128x400x120-f64",))
@@ -607,9 +649,7 @@ class LinearTF32Backend(TorchBackend):
     """float32 linear on inputs rounded to TF32 (10 mantissa bits), as GPUs do with TF32 on."""
 
     def linear(self, X, W, b=None):
-        if _is_float32(X, W, b):
-            X, W = _tf32(X), _tf32(W)
-        return super().linear(X, W, b)
+        return super().linear(*_tf32(X, W), b)
 
 
 # -- LeNet -------------------------------------------------------------------------------------------
@@ -958,10 +998,9 @@ class NaNSkippingMaxPoolBackend(TorchBackend):
 
     def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         X = np.asarray(X)
-        Y = super().max_pool2d(
+        return super().max_pool2d(
             np.where(np.isnan(X), -np.inf, X), kernel_size, stride, padding, dilation, ceil_mode
         )
-        return Y
 
 
 @fault(

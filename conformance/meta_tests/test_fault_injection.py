@@ -10,8 +10,10 @@ fault goes to ``<results-dir>/mutation-catalogue.json`` (see ``conftest.py``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapte
 
 import conformance.test_errors as test_errors  # the module: pytest must not collect its test here
 from backends import Backend, UnsupportedError
+from backends.torch_backend import TorchBackend
 from conformance.cases import all_cases
 from conformance.compare import ConformanceError
 from conformance.error_cases import ERROR_CASES
@@ -94,8 +97,24 @@ def _needs_lenet_checks(fault: Fault) -> bool:
     return any(check_id.startswith("lenet-") for check_id in fault.must_fail + fault.must_pass)
 
 
-def record(fault: Fault, outcomes: dict[str, tuple[str, str]] | None, reason: str = "") -> dict[str, Any]:
-    """The catalogue's entry for ``fault``: ``caught`` is None when it was not run (``reason``)."""
+def _statuses(outcomes: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    return {
+        check_id: {"status": status, "message": message} for check_id, (status, message) in outcomes.items()
+    }
+
+
+def record(
+    fault: Fault,
+    outcomes: dict[str, tuple[str, str]] | None,
+    control: dict[str, tuple[str, str]] | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """The catalogue's entry for ``fault``; ``caught`` is None when it was not run (``reason``).
+
+    ``outcomes``: each named check on the faulty adapter; ``control``: each
+    must-fail check on the unmodified PyTorch adapter. A fault is caught when
+    every must-fail check fails on it and passes on the unmodified adapter.
+    """
     entry: dict[str, Any] = {
         "name": fault.name,
         "kind": fault.kind,
@@ -104,7 +123,7 @@ def record(fault: Fault, outcomes: dict[str, tuple[str, str]] | None, reason: st
         "must_fail": list(fault.must_fail),
         "must_pass": list(fault.must_pass),
     }
-    if outcomes is None:
+    if outcomes is None or control is None:
         return {**entry, "caught": None, "failed": 0, "reason": reason}
     failed = [check_id for check_id in fault.must_fail if outcomes[check_id][0] == "fail"]
     unexpected = {
@@ -112,27 +131,44 @@ def record(fault: Fault, outcomes: dict[str, tuple[str, str]] | None, reason: st
         for check_id in fault.must_fail + fault.must_pass
         if outcomes[check_id][0] != ("fail" if check_id in fault.must_fail else "pass")
     }
+    control_failures = {
+        check_id: control[check_id] for check_id in fault.must_fail if control[check_id][0] != "pass"
+    }
     return {
         **entry,
-        "caught": bool(fault.must_fail) and len(failed) == len(fault.must_fail),
+        "caught": bool(fault.must_fail) and len(failed) == len(fault.must_fail) and not control_failures,
         "failed": len(failed),
-        "unexpected": {check_id: {"status": s, "message": m} for check_id, (s, m) in unexpected.items()},
+        "unexpected": _statuses(unexpected),
+        "control_failures": _statuses(control_failures),
     }
+
+
+@pytest.fixture(scope="module")
+def control(pytestconfig, tmp_path_factory) -> Callable[[str], tuple[str, str]]:
+    """``outcome(check_id)`` on the unmodified PyTorch adapter, each check run once."""
+    backend = TorchBackend(device=pytestconfig.getoption("device"))
+    directory = tmp_path_factory.mktemp("control")
+    return functools.cache(lambda check_id: run_check(backend, check_id, directory))
 
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=list(FAULTS))
-def test_fault_is_caught(fault: Fault, catalogue: list[dict[str, Any]], pytestconfig, tmp_path: Path) -> None:
+def test_fault_is_caught(
+    fault: Fault, catalogue: list[dict[str, Any]], control, pytestconfig, tmp_path: Path
+) -> None:
     if _needs_lenet_checks(fault) and not HAS_LENET_CHECKS:
         reason = "conformance.lenet_checks does not exist yet: the LeNet checks cannot run"
-        catalogue.append(record(fault, None, reason))
+        catalogue.append(record(fault, None, reason=reason))
         pytest.skip(reason)
     backend = fault.backend(device=pytestconfig.getoption("device"))
-    outcomes = {
-        check_id: run_check(backend, check_id, tmp_path) for check_id in fault.must_fail + fault.must_pass
-    }
-    entry = record(fault, outcomes)
+    checks = fault.must_fail + fault.must_pass
+    outcomes = {check_id: run_check(backend, check_id, tmp_path) for check_id in checks}
+    entry = record(fault, outcomes, {check_id: control(check_id) for check_id in fault.must_fail})
     catalogue.append(entry)
     assert fault.must_fail, f"no check of the suite exercises {fault.name}: {fault.description}"
+    assert not entry["control_failures"], (
+        f"the unmodified PyTorch adapter does not pass checks that {fault.name} must fail, so their failing "
+        f"is no catch of the fault: {entry['control_failures']}"
+    )
     assert entry["caught"], (
         f"{fault.name} ({fault.description}) escapes {len(fault.must_fail) - entry['failed']} of its "
         f"{len(fault.must_fail)} must-fail checks: {entry['unexpected']}"
