@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -118,25 +119,38 @@ def _pair(value) -> tuple[int, int]:
     return tuple(value) if isinstance(value, tuple) else (value, value)
 
 
-def _ceil_windows(case: Case) -> list[tuple[int, int, int, int]]:
-    """Per axis of a ceil_mode pooling case: floor count, rounded-up count, count kept, overhang.
+class _Axis(NamedTuple):
+    """Window counts of pooling along one axis: floor, rounded up, kept; how far the last reaches past."""
 
-    Rounded up: ceil((n + 2p - span) / s) + 1 windows; the last is dropped when it
-    starts in the after-padding, at (count - 1) * s >= n + p (DESIGN.md's rule);
-    the overhang is how far the last kept window reaches past the padded input.
-    """
+    floor: int
+    up: int
+    kept: int
+    up_overhang: int
+    kept_overhang: int
+
+
+def _axes(x_shape, kernel, stride, padding, dilation) -> list[_Axis]:
+    """Per spatial axis (pairs, padding per side): rounded up, ceil((n + 2p - span) / s) + 1 windows,
+    of which the last is dropped when it starts in the after-padding, at (count - 1) * s >= n + p
+    (DESIGN.md's rule); an overhang is how far the last window reaches past the padded input."""
+    axes = []
+    for n, k, s, p, d in zip(x_shape[2:], kernel, stride, padding, dilation, strict=True):
+        span, padded = d * (k - 1) + 1, n + 2 * p
+        up = -(-(padded - span) // s) + 1
+        kept = up - ((up - 1) * s >= n + p)
+        overhang = [max(0, (count - 1) * s + span - padded) for count in (up, kept)]
+        axes.append(_Axis((padded - span) // s + 1, up, kept, *overhang))
+    return axes
+
+
+def _ceil_windows(case: Case) -> list[_Axis]:
+    """:func:`_axes` of a pooling case."""
     kw = case.kw
     kernel = _pair(kw["kernel_size"])
     stride = kernel if kw.get("stride") is None else _pair(kw["stride"])
-    padding, dilation = _pair(kw.get("padding", 0)), _pair(kw.get("dilation", 1))
-    axes = zip(case.inputs[0].shape[2:], kernel, stride, padding, dilation, strict=True)
-    counts = []
-    for n, k, s, p, d in axes:
-        span = d * (k - 1) + 1
-        up = -(-(n + 2 * p - span) // s) + 1
-        kept = up - ((up - 1) * s >= n + p)
-        counts.append(((n + 2 * p - span) // s + 1, up, kept, max(0, (kept - 1) * s + span - (n + 2 * p))))
-    return counts
+    return _axes(
+        case.inputs[0].shape, kernel, stride, _pair(kw.get("padding", 0)), _pair(kw.get("dilation", 1))
+    )
 
 
 def _tf32(*arrays: np.ndarray) -> list[np.ndarray]:
@@ -398,7 +412,8 @@ class FlattenGradHWCBackend(TorchBackend):
 
     def flatten_vjp(self, X, dY):
         n, c, h, w = np.shape(X)
-        return np.ascontiguousarray(np.asarray(dY).reshape(n, h, w, c).transpose(0, 3, 1, 2))
+        # dY's columns taken as (h, w, c), put in (c, h, w) order for the right unflatten.
+        return super().flatten_vjp(X, np.asarray(dY).reshape(n, h, w, c).transpose(0, 3, 1, 2).reshape(n, -1))
 
 
 @fault(
@@ -434,23 +449,22 @@ class AvgPoolCountsPaddingBackend(TorchBackend):
 @fault(
     "avg-pool-ceil-overhang-counted",
     "pooling divisor",
-    _where("avg_pool2d", lambda case: case.kw.get("ceil_mode") and any(c[3] for c in _ceil_windows(case))),
+    _where(
+        "avg_pool2d",
+        lambda case: case.kw.get("ceil_mode") and any(axis.kept_overhang for axis in _ceil_windows(case)),
+    ),
     ("avg_pool2d-kern2-striNone-padd0-ceilFalse-counTrue-f32",),
 )
 class AvgPoolCountsOverhangBackend(TorchBackend):
     """avg_pool2d whose ceil_mode windows count the part hanging past the padded input."""
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+        g = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
         X = np.asarray(X)
         # Zero cells appended past the input make the overhang real, so the divisor counts it.
         extra = [
-            max(0, (out - 1) * s + k - (n + 2 * p))
-            for out, s, k, n, p in zip(
-                geometry.output_size, geometry.stride, geometry.kernel_size, X.shape[2:], geometry.padding,
-                strict=True,
-            )
-        ]  # fmt: skip
+            axis.kept_overhang for axis in _axes(X.shape, g.kernel_size, g.stride, g.padding, g.dilation)
+        ]
         X = np.pad(X, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
         return super().avg_pool2d(X, kernel_size, stride, padding, False, count_include_pad)
 
@@ -909,7 +923,7 @@ class SameLowerBackend(TorchBackend):
     "geometry",
     _where(
         "max_pool2d",
-        lambda case: case.kw.get("ceil_mode") and any(up != kept for _, up, kept, _ in _ceil_windows(case)),
+        lambda case: case.kw.get("ceil_mode") and any(axis.up != axis.kept for axis in _ceil_windows(case)),
     ),
     ("max_pool2d-kern2-striNone-padd0-dila1-ceilTrue-f32",),
 )
@@ -919,18 +933,10 @@ class NoCeilDropBackend(TorchBackend):
     def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         if not ceil_mode:
             return super().max_pool2d(X, kernel_size, stride, padding, dilation)
-        geometry = pool2d_geometry(np.shape(X), kernel_size, stride, padding, dilation)
-        extra = []
-        for n, k, s, p, d in zip(
-            np.shape(X)[2:],
-            geometry.kernel_size,
-            geometry.stride,
-            geometry.padding,
-            geometry.dilation,
-            strict=True,
-        ):
-            out = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
-            extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)))
+        g = pool2d_geometry(np.shape(X), kernel_size, stride, padding, dilation)
+        extra = [
+            axis.up_overhang for axis in _axes(np.shape(X), g.kernel_size, g.stride, g.padding, g.dilation)
+        ]
         X = np.pad(np.asarray(X), ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=-np.inf)
         return super().max_pool2d(X, kernel_size, stride, padding, dilation)
 
@@ -941,7 +947,7 @@ class NoCeilDropBackend(TorchBackend):
     _where(
         "max_pool2d",
         lambda case: (
-            case.kw.get("ceil_mode") and any(floor != kept for floor, _, kept, _ in _ceil_windows(case))
+            case.kw.get("ceil_mode") and any(axis.floor != axis.kept for axis in _ceil_windows(case))
         ),
     ),
     ("max_pool2d-kern2-striNone-padd0-dila1-ceilFalse-f32",),
