@@ -6,7 +6,9 @@ name, a kind (:data:`KINDS`) and the checks that must fail: case ids of
 :func:`conformance.cases.all_cases`, ``error-<id>`` for an invalid call of
 :data:`conformance.error_cases.ERROR_CASES`, or a LeNet check
 (``lenet-logits-<variant>-<dtype>``, ``lenet-grads-<variant>-<dtype>``,
-``lenet-train-step-<variant>-<dtype>``, ``lenet-npz-<dtype>``). ``must_pass``
+``lenet-train-step-<variant>-<dtype>``, ``lenet-npz-<dtype>``), named one by
+one or selected by the property that makes the fault visible (a selection that
+comes out empty is a fault no check of the suite exercises). ``must_pass``
 names checks of the same op the fault leaves correct, so a fault is shown to
 be a fault and not a broken adapter.
 
