@@ -284,6 +284,35 @@ class FlattenHWCBackend(TorchBackend):
         return super().flatten(np.moveaxis(np.asarray(X), 1, -1))
 
 
+def _zero_padded_max_pool_differs(case: Case) -> bool:
+    """Whether max pooling of the input padded with zeros (not -inf) differs from the reference's."""
+    (X,), kw = case.arrays(), case.kw
+    if kw.get("ceil_mode") or not kw.get("padding"):
+        return False
+    p = _pair(kw["padding"])
+    zero_padded = np.pad(X, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    pooled = reference.max_pool2d(zero_padded, kw["kernel_size"], kw.get("stride"), 0, kw.get("dilation", 1))
+    return not np.array_equal(pooled, reference.max_pool2d(X, **kw), equal_nan=True)
+
+
+@fault(
+    "max-pool-zero-padding",
+    "forward value",
+    _where("max_pool2d", _zero_padded_max_pool_differs),
+    ("max_pool2d-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class ZeroPaddedMaxPoolBackend(TorchBackend):
+    """max_pool2d that pads with zeros instead of -inf (a negative window at the border returns 0)."""
+
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        if ceil_mode:
+            return super().max_pool2d(X, kernel_size, stride, padding, dilation, ceil_mode)
+        g = pool2d_geometry(np.shape(X), kernel_size, stride, padding, dilation)
+        (ph, pw) = g.padding
+        X = np.pad(np.asarray(X), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        return super().max_pool2d(X, g.kernel_size, g.stride, 0, g.dilation)
+
+
 # -- gradients (VJPs) -------------------------------------------------------------------------------
 @fault(
     "conv-vjp-dX-flipped-kernel",
@@ -595,6 +624,19 @@ class NaiveSoftmaxGradBackend(TorchBackend):
             p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         p[np.arange(len(z)), np.asarray(labels)] -= 1
         return (p * (np.asarray(dloss) / len(z))).astype(z.dtype)
+
+
+@fault(
+    "cross-entropy-float32-as-float64",
+    "loss",
+    ("softmax_cross_entropy-4x16x10-f64", "softmax_cross_entropy-128x400x120-f64"),
+    ("softmax_cross_entropy-4x16x10-f32",),
+)
+class CrossEntropyFloat32As64Backend(TorchBackend):
+    """softmax_cross_entropy computed in float32 and returned as float64."""
+
+    def softmax_cross_entropy(self, logits, labels):
+        return np.asarray(logits).dtype.type(super().softmax_cross_entropy(*_float32(logits), labels))
 
 
 @fault(
@@ -999,6 +1041,20 @@ class DilationIgnoredBackend(TorchBackend):
 
 
 @fault(
+    "avg-pool-kernel-transposed",
+    "geometry",
+    _where("avg_pool2d", lambda case: case.kw["kernel_size"] == (3, 2)),
+    ("avg_pool2d-kern3-stri1-padd1-ceilFalse-counTrue-f32",),
+)
+class AvgKernelTransposedBackend(TorchBackend):
+    """avg_pool2d that reads kernel_size (kh, kw) as (kw, kh)."""
+
+    def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        kernel = _pair(kernel_size)[::-1]
+        return super().avg_pool2d(X, kernel, stride, padding, ceil_mode, count_include_pad)
+
+
+@fault(
     "avg-pool-default-stride-1",
     "geometry",
     (
@@ -1051,6 +1107,15 @@ class LastNaNBackend(TorchBackend):
         return super().max_pool2d_vjp(X, dY, kernel_size, stride, padding, dilation, ceil_mode)
 
 
+@fault("conv-nan-as-zero", "NaN", ("conv2d-nan-f32", "conv2d-nan-f64"), ("conv2d-inf-f32",))
+class ConvNaNAsZeroBackend(TorchBackend):
+    """conv2d that reads NaN inputs as 0 (nan_to_num on the way in) instead of propagating them."""
+
+    def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+        X = np.asarray(X)
+        return super().conv2d(np.where(np.isnan(X), 0, X), W, b, stride, padding, dilation, groups)
+
+
 @fault("relu-nan-to-zero", "NaN", ("relu-nan-f32", "relu-nan-f64"), ("relu-inf-f32",))
 class ReluNaNBackend(TorchBackend):
     """relu(NaN) = 0 (a comparison X > 0 that is false for NaN) instead of NaN."""
@@ -1076,3 +1141,22 @@ class ReluOtherZeroBackend(TorchBackend):
         negative_zero = (X == 0) & np.signbit(X)
         Y[negative_zero] = -Y[negative_zero]
         return Y
+
+
+def _pools_to_negative_zero(case: Case) -> bool:
+    """Whether the reference's max pooling of the case returns a -0.0."""
+    Y = reference.max_pool2d(*case.arrays(), **case.kw)
+    return bool(np.any((Y == 0) & np.signbit(Y)))
+
+
+@fault(
+    "max-pool-zero-sign-lost",
+    "signed zero",
+    _where("max_pool2d", _pools_to_negative_zero),
+    ("max_pool2d-kern2-striNone-padd0-dila1-ceilFalse-f32",),
+)
+class MaxPoolZeroSignBackend(TorchBackend):
+    """max_pool2d whose result gets + 0.0 on the way out, which turns a -0.0 maximum into +0.0."""
+
+    def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        return super().max_pool2d(X, kernel_size, stride, padding, dilation, ceil_mode) + 0.0
