@@ -53,3 +53,34 @@ def accuracy_curves(training: dict[tuple[str, str], dict], variant: str) -> byte
     axis.set_title(f"LeNet, {variant}")
     axis.legend(fontsize=8, loc="lower right")
     return _png(fig)
+
+
+def trajectory_figure(trajectories: dict[str, dict[str, list[float]]], variant: str) -> bytes:
+    """LeNet's free-running float32 trajectories: loss per step (left) and parameter deviation (right, log).
+
+    ``trajectories`` maps a backend name to the ``params`` of its ``lenet-trajectory-<variant>``
+    record: ``losses``, ``reference_losses`` (float64), ``reference_float32_losses``,
+    ``deviations`` and ``reference_float32_deviations`` (max |p - p_ref| / (1 + max |p_ref|)
+    from the float64 reference after each step). The reference's lines come from the first backend.
+    """
+    fig, (loss_axis, deviation_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for i, (backend, run) in enumerate(sorted(trajectories.items())):
+        steps = np.arange(1, len(run["losses"]) + 1)
+        if i == 0:
+            loss_axis.plot(steps, run["reference_losses"], "k-", lw=2, label="reference float64")
+            loss_axis.plot(steps, run["reference_float32_losses"], "k:", label="reference float32")
+            deviation_axis.plot(steps, run["reference_float32_deviations"], "k:", label="reference float32")
+        loss_axis.plot(steps, run["losses"], "--", label=backend)
+        # Deviations of exactly 0 cannot go on a log axis: drawn at the float32 epsilon instead.
+        deviations = np.maximum(np.asarray(run["deviations"], dtype=float), np.finfo(np.float32).eps)
+        deviation_axis.plot(steps, deviations, "-", label=backend)
+    loss_axis.set_xlabel("SGD step")
+    loss_axis.set_ylabel("batch loss")
+    deviation_axis.set_yscale("log")
+    deviation_axis.set_xlabel("SGD step")
+    deviation_axis.set_ylabel("parameter deviation from float64")
+    loss_axis.set_title(f"LeNet {variant}: loss")
+    deviation_axis.set_title(f"LeNet {variant}: |float32 - float64|")
+    loss_axis.legend(fontsize=7)
+    deviation_axis.legend(fontsize=7)
+    return _png(fig)
