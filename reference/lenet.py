@@ -186,16 +186,17 @@ def layer_summary(variant: str = "chapter", batch: int = 1) -> list[tuple[str, t
     act_name = "Sigmoid" if spec.activation == "sigmoid" else "ReLU"
     pool_name = "AvgPool2d" if spec.pooling == "avg" else "MaxPool2d"
     params = init_params(0, np.float64)
-    _, tape = forward(params, np.zeros((batch, 1, 28, 28)), variant)
+    logits, tape = forward(params, np.zeros((batch, 1, 28, 28)), variant)
+    # Each pool's output is what the next layer read: conv2's input, then the unflattened fc1 input.
+    pooled = {"conv1": tape["conv2.in"].shape, "conv2": tuple(int(n) for n in tape["flat.shape"])}
     rows: list[tuple[str, tuple[int, ...]]] = []
     for layer in ("conv1", "conv2"):
         shape = tape[f"{layer}.a"].shape
-        pooled = (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
-        rows += [("Conv2d", shape), (act_name, shape), (pool_name, pooled)]
+        rows += [("Conv2d", shape), (act_name, shape), (pool_name, pooled[layer])]
     rows.append(("Flatten", tape["fc1.in"].shape))
     for layer, following in (("fc1", "fc2"), ("fc2", "fc3")):
         rows += [("Linear", tape[f"{layer}.a"].shape), (act_name, tape[f"{following}.in"].shape)]
-    rows.append(("Linear", (batch, 10)))
+    rows.append(("Linear", logits.shape))
     return rows
 
 
