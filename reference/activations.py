@@ -27,38 +27,54 @@ def sigmoid(X: Any) -> np.ndarray:
     return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
 
 
-def _sigmoid_grad64(s: np.ndarray, dY: Any) -> np.ndarray:
-    """``dY * s * (1 - s)`` in float64 from a float64 ``s`` (left unchanged)."""
-    grad = 1.0 - s
-    grad *= s
-    grad *= dY
-    return grad
-
-
 def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
-    """``dY * s * (1 - s)`` with ``s = sigmoid(X)``."""
+    """``dY * s(X) * s(-X)`` (= ``dY * s * (1 - s)``), accurate relative to its value in both tails.
+
+    Computed as ``dY * e / (1 + e)**2`` with ``e = exp(-|X|)``, so ``1 - s`` never
+    cancels: ``sigmoid_vjp(40, 1)`` is ``exp(-40)``, not 0. 0 at +-inf, NaN at NaN.
+    """
     check_elementwise(X, dY)
-    return _sigmoid_grad64(_sigmoid64(np.asarray(X)), dY).astype(result_dtype(X, dY))
+    e = np.abs(X, dtype=np.float64)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    grad = e / np.square(1.0 + e)
+    grad *= dY
+    return grad.astype(result_dtype(X, dY))
 
 
 def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
     """``dY * Y * (1 - Y)`` with ``Y = sigmoid(X)`` already computed (as autograd does; no exp).
 
-    Equal to :func:`sigmoid_vjp` when ``Y`` is float64; from a float32 ``Y`` it
-    carries that rounding (relative error about 6e-8 in ``Y``).
+    Equal to :func:`sigmoid_vjp` up to float64 rounding for moderate ``X``; ``1 - Y``
+    cancels in the positive tail (relative error ``u / (1 - Y)``, and 0 once ``Y``
+    rounds to 1: ``X`` above about 37 in float64, 17 in float32). From a float32
+    ``Y`` it carries that rounding (relative error about 6e-8 in ``Y``).
     """
     check_elementwise(Y, dY)
-    return _sigmoid_grad64(np.asarray(Y, dtype=np.float64), dY).astype(result_dtype(Y, dY))
+    Y64 = np.asarray(Y, dtype=np.float64)
+    grad = 1.0 - Y64
+    grad *= Y64
+    grad *= dY
+    return grad.astype(result_dtype(Y, dY))
 
 
 def relu(X: Any) -> np.ndarray:
-    """``max(X, 0)`` elementwise; NaN propagates."""
+    """``max(X, +0.0)`` elementwise; NaN propagates.
+
+    Signed zeros: the maximum of IEEE 754-2019, which orders -0.0 below +0.0, so
+    ``relu(-0.0)`` is ``+0.0`` and no result carries a sign bit (except NaN).
+    """
     check_elementwise(X)
     X = np.asarray(X)
-    return np.maximum(X, 0).astype(result_dtype(X), copy=False)
+    Y = np.maximum(X, 0).astype(result_dtype(X), copy=False)
+    Y += 0.0  # -0.0 + 0.0 is +0.0, whichever zero np.maximum kept
+    return Y
 
 
 def relu_vjp(X: Any, dY: Any) -> np.ndarray:
-    """``dY`` where ``X > 0``, else 0 (the gradient at exactly 0 is 0)."""
+    """``dY`` where ``X > 0``, else 0 (the gradient at exactly 0, -0.0 and NaN is 0).
+
+    The sign of a zero gradient is unspecified: native backwards multiply ``dY`` by 0.
+    """
     check_elementwise(X, dY)
     return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY), copy=False)

@@ -10,14 +10,14 @@ from reference.validation import check_dense, check_flatten, result_dtype
 
 
 def flatten(X: Any) -> np.ndarray:
-    """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order)."""
+    """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order); values move unchanged, -0.0 too."""
     check_flatten(X)
     X = np.asarray(X)
     return X.reshape(X.shape[0], -1).astype(result_dtype(X), copy=False)
 
 
 def flatten_vjp(X: Any, dY: Any) -> np.ndarray:
-    """dY (N, prod(...)) reshaped to X's shape."""
+    """dY (N, prod(...)) reshaped to X's shape; values move unchanged, -0.0 too."""
     check_flatten(X, dY)
     return np.asarray(dY).reshape(np.shape(X)).astype(result_dtype(X, dY))
 

@@ -10,7 +10,11 @@ the window per side; with ``ceil_mode`` a last window that would start in the
 bottom/right padding is dropped. Max pooling is exact (no rounding) and a tie
 sends the gradient to the first maximal element in row-major window order.
 NaN wins: a window holding a NaN gives NaN, and its gradient goes to the first
-NaN of the window (PyTorch's forward behaviour). Average pooling divides by the
+NaN of the window (PyTorch's forward behaviour). Signed zeros: a window whose
+maximum is -0.0 and that holds no +0.0 (all -0.0, or -0.0 with negatives) gives
+-0.0, one whose zeros are all +0.0 gives +0.0; a window holding both zeros as its
+maximum gives a zero of unspecified sign (frameworks keep the first or the
+IEEE 754-2019 maximum, +0.0), and its gradient goes to the first zero. Average pooling divides by the
 window area inside the padded input (``count_include_pad=True``, the ceil_mode
 overhang never counts) or by the number of real input cells.
 """
