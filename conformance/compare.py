@@ -1,16 +1,18 @@
 """The one assertion of the suite: a backend's output against the reference's.
 
 :func:`check_output` compares shape, dtype, the pattern of non-finite values
-(exactly) and the finite values (within the bound, or exactly), and returns
-the worst error-to-bound ratio. A failure names the output, the first bad
-element, both values, the bound and the ratio.
+(exactly: a NaN or an infinity passes only where the reference has the same
+value, NaN matching any NaN) and the finite values (within the bound, or
+exactly, signed zeros included where the bound's :class:`Exact` says so), and
+returns the worst error-to-bound ratio. A failure names the output, the first
+bad element in row-major order, both values, the rule and the ratio.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from conformance.tolerance import EXACT
+from conformance.tolerance import Bound, Exact
 
 
 class ConformanceError(AssertionError):
@@ -28,14 +30,17 @@ def _element(index: tuple[int, ...]) -> str:
 def _fail(
     name: str, index: tuple[int, ...], actual, expected, rule: str, ratio=float("inf")
 ) -> ConformanceError:
+    actual, expected = actual.item(), expected.item()  # plain Python numbers print alike on every NumPy
     return ConformanceError(f"{name}{_element(index)} = {actual!r}, reference {expected!r}: {rule}", ratio)
 
 
-def check_output(name: str, actual, expected, bound: np.ndarray | None) -> float:
+def check_output(name: str, actual, expected, bound: Bound) -> float:
     """Raise :class:`ConformanceError` unless ``actual`` conforms; return the worst ratio.
 
-    ``bound`` is an array of ``expected``'s shape, or ``EXACT`` for a bit-exact
-    comparison (NaN equal to NaN). The ratio of an exact comparison is 0.
+    ``bound`` is an array of ``expected``'s shape (``|actual - expected| <= bound``
+    where the reference is finite), or an :class:`Exact` for a bit-exact
+    comparison (NaN equal to NaN; -0.0 differs from +0.0 where ``bound.signed``).
+    The ratio of an exact comparison is 0.
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     __tracebackhide__ = True
@@ -50,20 +55,25 @@ def check_output(name: str, actual, expected, bound: np.ndarray | None) -> float
             raise _fail(name, index, actual[index], expected[index], "must be equal")
         return 0.0
     finite = np.isfinite(expected)
-    special = ~finite & ~((actual == expected) | (np.isnan(actual) & np.isnan(expected)))
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+    special = ~(finite & np.isfinite(actual)) & ~same
     if special.any():
         index = tuple(int(i) for i in np.argwhere(special)[0])
         raise _fail(name, index, actual[index], expected[index], "non-finite values must match exactly")
-    if bound is EXACT:
+    if isinstance(bound, Exact):
         differs = finite & (actual != expected)
         if differs.any():
             index = tuple(int(i) for i in np.argwhere(differs)[0])
             raise _fail(name, index, actual[index], expected[index], "selection must be exact")
+        signs = finite & bound.signed & (np.signbit(actual) != np.signbit(expected))
+        if signs.any():
+            index = tuple(int(i) for i in np.argwhere(signs)[0])
+            raise _fail(name, index, actual[index], expected[index], "the sign of zero must match")
         return 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
         ratio = np.where(finite, error / np.asarray(bound, dtype=np.float64), 0.0)
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # a NaN where the reference is finite
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # 0 / 0: a zero bound accepts no error
     worst = float(ratio.max(initial=0.0))
     if worst > 1.0:
         index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio > 1.0)), ratio.shape))
