@@ -11,6 +11,8 @@ Quirks handled here (each call that needs one records a note):
 - The gradient of ``reduce_window`` max (XLA's select_and_scatter, comparing
   with ``>=``) moves a window's gradient past every NaN; a custom VJP sends it
   to the first maximal element, NaN counting as maximal, as the reference does.
+- ``jax.vjp`` of sigmoid computes ``dY * y * (1 - y)``, which flushes the
+  positive tail: the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
 - float64 needs ``jax_enable_x64``, switched on when this module is imported;
   convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32.
 
@@ -161,6 +163,11 @@ def _linear(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array
 
 def _flatten(x: jax.Array) -> jax.Array:
     return x.reshape(x.shape[0], -1)
+
+
+def _sigmoid_vjp(x: jax.Array, dy: jax.Array) -> jax.Array:
+    """``dy * s(x) * s(-x)``: no ``1 - y`` to cancel in the positive tail."""
+    return dy * jax.nn.sigmoid(x) * jax.nn.sigmoid(-x)
 
 
 def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -332,7 +339,9 @@ class JaxBackend(Backend):
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._grads(jax.nn.sigmoid, (), dY, (X,), result_dtype(X, dY))[0]
+        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (jax.vjp's dY * y * (1 - y): 0 from x = 17)")
+        dtype = result_dtype(X, dY)
+        return self._run(_sigmoid_vjp, (), self._array(X, dtype), self._array(dY, dtype))
 
     def relu(self, X):
         check_elementwise(X)

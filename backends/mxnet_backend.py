@@ -15,6 +15,8 @@ Quirks handled here, as measured on MXNet 1.9.1 (each call that needs one record
 - ``relu``'s gradient at NaN is NaN (the reference's is 0): inputs with NaN
   take the gradient of ``where(x > 0, x, 0)``.
 - ``Pooling``'s stride defaults to 1, not to the window: it is always passed.
+- autograd's sigmoid gradient ``dY * y * (1 - y)`` flushes the positive tail:
+  the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
 Native and matching: the average divisors of the forward pass (both
 count_include_pad settings, the ceil overhang never counted) and max-pool
 gradient ties (first maximum).
@@ -300,7 +302,10 @@ class MXNetBackend(Backend):
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._grads(mx.nd.sigmoid, (X,), dY, result_dtype(X, dY))[0]
+        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (autograd's dY * y * (1 - y): 0 from x = 17)")
+        dtype = result_dtype(X, dY)
+        x = self._array(X, dtype)
+        return (self._array(dY, dtype) * mx.nd.sigmoid(x) * mx.nd.sigmoid(-x)).asnumpy()
 
     def relu(self, X):
         check_elementwise(X)

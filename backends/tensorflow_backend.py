@@ -15,6 +15,8 @@ needs one records a note):
   drops NaN, and gives the lowest finite number for an all -inf window: inputs
   with NaN or -inf go through a per-tap ``tf.where`` selection instead.
 - TF32 is switched off.
+- ``tf.nn.relu(-0.0)`` is -0.0 (the reference: +0.0) and the tape's sigmoid
+  gradient ``dY * y * (1 - y)`` flushes the positive tail: both emulated.
 """
 
 from __future__ import annotations
@@ -324,11 +326,13 @@ class TensorFlowBackend(Backend):
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._vjp(tf.nn.sigmoid, [X], dY)[0]
+        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (the tape's dY * y * (1 - y): 0 from x = 17)")
+        return self._apply(lambda x, dy: dy * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x), X, dY)
 
     def relu(self, X):
         check_elementwise(X)
-        return self._apply(tf.nn.relu, X)
+        self.note("relu as tf.nn.relu(x) + 0.0, so relu(-0.0) is +0.0 (tf.nn.relu keeps -0.0)")
+        return self._apply(lambda x: tf.nn.relu(x) + 0.0, X)
 
     def relu_vjp(self, X, dY):
         check_elementwise(X, dY)

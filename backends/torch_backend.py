@@ -6,6 +6,11 @@ Quirks handled here (each call that needs one records a note):
 - Max pooling, average pooling, ceil_mode and count_include_pad match the
   reference natively (the reference follows PyTorch's rules).
 - TF32 is switched off for matmuls and cuDNN convolutions on GPUs.
+- ``torch.relu(-0.0)`` is -0.0 (the reference: +0.0) and autograd's sigmoid
+  backward ``dY * y * (1 - y)`` flushes the positive tail: both emulated.
+- At NaN, autograd's relu backward passes dY through (the reference: 0) and
+  the max-pool backward sends a window's gradient to its last NaN (the
+  reference: the first): inputs with NaN take emulated gradients.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from reference.validation import (
 )
 
 _TORCH_DTYPES = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32}
+
+
+def _relu_by_where(x: torch.Tensor) -> torch.Tensor:
+    """ReLU whose gradient is 0 wherever ``x > 0`` is false, NaN included."""
+    return torch.where(x > 0, x, 0.0)
 
 
 class TorchBackend(Backend):
@@ -107,9 +117,15 @@ class TorchBackend(Backend):
 
     # -- pooling ---------------------------------------------------------
     @staticmethod
-    def _max_pool(geometry: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _max_pool(geometry: Any, return_indices: bool = False) -> Callable[[torch.Tensor], Any]:
         return lambda x: F.max_pool2d(
-            x, geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation, geometry.ceil_mode
+            x,
+            geometry.kernel_size,
+            geometry.stride,
+            geometry.padding,
+            geometry.dilation,
+            geometry.ceil_mode,
+            return_indices,
         )
 
     @staticmethod
@@ -129,7 +145,19 @@ class TorchBackend(Backend):
         geometry = check_pool2d(
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
-        return self._grads(self._max_pool(geometry), (X,), dY, result_dtype(X, dY))[0]
+        dtype = result_dtype(X, dY)
+        if not np.isnan(X).any():
+            return self._grads(self._max_pool(geometry), (X,), dY, dtype)[0]
+        self.note(
+            "max-pool gradient of a NaN window to its first NaN via pooled indices (autograd's: the last)"
+        )
+        with torch.no_grad():
+            x = self._tensor(X, dtype)
+            Y, index = self._max_pool(geometry, return_indices=True)(x)
+            _, first_nan = self._max_pool(geometry, return_indices=True)(torch.isnan(x).to(x.dtype))
+            index = torch.where(torch.isnan(Y), first_nan, index).flatten(2)
+            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, self._tensor(dY, dtype).flatten(2))
+            return self._numpy(dX.view_as(x))
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         geometry = check_pool2d(
@@ -166,16 +194,25 @@ class TorchBackend(Backend):
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._grads(torch.sigmoid, (X,), dY, result_dtype(X, dY))[0]
+        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (autograd's dY * y * (1 - y): 0 from x = 17)")
+        dtype = result_dtype(X, dY)
+        with torch.no_grad():
+            x = self._tensor(X, dtype)
+            return self._numpy(self._tensor(dY, dtype) * torch.sigmoid(x) * torch.sigmoid(-x))
 
     def relu(self, X):
         check_elementwise(X)
+        self.note("relu as torch.relu(x) + 0.0, so relu(-0.0) is +0.0 (torch.relu keeps -0.0)")
         with torch.no_grad():
-            return self._numpy(torch.relu(self._tensor(X, result_dtype(X))))
+            return self._numpy(torch.relu(self._tensor(X, result_dtype(X))) + 0.0)
 
     def relu_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._grads(torch.relu, (X,), dY, result_dtype(X, dY))[0]
+        relu = torch.relu
+        if np.isnan(X).any():
+            self.note("relu gradient at NaN via where(x > 0, x, 0) (autograd's passes dY through there)")
+            relu = _relu_by_where
+        return self._grads(relu, (X,), dY, result_dtype(X, dY))[0]
 
     def linear(self, X, W, b=None):
         check_dense(X, W, b)

@@ -327,7 +327,11 @@ def tie_cases() -> Iterator[Case]:
 
 
 def special_value_cases() -> Iterator[Case]:
-    """NaN and +-Inf inputs: they propagate as IEEE arithmetic does; a NaN wins a max window."""
+    """NaN and +-Inf inputs, forward and VJP: they propagate as IEEE arithmetic does.
+
+    A NaN wins a max window and takes its gradient (the first NaN of the window);
+    ReLU's and sigmoid's gradients at NaN are 0 and NaN.
+    """
     x_shape, w_shape = (2, 3, 6, 6), (2, 3, 3, 3)
     for fill, dtype in itertools.product(("nan", "inf"), DTYPES):
         x = ArraySpec("X", x_shape, fill)
@@ -348,8 +352,27 @@ def special_value_cases() -> Iterator[Case]:
             yield Case(
                 _case_id(op, kwargs, dtype, fill), op, (x,), tuple(kwargs.items()), dtype, source="special"
             )
+            if op == "avg_pool2d":  # its gradient does not read X
+                continue
+            dy = ArraySpec("dY", reference.pool2d_output_shape(x_shape, **kwargs))
+            yield Case(
+                _case_id(f"{op}_vjp", kwargs, dtype, fill),
+                f"{op}_vjp",
+                (x, dy),
+                tuple(kwargs.items()),
+                dtype,
+                source="special",
+            )
         for op in ("sigmoid", "relu"):
             yield Case(f"{op}-{fill}-f{dtype[5:]}", op, (x,), (), dtype, source="special")
+            yield Case(
+                f"{op}_vjp-{fill}-f{dtype[5:]}",
+                f"{op}_vjp",
+                (x, ArraySpec("dY", x_shape)),
+                (),
+                dtype,
+                source="special",
+            )
 
 
 def layer_cases() -> Iterator[Case]:
@@ -401,6 +424,85 @@ def layer_cases() -> Iterator[Case]:
             yield Case(f"{op}-large-logits-f{dtype[5:]}", op, (big, labels), (), dtype, source="special")
 
 
+def edge_value_cases() -> Iterator[Case]:
+    """Sigmoid in both tails and at 0; signed zeros through ReLU, max pooling and flatten.
+
+    The sigmoid tails catch a VJP computed as ``dY * y * (1 - y)`` from a rounded
+    ``y`` (it flushes to 0 from x = 17 in float32); ReLU of -0.0 is +0.0; a max-pool
+    window of -0.0 (alone or with negatives) gives -0.0, of +0.0 gives +0.0, and
+    windows mixing both zeros (sign unspecified) still give a zero with the first
+    zero's gradient.
+    """
+    tails = [0.0, -0.0, 0.5, -0.5, 5.0, -5.0, 13.0, -13.0, 13.5, -13.5, 17.0, -17.0, 20.0, -20.0]
+    tails += [30.0, -30.0, 40.0, -40.0, 50.0, -50.0, 87.0, -87.0, 100.0, -100.0]
+    x_tails = _given("X", [tails, tails[::-1]])
+    # 2x2 windows: all -0.0; -0.0 with negatives; +0.0 with negatives; both zeros (unspecified).
+    zeros = [
+        [-0.0, -0.0, -0.0, -1.0],
+        [-0.0, -0.0, -2.0, -0.0],
+        [0.0, -3.0, -0.0, 0.0],
+        [-1.0, 0.0, -4.0, -0.0],
+    ]
+    negative = [
+        [-1.0, -0.0, -2.0, -3.0],
+        [-4.0, -5.0, -0.0, -6.0],
+        [-0.0, -7.0, -8.0, -9.0],
+        [-1.0, -2.0, -3.0, -0.0],
+    ]
+    x_zeros = _given("X", [[zeros, negative]])  # (1, 2, 4, 4)
+    dy_zeros = _given("dY", [[-1.5, -0.0, 2.0, 0.0], [-0.0, 0.0, -2.5, 1.0]])
+    pools = ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1})
+    for dtype in DTYPES:
+        suffix = f"f{dtype[5:]}"
+        yield Case(f"sigmoid-tails-{suffix}", "sigmoid", (x_tails,), (), dtype, source="special")
+        yield Case(
+            f"sigmoid_vjp-tails-{suffix}",
+            "sigmoid_vjp",
+            (x_tails, ArraySpec("dY", x_tails.shape)),
+            (),
+            dtype,
+            seed=11,
+            source="special",
+        )
+        relu_x = _given("X", [[-0.0, 0.0, -1.0, 1.0], [0.0, -0.0, 2.0, -2.0]])
+        yield Case(f"relu-signed-zeros-{suffix}", "relu", (relu_x,), (), dtype, source="special")
+        yield Case(
+            f"relu_vjp-signed-zeros-{suffix}", "relu_vjp", (relu_x, dy_zeros), (), dtype, source="special"
+        )
+        for kwargs in pools:
+            y_shape = reference.pool2d_output_shape(x_zeros.shape, **kwargs)
+            for op, inputs in (
+                ("max_pool2d", (x_zeros,)),
+                ("max_pool2d_vjp", (x_zeros, ArraySpec("dY", y_shape))),
+            ):
+                yield Case(
+                    _case_id(op, kwargs, dtype, "signed-zeros"),
+                    op,
+                    inputs,
+                    tuple(kwargs.items()),
+                    dtype,
+                    seed=12,
+                    source="special",
+                )
+        yield Case(
+            f"pool2d-max-signed-zeros-{suffix}",
+            "pool2d",
+            (_given("X", zeros),),
+            (("pool_size", (2, 2)), ("mode", "max")),
+            dtype,
+            source="special",
+        )
+        yield Case(f"flatten-signed-zeros-{suffix}", "flatten", (x_zeros,), (), dtype, source="special")
+        yield Case(
+            f"flatten_vjp-signed-zeros-{suffix}",
+            "flatten_vjp",
+            (x_zeros, _given("dY", np.reshape(x_zeros.values, (1, 32)))),
+            (),
+            dtype,
+            source="special",
+        )
+
+
 def all_cases() -> list[Case]:
     """Every case of the suite, ids unique."""
     cases = [
@@ -409,6 +511,7 @@ def all_cases() -> list[Case]:
         *pool_cases(),
         *tie_cases(),
         *special_value_cases(),
+        *edge_value_cases(),
         *layer_cases(),
     ]
     ids = [case.id for case in cases]
