@@ -75,7 +75,8 @@ class JaxLeNet(LeNetModel):
 
     def load_params(self, params: Mapping[str, np.ndarray]) -> None:
         check_params(params)
-        self._params = {name: self._array(params[name], self.dtype) for name in PARAM_SHAPES}
+        # A copy: on the CPU device_put may alias the caller's NumPy buffer, which it may change later.
+        self._params = {name: self._array(np.array(params[name]), self.dtype) for name in PARAM_SHAPES}
 
     def params(self) -> dict[str, np.ndarray]:
         return {name: np.array(value) for name, value in self._params.items()}

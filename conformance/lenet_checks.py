@@ -45,7 +45,8 @@ of a propagated gradient ``d`` with a forward value or weight ``b``:
   ``g = s (1 - s)``, ``E(g) = |1 - 2s| E(s) + E(s)^2``;
 - ReLU VJP: where ``|z| <= E(z)`` the backend's pre-activation may have the
   other sign, so the gradient may pass or not: a flip of ``|d| + E(d)``;
-  elsewhere ``E(d)`` where ``z > 0`` and 0 where ``z < 0``;
+  elsewhere ``E(d)`` where ``z > 0`` and 0 where ``z < 0`` (or ``z`` is a sum of
+  exact zeros: ``z = 0`` with ``E(z)`` at the flush-to-zero level);
 - max-pool VJP (2x2, stride 2: LeNet's disjoint windows): an element can be
   the backend's maximum when ``a_i + E(a_i) >= max_j (a_j - E(a_j))``. With one
   such element the gradient goes where the reference sends it (``E(d)``); with
@@ -88,15 +89,19 @@ from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vj
 __all__ = [
     "BATCH",
     "CHECKED_STEPS",
+    "LAYERS",
     "TRAJECTORY_LR",
     "TRAJECTORY_STEPS",
+    "all_finite",
     "check_gradients",
     "check_logits",
     "check_params_round_trip",
     "check_train_step",
+    "first_batches",
     "forward_bounds",
     "free_trajectory",
     "gradient_bounds",
+    "reference_trajectory",
 ]
 
 BATCH = 64
@@ -228,7 +233,10 @@ def _activation_vjp(spec, z, ez, a, ea, d, r, w, dtype):
         eg = np.abs(1.0 - 2.0 * a) * ea + ea**2
         own = _own("sigmoid_vjp", [z, d], {}, dtype)[0]
         return d * g, _q(own, r * g, (np.abs(d) + r) * eg), w * (g + eg)
-    passes, ambiguous = z > 0, np.abs(z) <= ez
+    # A pre-activation that is exactly 0 with a bound at the flush-to-zero level is a sum of exact
+    # zeros (a blank patch): every backend gets a zero there, and ReLU' is 0 at +-0.
+    decided_zero = (z == 0) & (ez <= 1e3 * float(np.finfo(dtype).tiny))
+    passes, ambiguous = z > 0, (np.abs(z) <= ez) & ~decided_zero
     keep = passes & ~ambiguous
     flips = np.where(ambiguous, np.abs(d) + r + w, np.where(keep, w, 0.0))
     return np.where(passes, d, 0.0), np.where(keep, r, 0.0), flips
