@@ -794,9 +794,7 @@ class _NoUpdate(TorchLeNet):
         return self.loss_and_grads(X, y)[0], correct
 
 
-@fault(
-    "lenet-step-no-update", "LeNet", _lenet_ids("train-step", ("float32",)), ("lenet-grads-chapter-float32",)
-)
+@fault("lenet-step-no-update", "LeNet", _lenet_ids("train-step"), ("lenet-grads-chapter-float32",))
 class LeNetNoUpdateBackend(_FaultyLeNetBackend):
     """LeNet train_step that computes the loss and gradients but never updates the parameters."""
 
@@ -808,9 +806,7 @@ class _HalfLearningRate(TorchLeNet):
         return super().train_step(X, y, lr / 2)
 
 
-@fault(
-    "lenet-step-half-lr", "LeNet", _lenet_ids("train-step", ("float32",)), ("lenet-grads-chapter-float32",)
-)
+@fault("lenet-step-half-lr", "LeNet", _lenet_ids("train-step"), ("lenet-grads-chapter-float32",))
 class LeNetHalfLrBackend(_FaultyLeNetBackend):
     """LeNet train_step with half the learning rate."""
 
@@ -829,7 +825,7 @@ class _GradientAscent(TorchLeNet):
 @fault(
     "lenet-step-flipped-sign",
     "LeNet",
-    _lenet_ids("train-step", ("float32",)),
+    _lenet_ids("train-step"),
     ("lenet-grads-chapter-float32",),
 )
 class LeNetAscentBackend(_FaultyLeNetBackend):
