@@ -17,6 +17,9 @@ Quirks handled here, as measured on MXNet 1.9.1 (each call that needs one record
 - ``Pooling``'s stride defaults to 1, not to the window: it is always passed.
 - autograd's sigmoid gradient ``dY * y * (1 - y)`` flushes the positive tail:
   the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
+- ``log_softmax``'s float32 output is off by up to 64 u (absolute; PyTorch's
+  and TensorFlow's by a few u), which its backward carries into the loss
+  gradient: that gradient is ``(softmax(z) - one_hot(labels)) * dloss / n``.
 Native and matching: the average divisors of the forward pass (both
 count_include_pad settings, the ceil overhang never counted) and max-pool
 gradient ties (first maximum).
@@ -362,8 +365,11 @@ class MXNetBackend(Backend):
         check_cross_entropy(logits, labels)
         check_real_array("dloss", dloss, 0)
         dtype = result_dtype(logits)
-        loss = self._cross_entropy(labels, dtype)
-        return self._grads(loss, (logits,), np.reshape(dloss, 1), dtype)[0]
+        self.note("loss gradient as (softmax(z) - one_hot) * dloss / n (log_softmax backward: error 64 u)")
+        z = self._array(logits, dtype)
+        onehot = mx.nd.one_hot(self._array(labels, dtype), depth=z.shape[1], dtype=dtype)
+        n = z.shape[0]
+        return ((mx.nd.softmax(z, axis=1) - onehot) * (float(dloss) / n)).asnumpy()
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
