@@ -42,7 +42,8 @@ with ``e = exp(-x)`` is then within ``e_s = e_exp + 2u`` of ``s`` (``e``'s error
 enters as ``(1 - s) e_exp``; the add and the divide round once each), and
 ``sigmoid_vjp = dY s(x) s(-x)`` within ``2 e_s + 2u`` of its true value, in both
 tails (a native ``dY y (1 - y)`` from a rounded ``y`` is not: ``1 - y`` cancels
-for large x). The loss and its VJP take the same terms per row (see their
+for large x). Each adds ``tiny`` for a result flushed to zero, the VJP also
+``tiny |dY|`` for a flushed ``s(-x)``. The loss and its VJP take the same terms per row (see their
 functions). Selections (max pooling, ReLU, flatten) are exact, signed zeros
 included where the reference defines their sign (:class:`Exact`).
 """
@@ -190,10 +191,12 @@ def _sigmoid(arrays, kw, dtype) -> Bounds:
 
 
 def _sigmoid_vjp(arrays, kw, dtype) -> Bounds:
-    # dY * s(x) * s(-x): two sigmoids and two products, relative to the true value in both tails.
+    # dY * s(x) * s(-x): two sigmoids and two products, relative to the true value in both tails;
+    # below the smallest normal number a flushed s(-x) still meets |dY|: tiny * |dY| more.
     X, dY = (np.asarray(a, dtype=np.float64) for a in arrays)
     relative = 2 * sigmoid_error(dtype) + 2 * unit_roundoff(dtype)
-    return [_relative(dtype, relative, reference.sigmoid_vjp(X, dY))]
+    flushed = float(np.finfo(dtype).tiny) * np.abs(dY)
+    return [_relative(dtype, relative, reference.sigmoid_vjp(X, dY)) + flushed]
 
 
 def _linear(arrays, kw, dtype) -> Bounds:
