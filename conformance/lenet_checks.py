@@ -136,7 +136,8 @@ def _float64(params: Arrays) -> Arrays:
 # -- bound propagation ------------------------------------------------------
 def _own(op: str, arrays: list, kwargs: dict[str, Any], dtype: str) -> list:
     """The op's own rounding bounds, 0 for the exact ones."""
-    return [bound if isinstance(bound, np.ndarray) else 0.0 for bound in bounds(op, arrays, kwargs, dtype)]
+    own = bounds(op, arrays, kwargs, dtype)
+    return [np.asarray(bound) if isinstance(bound, np.ndarray | np.generic | float) else 0.0 for bound in own]
 
 
 def _q(*terms: Any) -> np.ndarray:
