@@ -55,8 +55,10 @@ of a propagated gradient ``d`` with a forward value or weight ``b``:
   the worst-case channel);
 - average-pool VJP: ``q(own, E(d) / 4)``;
 - loss: ``q(own, sqrt(sum_n (sum_j |p_nj - y_nj| E(z_nj) / N)^2))``; its
-  gradient ``(p - onehot) / N``: ``q(own, p_i (E(z_i) + sum_j p_j E(z_j)) / N)``
-  (first order: ``dp_i = p_i (dz_i - p . dz)``).
+  gradient ``(p - onehot) / N``: ``p_i (E(z_i) + sum_j p_j E(z_j)) / N`` as
+  rounding (first order: ``dp_i = p_i (dz_i - p . dz)``) and its own rounding in
+  the worst-case part, since a library's exp and log may err with the same sign
+  on every row.
 
 A training step (plain SGD, ``p - lr g``) from a float64 state cast to the dtype:
 ``lr E(g)`` plus the update's rounding, ``2 u (|p_new| + lr (|g| + E(g)))``
