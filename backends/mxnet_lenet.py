@@ -67,12 +67,17 @@ class MXNetLeNet(LeNetModel):
         return self.net(self._inputs(X)).asnumpy()
 
     def _loss(self, X: np.ndarray, y: np.ndarray) -> tuple[mx.nd.NDArray, mx.nd.NDArray]:
-        """Logits and the mean loss, recorded for autograd."""
+        """Logits and the mean loss; the gradients of the loss in the parameters' ``.grad()``.
+
+        The loss gradient enters as ``(softmax(z) - one_hot(y)) / n``: the backward of
+        ``log_softmax`` carries its float32 output's error (up to 64 u), as in ``MXNetBackend``.
+        """
         labels = self._inputs(y)  # the loss picks by float class index
         with mx.autograd.record():
             logits = self.net(self._inputs(X))
-            loss = self.loss(logits, labels).mean()
-        loss.backward()
+        loss = self.loss(logits, labels).mean()
+        onehot = mx.nd.one_hot(labels, depth=logits.shape[1], dtype=self.dtype)
+        logits.backward(out_grad=(mx.nd.softmax(logits, axis=1) - onehot) / logits.shape[0])
         return logits, loss
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
