@@ -25,6 +25,8 @@ def build(results: Path, out: Path, backends: list[str], quick: bool) -> tuple[P
         "divergences": collect.divergence_table(found),
         "benchmarks": benchmarks,
         "lenet": collect.lenet_table(found),
+        "mutation-catalogue": collect.mutation_table(found.catalogue),
+        "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),
     }
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -53,6 +55,10 @@ def build(results: Path, out: Path, backends: list[str], quick: bool) -> tuple[P
                 sections.append(
                     render.html_image(charts.accuracy_curves(found.training, variant), f"LeNet {variant}")
                 )
+        if table_id == "lenet":
+            for variant, runs in sorted(collect.trajectories(found).items()):
+                png = charts.trajectory_figure(runs, variant)
+                sections.append(render.html_image(png, f"LeNet {variant}: float32 trajectories"))
     html_path = out / "index.html"
     html_path.write_text(render.html_page(title, intro, sections))
     return markdown_path, html_path

@@ -40,6 +40,8 @@ class Results:
     benchmarks: dict[str, dict] = field(default_factory=dict)
     training: dict[tuple[str, str], dict] = field(default_factory=dict)  # (runner, variant) -> run
     training_source: str = ""
+    catalogue: dict | None = None  # mutation-catalogue.json: the conformance suite's fault catalogue
+    mutmut: dict | None = None  # mutmut-reference.json: mutation testing of reference/
 
 
 def _read(path: Path) -> Any:
@@ -55,6 +57,8 @@ def load(results: Path, backends: list[str]) -> Results:
             data = _read(results / f"{kind}-{backend}.json")
             if data is not None:
                 store[backend] = data
+    found.catalogue = _read(results / "mutation-catalogue.json")
+    found.mutmut = _read(results / "mutmut-reference.json")
     for folder in ("train", "train-quick"):
         runs = {}
         for runner in ("reference", *backends):
@@ -219,6 +223,20 @@ def lenet_table(found: Results) -> Table:
     )  # fmt: skip
 
 
+def trajectories(found: Results) -> dict[str, dict[str, dict]]:
+    """Variant -> backend -> the free-running float32 LeNet trajectory recorded by the suite.
+
+    Each value is the ``params`` of a ``lenet_trajectory`` record (per-step losses
+    and parameter deviations of the backend and of the reference's float32 run).
+    """
+    found_runs: dict[str, dict[str, dict]] = defaultdict(dict)
+    for backend in found.backends:
+        for case in (found.conformance.get(backend) or {}).get("cases", []):
+            if case["op"] == "lenet_trajectory" and case.get("params", {}).get("losses"):
+                found_runs[case["params"]["variant"]][backend] = case["params"]
+    return dict(found_runs)
+
+
 def environment_table(found: Results) -> Table:
     """Framework version, device, precision mode, NumPy, and the machine's CPU."""
     rows = []
@@ -262,4 +280,29 @@ def mutation_table(catalogue: dict[str, Any] | None) -> Table:
         rows,
         f"{len(faults)} of the catalogue's {size} faulty adapters run (the PyTorch adapter with one "
         "deliberate mistake each); a fault is caught when every check it names fails.",
+    )
+
+
+def mutmut_table(summary: dict[str, Any] | None) -> Table:
+    """mutmut's score on ``reference/`` (``nox -s mutation-reference``), and each surviving mutant.
+
+    ``summary`` is ``mutmut-reference.json`` (``None`` when the session has not run):
+    the score is killed / (total - equivalent), equivalent mutants being those listed
+    with a reason in ``tests/equivalent_mutants.toml``.
+    """
+    title = "Mutation testing of the reference (mutmut)"
+    if not summary:
+        return Table(title, [], [], "Not run: nox -s mutation-reference.")
+    header = ["mutants", "killed", "equivalent", "survived", "timeouts", "no tests", "score"]
+    keys = ("total", "killed", "equivalent", "survived", "timeout", "no_tests")
+    counts = [str(summary[key]) for key in keys]
+    rows = [[*counts, f"{summary['score']:.1%}"]]
+    rows += [[f"survived: {s['function']}", f"`{s['change']}`", "", "", "", "", ""]
+             for s in summary.get("survivors", [])]  # fmt: skip
+    return Table(
+        title,
+        header,
+        rows,
+        "Every mutant of reference/ run against the reference's own tests; the equivalent ones "
+        "(no test can observe the change) are listed with their reasons in tests/equivalent_mutants.toml.",
     )

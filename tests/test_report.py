@@ -32,7 +32,7 @@ def results(tmp_path: Path) -> Path:
     environment = {"backend": "torch", "framework_version": "9.9", "device": "cpu", "precision": "ieee",
                    "numpy_version": "2.0"}  # fmt: skip
     cases = [_case("conv2d", "pass", 0.12, ["asymmetric padding via F.pad"]), _case("conv2d", "fail", 3.0),
-             _case("max_pool2d", "pass", 0.0)]  # fmt: skip
+             _case("max_pool2d", "pass", 0.0), _trajectory("chapter")]  # fmt: skip
     (folder / "conformance-torch.json").write_text(json.dumps({"environment": environment, "cases": cases}))
     probes = [{"family": "ceil_mode", "call": "F.max_pool2d(x, 2, ceil_mode=True)", "matches": False,
                "detail": "shape (1, 1, 3, 3), reference (1, 1, 2, 2)", "adapter": "native"}]  # fmt: skip
@@ -58,7 +58,24 @@ def results(tmp_path: Path) -> Path:
                 "examples_per_s": 5000.0, "steps": 10} for e in (1, 2)]  # fmt: skip
     (folder / "train" / "torch-chapter" / "metrics.json").write_text(json.dumps(metrics))
     (folder / "train" / "torch-chapter" / "run.json").write_text(json.dumps({"lr": 0.9, "batch_size": 128}))
+    faults = [{"name": "dropped-bias", "kind": "forward value", "caught": True},
+              {"name": "flushed-tail", "kind": "activation", "caught": True},
+              {"name": "lazy-step", "kind": "activation", "caught": False}]  # fmt: skip
+    catalogue = {"schema": 1, "catalogue_size": 3, "faults": faults}
+    (folder / "mutation-catalogue.json").write_text(json.dumps(catalogue))
+    survivor = {"mutant": "reference.pool.x_f__mutmut_1", "function": "pool.f", "change": "a = b + 1"}
+    mutmut = {"killed": 97, "survived": 1, "equivalent": 2, "timeout": 0, "no_tests": 0, "total": 100,
+              "score": 97 / 98, "survivors": [survivor]}  # fmt: skip
+    (folder / "mutmut-reference.json").write_text(json.dumps(mutmut))
     return folder
+
+
+def _trajectory(variant: str) -> dict:
+    """A free-running LeNet trajectory record of three steps."""
+    params = {"variant": variant, "losses": [2.3, 2.0, 1.7], "reference_losses": [2.3, 2.0, 1.7],
+              "reference_float32_losses": [2.3, 2.0, 1.7], "deviations": [1e-8, 2e-8, 4e-8],
+              "reference_float32_deviations": [1e-8, 3e-8, 5e-8]}  # fmt: skip
+    return {**_case("lenet_trajectory", "pass", None), "params": params}
 
 
 def test_markdown_holds_every_table_with_measured_values(results: Path, tmp_path: Path) -> None:
@@ -72,6 +89,11 @@ def test_markdown_holds_every_table_with_measured_values(results: Path, tmp_path
     assert "100.00 (1.00x fastest, 2.91 mm)" in text
     assert "| torch | chapter | 0.6200 | 2 (0.9, 128) | 5,000 | 500 | 400 | 1.25 |" in text
     assert "Test CPU (2 cores)" in text
+    assert "| forward value | 1/1 | 100% | - |" in text  # the mutation catalogue, by kind of fault
+    assert "| activation | 1/2 | 50% | lazy-step |" in text
+    assert "| all | 2/3 | 67% | lazy-step |" in text
+    assert "| 100 | 97 | 2 | 1 | 0 | 0 | 99.0% |" in text  # mutmut: 97 killed of 100 - 2 equivalent
+    assert "| survived: pool.f | `a = b + 1` |" in text
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -88,6 +110,6 @@ def test_html_renders_offline_in_headless_chromium(results: Path, tmp_path: Path
     assert '<table id="conformance-matrix">' in dom
     assert re.search(r"<td>conv2d</td><td class=\"bad\">1/1/0/0 · 3</td>", dom)
     images = dom.count("<img ")
-    assert images == 2  # the conv2d benchmark chart and the LeNet curves of the one variant
+    assert images == 3  # the conv2d benchmark chart, the LeNet curves and trajectory of the one variant
     rendered = re.search(r'data-plots-rendered="(\d+)"', dom)
     assert rendered and int(rendered.group(1)) == images, "some plots did not decode"
