@@ -105,7 +105,7 @@ def train_reference(session: nox.Session) -> None:
 
 @nox.session(name="mutation-reference", python=False)
 def mutation_reference(session: nox.Session) -> None:
-    """mutmut on reference/ under its own tests, from scratch (about 25 min on 2 cores; not in -t tests).
+    """mutmut on reference/ under its own tests, from scratch (6 to 25 min on 2 busy cores; not in -t tests).
 
     Config: pyproject.toml [tool.mutmut]; runs the system Python's mutmut (the tests need
     only NumPy, pytest and hypothesis). After --: mutmut run options (default --max-children 2),
