@@ -50,10 +50,13 @@ class Conv2D:
 
 
 def corr2d_multi_in(X: Any, K: Any) -> np.ndarray:
-    """Sum over channels of corr2d: X (C, H, W), K (C, kh, kw) -> (Ho, Wo)."""
+    """Sum over channels of corr2d: X (C, H, W), K (C, kh, kw) -> (Ho, Wo); zeros when C is 0."""
     check_corr2d(X, K, channels=1)
     X, K = np.asarray(X), np.asarray(K)
-    return sum(_corr2d64(x, k) for x, k in zip(X, K, strict=True)).astype(result_dtype(X, K))
+    Y = np.zeros((X.shape[1] - K.shape[1] + 1, X.shape[2] - K.shape[2] + 1))
+    for x, k in zip(X, K, strict=True):
+        Y += _corr2d64(x, k)
+    return Y.astype(result_dtype(X, K))
 
 
 def corr2d_multi_in_out(X: Any, K: Any) -> np.ndarray:

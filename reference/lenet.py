@@ -107,7 +107,7 @@ def forward(params: Params, X: np.ndarray, variant: str = "chapter") -> tuple[np
     """
     act, _ = _activation(variant_of(variant))
     pool, _ = _pool(variant_of(variant))
-    tape: dict[str, np.ndarray] = {"X": X}
+    tape: dict[str, np.ndarray] = {}
     h = X
     for layer in ("conv1", "conv2"):
         tape[f"{layer}.in"] = h

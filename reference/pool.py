@@ -50,8 +50,8 @@ def _padded(X: np.ndarray, geometry: PoolGeometry, fill: float, dtype: np.dtype)
     return padded
 
 
-def _taps(padded: np.ndarray, geometry: PoolGeometry) -> Iterator[tuple[int, np.ndarray]]:
-    """``(tap index, view (N, C, Ho, Wo))`` for every window tap, row-major."""
+def _taps(padded: np.ndarray, geometry: PoolGeometry) -> Iterator[np.ndarray]:
+    """A view (N, C, Ho, Wo) for every window tap, row-major."""
     (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
     kh, kw = geometry.kernel_size
     out_h, out_w = geometry.output_size
@@ -59,7 +59,7 @@ def _taps(padded: np.ndarray, geometry: PoolGeometry) -> Iterator[tuple[int, np.
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-            yield i * kw + j, padded[:, :, rows, cols]
+            yield padded[:, :, rows, cols]
 
 
 def _crop(padded: np.ndarray, geometry: PoolGeometry, shape: tuple[int, ...]) -> np.ndarray:
@@ -70,7 +70,7 @@ def _crop(padded: np.ndarray, geometry: PoolGeometry, shape: tuple[int, ...]) ->
 def _window_max(padded: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
     """(N, C, Ho, Wo) maximum of every window of a -inf-padded buffer; NaN wins."""
     Y = None
-    for _, values in _taps(padded, geometry):
+    for values in _taps(padded, geometry):
         Y = values.copy() if Y is None else np.maximum(Y, values, out=Y)
     return Y
 
@@ -124,7 +124,7 @@ def max_pool2d_vjp(
     dpadded = np.zeros(padded.shape)
     dY64 = dY.astype(np.float64)
     # Taps in row-major window order; a window's maximum is Y (NaN if it holds one).
-    for (_, values), (_, view) in zip(_taps(padded, geometry), _taps(dpadded, geometry), strict=True):
+    for values, view in zip(_taps(padded, geometry), _taps(dpadded, geometry), strict=True):
         first = values == Y
         if has_nan:
             first |= np.isnan(values)
@@ -176,7 +176,7 @@ def avg_pool2d(
     )
     X = np.asarray(X)
     total = np.zeros((*X.shape[:2], *geometry.output_size))
-    for _, values in _taps(_padded(X, geometry, 0.0, np.float64), geometry):
+    for values in _taps(_padded(X, geometry, 0.0, np.float64), geometry):
         total += values
     total /= _divisor(geometry, X.shape[2:], count_include_pad)
     return total.astype(result_dtype(X))
@@ -204,6 +204,6 @@ def avg_pool2d_vjp(
     X, dY = np.asarray(X), np.asarray(dY)
     share = dY.astype(np.float64) / _divisor(geometry, X.shape[2:], count_include_pad)
     dpadded = np.zeros(_padded_shape(X.shape, geometry))
-    for _, view in _taps(dpadded, geometry):
+    for view in _taps(dpadded, geometry):
         view += share
     return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))

@@ -332,3 +332,14 @@ def test_same_padding(args, expected):
 def test_pool2d_output_shape(x_shape, kwargs, expected):
     assert tuple(reference.pool2d_output_shape(x_shape, **kwargs)) == expected
     assert reference.max_pool2d(np.zeros(x_shape), **kwargs).shape == expected
+
+
+def test_channel_sums_over_no_channels_are_zero() -> None:
+    """The empty sum: zero input channels give a zero map, as conv2d gives zeros, not an error."""
+    X, K = np.ones((0, 3, 4)), np.ones((2, 0, 2, 2))
+    for Y, shape in (
+        (reference.corr2d_multi_in(X, K[0]), (2, 3)),
+        (reference.corr2d_multi_in_out(X, K), (2, 2, 3)),
+        (reference.conv2d(X[None], K), (1, 2, 2, 3)),
+    ):
+        assert Y.dtype == np.float64 and Y.shape == shape and not Y.any()
