@@ -4,7 +4,6 @@ A :class:`Case` names a reference op, the specification of its input arrays
 (shape, dtype and how to fill them, so the record prints a summary, not data)
 and its keyword arguments. :func:`all_cases` yields the chapter's examples,
 a systematic grid over every argument form, max-pool ties, NaN and Inf inputs.
-:class:`ErrorCase` records an invalid call and the exception it must raise.
 """
 
 from __future__ import annotations
@@ -90,23 +89,6 @@ class Case:
             "fills": {spec.name: spec.fill for spec in self.inputs if spec.fill != "normal"},
             **{k: _jsonable(v) for k, v in self.kwargs},
         }
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """An invalid call: ``op(*inputs, **kwargs)`` must raise ``error`` matching ``match``."""
-
-    id: str
-    op: str
-    inputs: tuple[ArraySpec, ...]
-    kwargs: tuple[tuple[str, Any], ...]
-    error: type[Exception]
-    match: str
-    dtype: str = "float64"
-
-    def arrays(self) -> list[np.ndarray]:
-        rng = np.random.default_rng(0)
-        return [spec.make(self.dtype, rng) for spec in self.inputs]
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ import reference
 from backends.base import Backend, UnsupportedError
 from conformance.cases import Case
 from conformance.compare import ConformanceError, check_output
+from conformance.error_cases import ErrorCase
 from conformance.results import Results
 from conformance.tolerance import bounds
 
@@ -67,3 +68,41 @@ def run_case(backend: Backend, case: Case, results: Results) -> float:
     worst = max(ratios)
     results.add(**record, status="pass", worst_ratio=worst, notes=notes)
     return worst
+
+
+def _error_op(case_id: str) -> str:
+    """The reference function an error case calls: the longest public name its id starts with."""
+    names = [name for name in reference.__all__ if case_id.startswith(name + "-")]
+    return max(names, key=len) if names else case_id.split("-")[0]
+
+
+def run_error_case(backend: Backend, case: ErrorCase, results: Results) -> None:
+    """Check that ``case`` raises on ``backend`` what it raises on the reference; record it.
+
+    Passes when the call raises exactly ``case.error`` with a message holding every
+    text of ``case.mentions``; raises :class:`ConformanceError` on another exception
+    type, a message that lacks one, or no exception at all.
+    """
+    __tracebackhide__ = True
+    record = {
+        "id": f"error-{case.id}",
+        "op": _error_op(case.id),
+        "params": {"expects": case.error.__name__},
+        "dtype": "-",
+        "source": "error",
+        "notes": [],
+        "worst_ratio": None,
+    }
+    try:
+        case.call(backend)
+    except Exception as error:
+        message = f"{type(error).__name__}: {error}"
+        missing = [text for text in case.mentions if text not in str(error)]
+        if type(error) is case.error and not missing:
+            results.add(**record, status="pass")
+            return
+        results.add(**record, status="fail", message=message)
+        expected = f"expected {case.error.__name__} naming {case.mentions}"
+        raise ConformanceError(f"{expected}, got {message!r} [{backend.name} {case.id}]") from None
+    results.add(**record, status="fail", message="no exception")
+    raise ConformanceError(f"expected {case.error.__name__}, the call succeeded [{backend.name} {case.id}]")

@@ -2,7 +2,7 @@
 
 One test per fault, all in this process: the fault's ``must_fail`` checks run
 through the suite's own code (:func:`conformance.runner.run_case` for op cases,
-the body of ``conformance/test_errors.py`` for invalid calls, the functions of
+:func:`conformance.runner.run_error_case` for invalid calls, the functions of
 ``conformance.lenet_checks`` for LeNet) and each must be rejected by the
 suite's comparison, while the unmodified PyTorch adapter passes them (else
 their failing says nothing about the fault); its ``must_pass`` checks must
@@ -23,7 +23,6 @@ import pytest
 
 pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapter (nox -s conformance-torch)")
 
-import conformance.test_errors as test_errors  # the module: pytest must not collect its test here
 from backends import Backend, UnsupportedError
 from backends.torch_backend import TorchBackend
 from conformance.cases import all_cases
@@ -31,7 +30,7 @@ from conformance.compare import ConformanceError
 from conformance.error_cases import ERROR_CASES
 from conformance.meta_tests.faulty_backends import FAULTS, Fault
 from conformance.results import Results
-from conformance.runner import run_case
+from conformance.runner import run_case, run_error_case
 
 CASES = {case.id: case for case in all_cases()}
 ERRORS = {f"error-{case.id}": case for case in ERROR_CASES}
@@ -80,13 +79,13 @@ def run_check(backend: Backend, check_id: str, directory: Path) -> tuple[str, st
         if check_id in CASES:
             run_case(backend, CASES[check_id], results)
         elif check_id in ERRORS:
-            test_errors.test_invalid_argument_raises_like_the_reference(backend, results, ERRORS[check_id])
+            run_error_case(backend, ERRORS[check_id], results)
         elif any(check_id.startswith(prefix) for prefix in LENET_CHECKS):
             (directory / check_id).mkdir()
             _run_lenet_check(backend, check_id, directory / check_id)
         else:
             return "missing", f"{check_id} names no case, invalid call or LeNet check of the suite"
-    except (ConformanceError, pytest.fail.Exception) as error:
+    except ConformanceError as error:
         return "fail", str(error).splitlines()[0]
     except UnsupportedError as error:
         return "unsupported", str(error)
