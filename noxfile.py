@@ -103,25 +103,28 @@ def train_reference(session: nox.Session) -> None:
     train(session, backend_python(session, None), "reference", *session.posargs)
 
 
-@nox.session(name="mutation-reference", python=False)
+@nox.session(name="mutation-reference", python=PYTHON)
 def mutation_reference(session: nox.Session) -> None:
     """mutmut on reference/ under its own tests, from scratch (6 to 25 min on 2 busy cores; not in -t tests).
 
-    Config: pyproject.toml [tool.mutmut]; runs the system Python's mutmut (the tests need
-    only NumPy, pytest and hypothesis). After --: mutmut run options (default --max-children 2),
+    Config: pyproject.toml [tool.mutmut]. The environment holds the tests' dependencies and
+    mutmut, not the project: an installed reference would shadow the mutated copy in mutants/.
+    After --: mutmut run options (default --max-children 2),
     or --summary-only to rebuild the summary from mutants/ without running mutmut.
     Writes results/mutmut-reference.json: killed, survived, equivalent (survivors listed in
     tests/equivalent_mutants.toml), timeout, no_tests, total, score = killed / (total - equivalent),
     and each survivor that is not listed, with its changed line.
     """
+    # mutmut pinned: the summary below parses its results listing and its mutants/ layout.
+    session.install("numpy", "pytest>=8", "hypothesis>=6.100", "mutmut==3.8.1")
     if "--summary-only" not in session.posargs:
         shutil.rmtree("mutants", ignore_errors=True)  # cached verdicts would outlive changed tests
-        session.run("mutmut", "run", *(session.posargs or ["--max-children", "2"]), external=True)
-    session.run("mutmut", "export-cicd-stats", external=True)
+        session.run("mutmut", "run", *(session.posargs or ["--max-children", "2"]))
+    session.run("mutmut", "export-cicd-stats")
     stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text())
     listed = tomllib.loads(Path("tests/equivalent_mutants.toml").read_text())["equivalent"]
     equivalent_changes = {(entry["function"], change) for entry in listed for change in entry["changes"]}
-    output = session.run("mutmut", "results", external=True, silent=True) or ""
+    output = session.run("mutmut", "results", silent=True) or ""
     survivors, equivalent = [], 0
     for line in output.splitlines():
         name, _, status = line.strip().rpartition(": ")
