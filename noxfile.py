@@ -16,13 +16,8 @@ TensorFlow and JAX want a new NumPy), and one install per framework is enough.
 
 from __future__ import annotations
 
-import ast
-import difflib
-import functools
-import json
 import os
 import shutil
-import tomllib
 from pathlib import Path
 
 import nox
@@ -115,74 +110,16 @@ def mutation_reference(session: nox.Session) -> None:
     tests/equivalent_mutants.toml), timeout, no_tests, total, score = killed / (total - equivalent),
     and each survivor that is not listed, with its changed line.
     """
-    # mutmut pinned: the summary below parses its results listing and its mutants/ layout.
+    # mutmut pinned: reporting.mutmut_summary parses its results listing and its mutants/ layout.
     session.install("numpy", "pytest>=8", "hypothesis>=6.100", "mutmut==3.8.1")
     if "--summary-only" not in session.posargs:
         shutil.rmtree("mutants", ignore_errors=True)  # cached verdicts would outlive changed tests
         session.run("mutmut", "run", *(session.posargs or ["--max-children", "2"]))
     session.run("mutmut", "export-cicd-stats")
-    stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text())
-    listed = tomllib.loads(Path("tests/equivalent_mutants.toml").read_text())["equivalent"]
-    equivalent_changes = {(entry["function"], change) for entry in listed for change in entry["changes"]}
-    output = session.run("mutmut", "results", silent=True) or ""
-    survivors, equivalent = [], 0
-    for line in output.splitlines():
-        name, _, status = line.strip().rpartition(": ")
-        if status != "survived":
-            continue
-        function, change = _mutant_change(name)
-        if (function, change) in equivalent_changes:
-            equivalent += 1
-        else:
-            survivors.append({"mutant": name, "function": function, "change": change})
-    summary = {
-        "killed": stats["killed"],
-        "survived": len(survivors),
-        "equivalent": equivalent,
-        "timeout": stats["timeout"],
-        "no_tests": stats["no_tests"],
-        "total": stats["total"],
-        "score": stats["killed"] / max(1, stats["total"] - equivalent),
-        "survivors": survivors,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "mutmut-reference.json").write_text(json.dumps(summary, indent=2) + "\n")
-    session.log(
-        f"mutmut on reference/: {summary['killed']} of {summary['total']} killed, {equivalent} equivalent,"
-        f" {len(survivors)} survived, {summary['timeout']} timeouts: score {summary['score']:.2%}"
-    )
-
-
-@functools.cache
-def _mutated_functions(module: str) -> dict[str, list[str]]:
-    """The source lines of every function in mutmut's copy of ``module`` (``mutants/...``), by name."""
-    lines = (Path("mutants") / (module.replace(".", "/") + ".py")).read_text().splitlines()
-    tree = ast.parse("\n".join(lines))
-    return {
-        node.name: lines[node.lineno - 1 : node.end_lineno]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef)
-    }
-
-
-def _mutant_change(name: str) -> tuple[str, str]:
-    """``("module.function", changed line)`` of a mutmut 3 mutant, e.g. ``reference.pool.x__taps__mutmut_3``.
-
-    mutmut writes each mutant as a copy of the function in ``mutants/``; the changed line is
-    the mutant's line that differs from the original's (whitespace collapsed), or
-    ``deleted: <line>`` when the mutant only removes one.
-    """
-    module, _, mangled = name.rpartition(".")
-    base = mangled.rsplit("__mutmut_", 1)[0]
-    functions = _mutated_functions(module)
-    original = [line.replace(f"{base}__mutmut_orig", base) for line in functions[f"{base}__mutmut_orig"]]
-    mutant = [line.replace(mangled, base) for line in functions[mangled]]
-    diff = list(difflib.unified_diff(original, mutant, lineterm="", n=0))[2:]
-    added = [line[1:] for line in diff if line.startswith("+")]
-    removed = [line[1:] for line in diff if line.startswith("-")]
-    change = " ".join(added) if added else "deleted: " + " ".join(removed)
-    function = base.replace("\u01c1", ".").strip(".") if base.startswith("x\u01c1") else base[2:]
-    return f"{module.removeprefix('reference.')}.{function}", " ".join(change.split())
+    listing = Path("mutants/results.txt")
+    listing.write_text(session.run("mutmut", "results", silent=True) or "")
+    session.run("python", "-m", "reporting.mutmut_summary", "mutants", "--listing", str(listing),
+                "--out", str(RESULTS / "mutmut-reference.json"))  # fmt: skip
 
 
 def conformance(session: nox.Session, python: str, backend: str, *args: str) -> None:
