@@ -1,11 +1,10 @@
 """The fault catalogue's score: ``<results-dir>/mutation-catalogue.json`` at the end of the session.
 
 ``{"schema": 1, "catalogue_size": N, "faults": [...]}``; each fault that ran
-(or was skipped) has ``name``, ``kind``, ``description``, ``ops``,
-``must_fail``, ``must_pass``, ``caught`` (true, false, or null when it could
-not run, with ``reason``), ``failed`` (how many of its must-fail checks the
-suite rejected) and ``unexpected`` (each check with another outcome than
-required, with its status and message).
+has ``name``, ``kind``, ``description``, ``ops``, ``must_fail``, ``must_pass``,
+``caught`` (true or false), ``failed`` (how many of its must-fail checks the
+suite rejected), ``unexpected`` (each check with another outcome than
+required, with its status and message) and ``control_failures``.
 """
 
 from __future__ import annotations
