@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 import reference
-from reference.validation import check_corr2d, check_real_array, int_pair
+from reference.shapes import int_pair
+from reference.validation import check_corr2d, check_real_array
 
 # The ops each adapter implements with its framework (same names and
 # signatures as the reference).

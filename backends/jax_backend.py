@@ -37,9 +37,8 @@ from jax import lax  # noqa: E402
 
 from backends.base import Backend, Prepared  # noqa: E402
 from backends.devices import resolve_device  # noqa: E402
+from reference.shapes import ConvGeometry, PoolGeometry  # noqa: E402
 from reference.validation import (  # noqa: E402
-    ConvGeometry,
-    PoolGeometry,
     check_conv2d,
     check_cross_entropy,
     check_dense,

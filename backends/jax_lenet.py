@@ -19,7 +19,7 @@ import numpy as np
 from backends.base import LeNetModel
 from backends.jax_backend import _avg_pool, _conv, _cross_entropy, _flatten, _linear, _max_pool
 from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, check_params, variant_of
-from reference.validation import conv2d_geometry, pool2d_geometry
+from reference.shapes import conv2d_geometry, pool2d_geometry
 
 Params = dict[str, jax.Array]
 

@@ -37,9 +37,8 @@ import numpy as np
 
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
+from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
-    ConvGeometry,
-    PoolGeometry,
     check_conv2d,
     check_cross_entropy,
     check_dense,

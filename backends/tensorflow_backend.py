@@ -30,9 +30,8 @@ from tensorflow.python.util import _pywrap_util_port  # private: the only way to
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device
+from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
-    ConvGeometry,
-    PoolGeometry,
     check_conv2d,
     check_cross_entropy,
     check_dense,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import conv2d_geometry, pool2d_geometry
+from reference.shapes import conv2d_geometry, pool2d_geometry
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 import reference
-from reference.validation import conv2d_geometry, pool2d_geometry
+from reference.shapes import conv2d_geometry, pool2d_geometry
 
 LAMBDA = 6.0
 ELEMENTARY_ULPS = 4

@@ -18,8 +18,13 @@ from reference.corr2d import (
 from reference.dense import flatten, flatten_vjp, linear, linear_vjp
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
 from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
-from reference.shapes import conv_output_size, pool_output_size, same_padding
-from reference.validation import conv2d_output_shape, pool2d_output_shape
+from reference.shapes import (
+    conv2d_output_shape,
+    conv_output_size,
+    pool2d_output_shape,
+    pool_output_size,
+    same_padding,
+)
 
 __all__ = [
     "Conv2D",

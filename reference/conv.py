@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import ConvGeometry, check_conv2d, result_dtype
+from reference.shapes import ConvGeometry
+from reference.validation import check_conv2d, result_dtype
 
 _BLOCK_BYTES = 1 << 22  # working set of one batch block: stays in the L2/L3 caches
 # Below this many input channels per group a tap's matrix product is too thin

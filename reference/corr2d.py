@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import check_corr2d, check_real_array, int_pair, result_dtype
+from reference.shapes import int_pair
+from reference.validation import check_corr2d, check_real_array, result_dtype
 
 
 def _corr2d64(X: np.ndarray, K: np.ndarray) -> np.ndarray:

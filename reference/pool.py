@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import PoolGeometry, check_pool2d, result_dtype
+from reference.shapes import PoolGeometry
+from reference.validation import check_pool2d, result_dtype
 
 
 def _padded_shape(shape: tuple[int, ...], geometry: PoolGeometry) -> tuple[int, int, int, int]:

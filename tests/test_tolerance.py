@@ -24,7 +24,7 @@ import reference
 from conformance.cases import Case, all_cases
 from conformance.compare import ConformanceError, check_output
 from conformance.tolerance import Exact, bounds, gamma, unit_roundoff
-from reference.validation import conv2d_geometry
+from reference.shapes import conv2d_geometry
 
 CASES = all_cases()
 CONV_OPS = (

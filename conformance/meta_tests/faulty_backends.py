@@ -33,7 +33,8 @@ import reference
 from backends.torch_backend import TorchBackend
 from backends.torch_lenet import TorchLeNet
 from conformance.cases import Case, all_cases
-from reference.validation import check_conv2d, check_pool2d, conv2d_geometry, pool2d_geometry
+from reference.shapes import conv2d_geometry, pool2d_geometry
+from reference.validation import check_conv2d, check_pool2d
 
 KINDS = (
     "forward value",
