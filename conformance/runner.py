@@ -9,7 +9,7 @@ from backends.base import Backend, UnsupportedError
 from conformance.cases import Case
 from conformance.compare import ConformanceError, check_output
 from conformance.error_cases import ErrorCase
-from conformance.results import Results
+from conformance.results import CaseResult, Results, Status
 from conformance.tolerance import bounds
 
 OUTPUT_NAMES = {
@@ -44,12 +44,10 @@ def run_case(backend: Backend, case: Case, results: Results) -> float:
         with backend.recording() as notes:
             actual = _outputs(getattr(backend, case.op)(*arrays, **kwargs))
     except UnsupportedError as error:
-        results.add(**record, status="unsupported", worst_ratio=None, notes=[], message=str(error))
+        results.add(CaseResult(**record, status=Status.ERROR, message=f"unsupported: {error}"))
         raise
     except Exception as error:
-        results.add(
-            **record, status="error", worst_ratio=None, notes=[], message=f"{type(error).__name__}: {error}"
-        )
+        results.add(CaseResult(**record, status=Status.ERROR, message=f"{type(error).__name__}: {error}"))
         raise
     names = OUTPUT_NAMES.get(case.op, ("Y",))
     try:
@@ -61,12 +59,16 @@ def run_case(backend: Backend, case: Case, results: Results) -> float:
         ]
     except ConformanceError as error:
         message = f"{error} [{backend.name} {case.call()}]"
-        results.add(**record, status="fail", worst_ratio=error.ratio, notes=notes, message=message)
+        results.add(
+            CaseResult(
+                **record, status=Status.FAIL, worst_ratio=error.ratio, notes=tuple(notes), message=message
+            )
+        )
         raise ConformanceError(
             f"{message}\nreproduce: pytest conformance --backend {backend.name} -k '{case.id}'"
         ) from None
     worst = max(ratios)
-    results.add(**record, status="pass", worst_ratio=worst, notes=notes)
+    results.add(CaseResult(**record, status=Status.PASS, worst_ratio=worst, notes=tuple(notes)))
     return worst
 
 
@@ -90,8 +92,6 @@ def run_error_case(backend: Backend, case: ErrorCase, results: Results) -> None:
         "params": {"expects": case.error.__name__},
         "dtype": "-",
         "source": "error",
-        "notes": [],
-        "worst_ratio": None,
     }
     try:
         case.call(backend)
@@ -99,10 +99,10 @@ def run_error_case(backend: Backend, case: ErrorCase, results: Results) -> None:
         message = f"{type(error).__name__}: {error}"
         missing = [text for text in case.mentions if text not in str(error)]
         if type(error) is case.error and not missing:
-            results.add(**record, status="pass")
+            results.add(CaseResult(**record, status=Status.PASS))
             return
-        results.add(**record, status="fail", message=message)
+        results.add(CaseResult(**record, status=Status.FAIL, message=message))
         expected = f"expected {case.error.__name__} naming {case.mentions}"
         raise ConformanceError(f"{expected}, got {message!r} [{backend.name} {case.id}]") from None
-    results.add(**record, status="fail", message="no exception")
+    results.add(CaseResult(**record, status=Status.FAIL, message="no exception"))
     raise ConformanceError(f"expected {case.error.__name__}, the call succeeded [{backend.name} {case.id}]")

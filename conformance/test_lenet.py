@@ -16,6 +16,7 @@ import pytest
 from backends import UnsupportedError
 from conformance import lenet_checks
 from conformance.compare import ConformanceError
+from conformance.results import CaseResult, Status
 from reference import lenet
 
 VARIANTS = sorted(lenet.VARIANTS)
@@ -28,15 +29,15 @@ def _run(backend, results, case_id: str, op: str, variant: str, dtype: str, chec
     A backend without that LeNet (UnsupportedError) skips the test.
     """
     record = {"id": case_id, "op": op, "params": {"variant": variant, **params}, "dtype": dtype,
-              "source": "lenet", "notes": []}  # fmt: skip
+              "source": "lenet"}  # fmt: skip
     try:
         ratio = check()
     except UnsupportedError as error:
         pytest.skip(f"unsupported by {backend.name}: {error}")
     except ConformanceError as error:
-        results.add(**record, status="fail", worst_ratio=error.ratio, message=str(error))
+        results.add(CaseResult(**record, status=Status.FAIL, worst_ratio=error.ratio, message=str(error)))
         raise
-    results.add(**record, status="pass", worst_ratio=ratio)
+    results.add(CaseResult(**record, status=Status.PASS, worst_ratio=ratio))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,10 +76,10 @@ def test_record_the_free_running_float32_trajectory(backend, results, variant: s
     except UnsupportedError as error:
         pytest.skip(f"unsupported by {backend.name}: {error}")
     finite = lenet_checks.all_finite(trajectory)
-    results.add(
-        id=f"lenet-trajectory-{variant}", op="lenet_trajectory", dtype="float32", source="lenet", notes=[],
+    results.add(CaseResult(
+        id=f"lenet-trajectory-{variant}", op="lenet_trajectory", dtype="float32", source="lenet",
         params={"variant": variant, "lr": lenet_checks.TRAJECTORY_LR[variant], **trajectory},
-        status="pass" if finite else "fail", worst_ratio=None,
-        **({} if finite else {"message": "a loss or parameter deviation is not finite"}),
-    )  # fmt: skip
+        status=Status.PASS if finite else Status.FAIL,
+        message="" if finite else "a loss or parameter deviation is not finite",
+    ))  # fmt: skip
     assert finite, "the float32 trajectory has a non-finite loss or parameter"

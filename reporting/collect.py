@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.results import STATUSES
+from conformance.results import Status
 
 MATMUL_NAME = "matmul-float64-2048"  # benchmarks.conftest.MATMUL_NAME, without importing pytest
 
@@ -86,7 +86,7 @@ def conformance_matrix(found: Results) -> Table:
         for case in found.conformance[backend]["cases"]:
             by_op[case["op"]].append(case)
         for op, cases in by_op.items():
-            counts = [sum(c["status"] == s for c in cases) for s in STATUSES]
+            counts = [sum(c["status"] == s for c in cases) for s in Status]
             ratios = [c["worst_ratio"] for c in cases if c.get("worst_ratio") is not None]
             cells[op][backend] = "/".join(map(str, counts)) + f" · {_ratio(max(ratios) if ratios else None)}"
     rows = [[op, *(cells[op].get(b, "-") for b in backends)] for op in sorted(cells)]
