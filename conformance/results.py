@@ -47,8 +47,9 @@ class CaseResult:
     largest error-to-bound ratio over the outputs (0 for exact comparisons, None
     when nothing was compared); ``notes``: the emulations the adapter used;
     ``source``: where the case comes from (``chapter``, ``grid``, ``ties``,
-    ``special``, ``hypothesis``, ``error``, ``lenet``); ``gap``: the declared
-    reason when the case is a known gap; ``rerun``: a command that reruns it.
+    ``special``, ``hypothesis``, ``error``, ``lenet``); ``gap`` and ``upstream``: the
+    declared reason, and where it is tracked, when the case is a known gap;
+    ``rerun``: a command that reruns exactly this case.
     """
 
     id: str
@@ -62,6 +63,7 @@ class CaseResult:
     notes: tuple[str, ...] = ()
     message: str = ""
     gap: str = ""
+    upstream: str = ""
     rerun: str = ""
 
     def to_json(self) -> dict[str, Any]:
