@@ -1,4 +1,4 @@
-"""Tests of reference.fashion_mnist: IDX reading, the search order, downloads, minibatches.
+"""Tests of training.fashion_mnist: IDX reading, the search order, downloads, minibatches.
 
 No test needs the internet or the real dataset: each builds a small IDX set in
 tmp_path, writing the bytes by hand with struct (independent of the reader),
@@ -18,15 +18,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import reference.fashion_mnist as fm
-from reference.fashion_mnist import (
+import training.fashion_mnist as fm
+from tests.idx_files import NAMES, idx_bytes, make_split, write
+from training.fashion_mnist import (
     FASHION_MNIST_CLASSES,
     DatasetError,
     load_fashion_mnist,
     minibatches,
     read_idx,
 )
-from tests.idx_files import NAMES, idx_bytes, make_split, write
 
 REAL_SYSTEM_DIR = fm.SYSTEM_DIR
 

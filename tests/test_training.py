@@ -22,7 +22,7 @@ def data_dir(tmp_path):
 
 
 def test_reference_model_learns_a_tiny_set(data_dir) -> None:
-    from reference.fashion_mnist import load_fashion_mnist
+    from training.fashion_mnist import load_fashion_mnist
 
     train_set = load_fashion_mnist("train", data_dir)
     model = make_model("reference", "relu-max")
@@ -34,7 +34,7 @@ def test_reference_model_learns_a_tiny_set(data_dir) -> None:
 
 
 def test_max_steps_stops_early(data_dir) -> None:
-    from reference.fashion_mnist import load_fashion_mnist
+    from training.fashion_mnist import load_fashion_mnist
 
     train_set = load_fashion_mnist("train", data_dir)
     history = train(
@@ -44,7 +44,7 @@ def test_max_steps_stops_early(data_dir) -> None:
 
 
 def test_a_diverging_run_stops_with_a_clear_error(data_dir) -> None:
-    from reference.fashion_mnist import load_fashion_mnist
+    from training.fashion_mnist import load_fashion_mnist
 
     train_set = load_fashion_mnist("train", data_dir)
     with pytest.raises(FloatingPointError, match="lower lr"):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import LeNetModel
-from reference.fashion_mnist import minibatches
+from training.fashion_mnist import minibatches
 
 EVAL_BATCH = 1000
 # Learning rates and batch sizes that reach the accuracy targets (0.80 and 0.89
@@ -43,7 +43,7 @@ def train(
 ) -> list[dict[str, float]]:
     """Train with plain SGD; one metrics entry per epoch.
 
-    Batches come from :func:`reference.fashion_mnist.minibatches` (seed, epoch),
+    Batches come from :func:`training.fashion_mnist.minibatches` (seed, epoch),
     so every backend sees the same examples in the same order. ``max_steps``
     stops early (the short CI form). ``progress`` is a tqdm-like factory
     (``progress(total=..., desc=...)`` returning an object with ``update``,

@@ -1,4 +1,5 @@
-"""Edges of the Fashion-MNIST reader: header sizes, message wording, the temporary download file."""
+"""Edges of the Fashion-MNIST loader: header sizes, message wording, the temporary download file,
+invalid minibatch arguments."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 
 import tests.test_fashion_mnist as fm_tests
-from reference import fashion_mnist as fm
 from tests.idx_files import idx_bytes, make_split, write
+from training import fashion_mnist as fm
 
 # The other module's fixtures: an isolated environment (autouse) and a local mirror.
 isolated = fm_tests.isolated
@@ -130,3 +131,29 @@ def test_download_has_a_finite_timeout(monkeypatch):
         fm.load_fashion_mnist("train", mirror="http://mirror.test/")
     assert len(timeouts) == 1
     assert isinstance(timeouts[0], int | float) and 0 < timeouts[0] < float("inf")
+
+
+# Invalid minibatch arguments: the error type and the words its message must start with.
+MINIBATCH_ERRORS: list[tuple[str, dict[str, object], type[Exception], list[str]]] = [
+    ("batch-size-type", {"batch_size": 1.5}, TypeError, ["batch_size must be an integer"]),
+    ("batch-size-one", {"batch_size": 0}, ValueError, ["batch_size must be >= 1", "0"]),
+    ("seed-type", {"batch_size": 1, "seed": 1.5}, TypeError, ["seed must be an integer"]),
+    ("epoch-type", {"batch_size": 1, "epoch": 1.5}, TypeError, ["epoch must be an integer"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "parts"), [c[1:] for c in MINIBATCH_ERRORS], ids=[c[0] for c in MINIBATCH_ERRORS]
+)
+def test_minibatch_error_names_the_argument_and_the_rule(kwargs, error, parts):
+    with pytest.raises(error) as info:
+        list(fm.minibatches(np.zeros((2, 1, 1), np.uint8), np.zeros(2, int), **kwargs))
+    message = str(info.value)
+    for part in parts:  # each part starts a word: "seed must" is not found in "xseed must"
+        assert re.search(r"(?<!\w)" + re.escape(part), message), (part, message)
+
+
+def test_batch_size_one_is_valid():
+    images = np.arange(3, dtype=np.uint8).reshape(3, 1, 1)
+    batches = list(fm.minibatches(images, np.arange(3), 1, shuffle=False))
+    assert [int(y[0]) for _, y in batches] == [0, 1, 2]
