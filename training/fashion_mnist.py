@@ -226,6 +226,19 @@ def minibatches(
         ``(X, y)``: X float32 (B, 1, H, W) in NCHW, ``images / 255`` in [0, 1];
         y int64 (B,). B is ``batch_size`` except perhaps for the last batch.
     """
+    images, labels, batch_size = _checked_data(images, labels, batch_size)
+    order = _epoch_order(len(images), seed=seed, epoch=epoch, shuffle=shuffle)
+    stop = len(images) - len(images) % batch_size if drop_last else len(images)
+    for start in range(0, stop, batch_size):
+        idx = order[start : start + batch_size]
+        X = np.divide(images[idx], 255, dtype=np.float32)[:, None]
+        yield X, labels[idx].astype(np.int64)
+
+
+def _checked_data(
+    images: np.ndarray, labels: np.ndarray, batch_size: SupportsIndex
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``images`` and ``labels`` as arrays and ``batch_size`` as an int, after `minibatches`'s checks."""
     images, labels = np.asarray(images), np.asarray(labels)
     batch_size = _as_int("batch_size", batch_size)
     if batch_size < 1:
@@ -239,20 +252,18 @@ def minibatches(
             f"labels must be an integer array of shape ({len(images)},) to match "
             f"images, got {labels.dtype} {labels.shape}"
         )
+    return images, labels, batch_size
+
+
+def _epoch_order(n: int, *, seed: SupportsIndex | None, epoch: SupportsIndex, shuffle: bool) -> np.ndarray:
+    """The order in which `minibatches` visits ``n`` examples in one epoch (its docstring says how)."""
     entropy = None if seed is None else [_as_int("seed", seed), _as_int("epoch", epoch)]
     if entropy is not None and min(entropy) < 0:
         raise ValueError(f"seed and epoch must be >= 0, got seed={seed}, epoch={epoch}")
-    n = len(images)
     if not shuffle:
-        order = np.arange(n)
-    else:
-        keys = np.random.PCG64(np.random.SeedSequence(entropy)).random_raw(n)
-        order = np.argsort(keys, kind="stable")
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        idx = order[start : start + batch_size]
-        X = np.divide(images[idx], 255, dtype=np.float32)[:, None]
-        yield X, labels[idx].astype(np.int64)
+        return np.arange(n)
+    keys = np.random.PCG64(np.random.SeedSequence(entropy)).random_raw(n)
+    return np.argsort(keys, kind="stable")
 
 
 def _as_int(name: str, value: SupportsIndex) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,49 +50,81 @@ def train(
     (``progress(total=..., desc=...)`` returning an object with ``update``,
     ``set_postfix`` and ``close``). ``examples_per_s`` times the training steps
     only (the data pipeline is the same NumPy code for every backend).
-    Entries: ``epoch``, ``train_loss`` (mean over batches), ``train_acc``,
-    ``test_acc``, ``examples_per_s``, ``steps``.
+    Entries: ``epoch``, ``train_loss`` (the mean over the epoch's examples of the
+    loss before each step: each batch's mean loss weighted by its size),
+    ``train_acc`` (likewise), ``test_acc``, ``examples_per_s``, ``steps``.
     """
-    images, labels = train_set
     history: list[dict[str, float]] = []
     steps = 0
     for epoch in range(epochs):
-        total_loss = correct = seen = batches = 0
-        elapsed = 0.0
-        limit = len(labels) // batch_size + (len(labels) % batch_size > 0)
-        if max_steps is not None:
-            limit = min(limit, max_steps - steps)
+        limit = _epoch_steps(len(train_set[1]), batch_size, None if max_steps is None else max_steps - steps)
         bar = progress(total=limit, desc=f"epoch {epoch + 1}/{epochs}", unit="batch") if progress else None
-        for X, y in minibatches(images, labels, batch_size, seed=seed, epoch=epoch):
-            if batches == limit:
-                break
-            start = time.perf_counter()
-            loss, right = model.train_step(X, y, lr)
-            elapsed += time.perf_counter() - start
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"loss became {loss} at epoch {epoch + 1}, step {batches + 1}: lower lr"
-                )
-            total_loss += loss * len(y)
-            correct += right
-            seen += len(y)
-            batches += 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", ex_per_s=f"{seen / elapsed:,.0f}")
+        totals = _train_epoch(model, train_set, batch_size, lr, seed=seed, epoch=epoch, limit=limit, bar=bar)
         if bar is not None:
             bar.close()
-        steps += batches
+        steps += totals.batches
         history.append(
             {
                 "epoch": epoch + 1,
-                "train_loss": total_loss / seen,
-                "train_acc": correct / seen,
+                "train_loss": totals.loss_sum / totals.seen,
+                "train_acc": totals.correct / totals.seen,
                 "test_acc": evaluate(model, *test_set),
-                "examples_per_s": seen / elapsed,
-                "steps": batches,
+                "examples_per_s": totals.seen / totals.elapsed,
+                "steps": totals.batches,
             }
         )
         if max_steps is not None and steps >= max_steps:
             break
     return history
+
+
+@dataclass
+class _EpochTotals:
+    """Running sums over one epoch's training steps."""
+
+    loss_sum: float = 0.0  # sum over batches of the batch's mean loss times its size
+    correct: int = 0
+    seen: int = 0
+    batches: int = 0
+    elapsed: float = 0.0  # seconds inside model.train_step only
+
+
+def _epoch_steps(n: int, batch_size: int, steps_left: int | None) -> int:
+    """Steps in an epoch of ``n`` examples (the last batch may be short), capped by ``steps_left``."""
+    full_epoch = -(-n // batch_size)
+    return full_epoch if steps_left is None else min(full_epoch, steps_left)
+
+
+def _train_epoch(
+    model: LeNetModel,
+    train_set: tuple[np.ndarray, np.ndarray],
+    batch_size: int,
+    lr: float,
+    *,
+    seed: int,
+    epoch: int,
+    limit: int,
+    bar: Any,
+) -> _EpochTotals:
+    """Up to ``limit`` SGD steps over epoch ``epoch``'s minibatches; raises on a non-finite loss."""
+    totals = _EpochTotals()
+    for X, y in minibatches(*train_set, batch_size, seed=seed, epoch=epoch):
+        if totals.batches == limit:
+            break
+        start = time.perf_counter()
+        loss, right = model.train_step(X, y, lr)
+        totals.elapsed += time.perf_counter() - start
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"loss became {loss} at epoch {epoch + 1}, step {totals.batches + 1}: lower lr"
+            )
+        totals.loss_sum += loss * len(y)
+        totals.correct += right
+        totals.seen += len(y)
+        totals.batches += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{totals.loss_sum / totals.seen:.4f}", ex_per_s=f"{totals.seen / totals.elapsed:,.0f}"
+            )
+    return totals
