@@ -1,8 +1,12 @@
-"""Conformance results: one typed record per case, a JSON file per backend, a summary table.
+"""Typed result records of every job, and the one versioned JSON envelope they travel in.
 
-``results/conformance-<backend>.json`` holds ``{"schema": ..., "schema_version": ...,
-"kind": "conformance", "environment": {...}, "cases": [...]}``; each case is a
-:class:`CaseResult` written with :func:`dataclasses.asdict`.
+Each results file is ``{"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "kind": ...,
+"environment": {...}, "records": [...]}`` (described by ``results.schema.json`` beside this
+module), written by :func:`write_results` and read back by :func:`read_results`:
+
+- ``conformance-<backend>.json`` (kind ``conformance``): one :class:`CaseResult` per case;
+- ``bench-<backend>.json`` (kind ``benchmarks``): one :class:`BenchmarkResult` per benchmark;
+- ``train/<runner>-<variant>/run.json`` (kind ``training``): one :class:`TrainingRun`.
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 SCHEMA = "cnn-chapter-reference/results"
-SCHEMA_VERSION = 2
+# 3: one "records" key for every kind (conformance files had "cases"), benchmark and training records.
+SCHEMA_VERSION = 3
 
 
 class Status(StrEnum):
@@ -75,11 +80,212 @@ class CaseResult:
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> CaseResult:
-        """The inverse of :meth:`to_json`."""
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        _check_fields(record, cls, fields(cls))
         values = dict(record)
         values["status"] = Status(values["status"])
         values["notes"] = tuple(values.get("notes") or ())
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class BenchmarkInfo:
+    """What a benchmark measured, attached to pytest-benchmark's ``extra_info`` in one call:
+    ``benchmark.extra_info.update(BenchmarkInfo(...).to_extra_info())``.
+
+    Op benchmarks set ``backend``, ``op`` (the public function), ``workload`` (its
+    size's name), ``pass_`` (``forward`` or ``forward+backward``), ``flops`` (per
+    call) and ``check_ratio`` (the worst error-to-bound ratio of the checked call).
+    LeNet epoch benchmarks set ``backend``, ``runner`` (``adapter`` or
+    ``reference``), ``variant``, ``examples`` (per round), ``yardstick`` (the runner
+    timed in turns with it) and ``yardstick_seconds`` (its round times). The matmul
+    yardstick sets ``flops`` alone.
+    """
+
+    backend: str = ""
+    op: str = ""
+    workload: str = ""
+    pass_: str = ""
+    flops: int | None = None
+    check_ratio: float | None = None
+    examples: int | None = None
+    runner: str = ""
+    variant: str = ""
+    yardstick: str = ""
+    yardstick_seconds: tuple[float, ...] = ()
+
+    def to_extra_info(self) -> dict[str, Any]:
+        """The keys and JSON-friendly values for ``benchmark.extra_info``."""
+        return {**asdict(self), "yardstick_seconds": list(self.yardstick_seconds)}
+
+    @classmethod
+    def from_extra_info(cls, extra_info: Mapping[str, Any]) -> BenchmarkInfo:
+        """The inverse of :meth:`to_extra_info`; an unknown key raises ``ValueError``."""
+        _check_fields(extra_info, cls, fields(cls))
+        return cls(**{**extra_info, "yardstick_seconds": tuple(extra_info.get("yardstick_seconds", ()))})
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """One benchmark: its name, its median time in seconds over the timed rounds, and its info.
+
+    The JSON record is flat: ``name``, ``median_s`` and the keys of :class:`BenchmarkInfo`.
+    """
+
+    name: str
+    median_s: float
+    info: BenchmarkInfo = BenchmarkInfo()
+
+    def to_json(self) -> dict[str, Any]:
+        """A flat JSON-friendly dict."""
+        return {"name": self.name, "median_s": self.median_s, **self.info.to_extra_info()}
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> BenchmarkResult:
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        _check_fields(record, cls, [*(f for f in fields(cls) if f.name != "info"), *fields(BenchmarkInfo)])
+        info = {key: value for key, value in record.items() if key not in ("name", "median_s")}
+        return cls(record["name"], record["median_s"], BenchmarkInfo.from_extra_info(info))
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One epoch of a training run (the entries of :func:`training.loop.train`).
+
+    ``train_loss``: mean batch loss; ``train_acc`` and ``test_acc``: accuracies in
+    [0, 1]; ``examples_per_s``: training steps only; ``steps``: SGD steps this epoch.
+    """
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    examples_per_s: float
+    steps: int
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One LeNet training run: who trained (``runner``: ``reference`` or a backend), the
+    hyperparameters, and the metrics of each epoch; ``max_steps`` is None for whole epochs."""
+
+    runner: str
+    variant: str
+    lr: float
+    batch_size: int
+    epochs: int
+    seed: int
+    max_steps: int | None
+    metrics: tuple[EpochMetrics, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (the metrics as a list of dicts)."""
+        return {**asdict(self), "metrics": [asdict(entry) for entry in self.metrics]}
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> TrainingRun:
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        _check_fields(record, cls, fields(cls))
+        for entry in record["metrics"]:
+            _check_fields(entry, EpochMetrics, fields(EpochMetrics))
+        metrics = tuple(EpochMetrics(**entry) for entry in record["metrics"])
+        return cls(**{**record, "metrics": metrics})
+
+
+Record = CaseResult | BenchmarkResult | TrainingRun
+
+
+class Kind(StrEnum):
+    """Which job wrote a results file, hence the type of its records."""
+
+    CONFORMANCE = "conformance"
+    BENCHMARKS = "benchmarks"
+    TRAINING = "training"
+
+
+RECORD_TYPES: dict[Kind, type[CaseResult] | type[BenchmarkResult] | type[TrainingRun]] = {
+    Kind.CONFORMANCE: CaseResult,
+    Kind.BENCHMARKS: BenchmarkResult,
+    Kind.TRAINING: TrainingRun,
+}
+
+
+def _check_fields(record: Mapping[str, Any], owner: type, known: Sequence[Field]) -> None:
+    """Raise ``ValueError`` naming the ``known`` fields that ``record`` lacks (those without a
+    default) and the keys of ``record`` that are not ``known`` fields of ``owner``."""
+    required = {f.name for f in known if f.default is MISSING and f.default_factory is MISSING}
+    missing = sorted(required - set(record))
+    unknown = sorted(set(record) - {f.name for f in known})
+    if missing or unknown:
+        problems = [f"missing field(s) {missing}"] if missing else []
+        problems += [f"unknown field(s) {unknown}"] if unknown else []
+        raise ValueError(f"{owner.__name__} record: {', '.join(problems)}")
+
+
+class ResultsFileError(ValueError):
+    """A results file that this code cannot read: foreign, of another schema version, or malformed."""
+
+
+@dataclass(frozen=True)
+class ResultsFile:
+    """A results file read back: its ``kind``, the ``environment`` it was measured in, its records."""
+
+    path: Path
+    kind: Kind
+    environment: Mapping[str, Any]
+    records: tuple[Record, ...]
+
+
+def write_results(path: Path, kind: Kind, environment: Mapping[str, Any], records: Sequence[Record]) -> None:
+    """Write ``records`` in the envelope, atomically (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "kind": str(kind),
+        "environment": dict(environment),
+        "records": [record.to_json() for record in records],
+    }
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(payload, handle, indent=1, default=str)
+    os.replace(handle.name, path)
+
+
+def read_results(path: Path, kind: Kind | None = None) -> ResultsFile:
+    """Read a file written by :func:`write_results` (of ``kind``, when given).
+
+    Raises :class:`ResultsFileError`, naming the file, for a file that is not JSON or
+    not of this schema, of a newer or older ``schema_version``, of another kind, or
+    with a record that lacks a field.
+    """
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ResultsFileError(f"{path}: not JSON ({error})") from error
+    if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
+        found = payload.get("schema") if isinstance(payload, dict) else type(payload).__name__
+        raise ResultsFileError(f"{path}: not a results file of schema {SCHEMA!r} (found {found!r})")
+    version = payload.get("schema_version")
+    if version != SCHEMA_VERSION:
+        action = (
+            "update this project to read it"
+            if isinstance(version, int) and version > SCHEMA_VERSION
+            else "rerun the job that wrote it"
+        )
+        raise ResultsFileError(
+            f"{path}: schema_version {version!r}, this code reads {SCHEMA_VERSION}; {action}"
+        )
+    if payload.get("kind") not in set(Kind) or (kind is not None and payload["kind"] != kind):
+        expected = kind or " or ".join(Kind)
+        raise ResultsFileError(f"{path}: kind {payload.get('kind')!r}, expected {expected}")
+    record_type = RECORD_TYPES[Kind(payload["kind"])]
+    records = []
+    for index, record in enumerate(payload.get("records", ())):
+        try:
+            records.append(record_type.from_json(record))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ResultsFileError(f"{path}: record {index}: {error}") from error
+    return ResultsFile(path, Kind(payload["kind"]), payload.get("environment", {}), tuple(records))
 
 
 class Results:
@@ -92,7 +298,7 @@ class Results:
     def add(self, result: CaseResult) -> None:
         """Record one case (a later record with the same id replaces the earlier); fills ``device``."""
         if result.device is None:
-            result = CaseResult(**{**result.__dict__, "device": self.environment.get("device")})
+            result = replace(result, device=self.environment.get("device"))
         self._cases[result.id] = result
 
     @property
@@ -100,18 +306,8 @@ class Results:
         return list(self._cases.values())
 
     def write(self, path: Path) -> None:
-        """Write the JSON atomically (a temporary file renamed into place)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "kind": "conformance",
-            "environment": self.environment,
-            "cases": [case.to_json() for case in self.cases],
-        }
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-            json.dump(payload, handle, indent=1, default=str)
-        os.replace(handle.name, path)
+        """Write ``conformance`` results (:func:`write_results`)."""
+        write_results(path, Kind.CONFORMANCE, self.environment, self.cases)
 
     def summary(self) -> list[str]:
         """A one-screen table: per op, the count of each status and the worst ratio."""
