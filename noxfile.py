@@ -3,24 +3,59 @@
 - ``nox -s report``: the main job. Conformance, divergence probes and benchmarks
   of every backend, then ``report/REPORT.md`` and ``report/index.html``.
   After ``--``: ``--quick`` (CI form), ``--backends torch,jax``, ``--rebuild``
-  (only rebuild the report from existing results).
+  (only rebuild the report from existing results), ``--reuse-conformance``, ``--gpu``.
 - ``nox -t tests``: every test (lint, the reference's tests on the oldest and
-  newest NumPy, the conformance suite of every backend with a short training run).
+  newest NumPy, the conformance suite of every backend with a short training run,
+  and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
   (``train-reference`` too), ``bench-reference``.
+
+The backends are not listed here: each is an entry point of the group
+``cnn_chapter_reference.backends`` in this project's ``pyproject.toml``, in a
+``plugins/*/pyproject.toml``, or in a project named by ``CNN_CHAPTER_REFERENCE_PLUGINS``
+(``os.pathsep``-separated folders), and its environment is the ``environment.toml``
+beside its module (see ``backends/plugin_paths.py``).
 
 Each backend has one virtual environment, ``.nox/env-<backend>``, shared by its
 sessions: the frameworks' pins conflict (MXNet 1.9.1 needs numpy<1.24;
 TensorFlow and JAX want a new NumPy), and one install per framework is enough.
+It holds the project (``-e .[test,train]``), the backend's own project when that is
+another one, and the requirements of its ``environment.toml``: the ``gpu`` list with
+the session argument ``--gpu`` or ``CNN_CHAPTER_REFERENCE_GPU=1``, or whatever
+``<BACKEND>_PACKAGES`` says (space-separated), e.g. ``TORCH_PACKAGES="torch"``.
+
+Outputs go to ``results/`` and ``report/``; the variables ``CNN_CHAPTER_REFERENCE_RESULTS``
+and ``CNN_CHAPTER_REFERENCE_REPORT`` move them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import nox
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _load_plugin_paths() -> ModuleType:
+    """backends/plugin_paths.py by file path: ``import backends.plugin_paths`` would run
+    ``backends/__init__.py``, which imports NumPy, absent from nox's Python."""
+    spec = importlib.util.spec_from_file_location(
+        "cnn_chapter_reference_plugin_paths", ROOT / "backends" / "plugin_paths.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the classes are made
+    spec.loader.exec_module(module)
+    return module
+
+
+plugin_paths = _load_plugin_paths()
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -29,40 +64,61 @@ PYTHON = "3.11"
 # The reference must run on every NumPy from 1.23 (MXNet's ceiling) to 2.x.
 NUMPY_VERSIONS = {"numpy1.23": "numpy==1.23.5", "numpy2": "numpy>=2"}
 
-# What each backend's environment installs besides the project. Override with
-# e.g. TORCH_PACKAGES="torch" (space-separated) for a CUDA build on a GPU machine.
-BACKEND_PACKAGES = {
-    # The CPU build; an unpinned torch pulls a CUDA build of several GB.
-    "torch": ["torch==2.13.0"],
-    # The CPU build; with a GPU use "tensorflow[and-cuda]==2.21.*".
-    "tensorflow": ["tensorflow-cpu==2.21.*"],
-    # 1.9.1 is MXNet's last release (the project is retired); it uses np.bool,
-    # which NumPy 1.24 removed.
-    "mxnet": ["mxnet==1.9.1", "numpy<1.24"],
-    # The CPU wheels; with a GPU use "jax[cuda12]".
-    "jax": ["jax"],
-}
-BACKENDS = list(BACKEND_PACKAGES)
-RESULTS = Path("results")
+DECLARED = plugin_paths.discover(ROOT)
+BACKENDS = list(DECLARED)
+RESULTS = Path(os.environ.get("CNN_CHAPTER_REFERENCE_RESULTS", "results"))
+REPORT = Path(os.environ.get("CNN_CHAPTER_REFERENCE_REPORT", "report"))
+GPU_VARIABLE = "CNN_CHAPTER_REFERENCE_GPU"
 # The short training run of the test sessions ("a few hundred steps").
 QUICK_TRAIN = ["--epochs", "1", "--max-steps", "300", "--no-progress", "--out", str(RESULTS / "train-quick")]
+# The suite's own tests: its fault catalogue wraps one in-tree adapter and skips in the other environments.
+META_TESTS = "conformance/meta_tests"
+# Builds a backend package outside the tree and takes it through nox; needs nox itself.
+PLUGIN_TEST = "tests/test_plugin_backend.py"
 
 
-def backend_python(session: nox.Session, backend: str | None) -> str:
-    """The Python of ``.nox/env-<backend>`` (``env-base``: no framework), made and updated on demand."""
+def gpu_requested(session: nox.Session) -> tuple[bool, list[str]]:
+    """Whether the GPU packages are asked for (``--gpu`` or the variable); the posargs without ``--gpu``."""
+    args = [arg for arg in session.posargs if arg != "--gpu"]
+    return len(args) < len(session.posargs) or os.environ.get(GPU_VARIABLE) == "1", args
+
+
+def _pyproject_hash(projects: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for project in projects:
+        digest.update((project / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def backend_python(
+    session: nox.Session, backend: str | None, gpu: bool = False, plugins: tuple[str, ...] = ()
+) -> str:
+    """The Python of ``.nox/env-<backend>`` (``env-base``: no framework), made and updated on demand.
+
+    ``plugins``: backends whose projects ``env-base`` installs too (without their frameworks), so
+    that the registry there knows them. The install repeats when the packages or any of the
+    ``pyproject.toml`` files involved change (a new entry point needs a new editable install).
+    """
+    projects = [ROOT]
     packages = ["-e", ".[test,train]"]
+    for name in (backend,) if backend else plugins:
+        project = DECLARED[name].project
+        if project != ROOT and project not in projects:
+            projects.append(project)
+            packages += ["-e", str(project)]
     if backend:
         override = os.environ.get(f"{backend.upper()}_PACKAGES")
-        packages += override.split() if override else BACKEND_PACKAGES[backend]
+        packages += override.split() if override else DECLARED[backend].environment.requirements(gpu=gpu)
     env = Path(".nox") / f"env-{backend or 'base'}"
     python = str(env / "bin" / "python")
     if not Path(python).exists():
         session.run(f"python{PYTHON}", "-m", "venv", str(env), external=True)
     stamp = env / "installed.txt"
-    if not stamp.exists() or stamp.read_text() != " ".join(packages):
+    wanted = f"{' '.join(packages)}\npyproject.toml sha256 {_pyproject_hash(projects)}\n"
+    if not stamp.exists() or stamp.read_text() != wanted:
         session.run(python, "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
         session.run(python, "-m", "pip", "install", *packages, external=True)
-        stamp.write_text(" ".join(packages))
+        stamp.write_text(wanted)
     return python
 
 
@@ -71,7 +127,9 @@ def backend_python(session: nox.Session, backend: str | None) -> str:
 def tests(session: nox.Session, numpy: str) -> None:
     """The reference's own tests and doctests (pass pytest arguments after --)."""
     session.install("-e", ".[test,train]", NUMPY_VERSIONS[numpy])
-    session.run("pytest", "tests", "--doctest-modules", "reference", *session.posargs)
+    session.run(
+        "pytest", "tests", "--ignore", PLUGIN_TEST, "--doctest-modules", "reference", *session.posargs
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, tags=["tests"])
@@ -80,6 +138,13 @@ def lint(session: nox.Session) -> None:
     session.install("ruff==0.17.6")  # pinned: new ruff releases add rules and change formatting
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(name="plugin-check", python=PYTHON, tags=["tests"])
+def plugin_check(session: nox.Session) -> None:
+    """A backend packaged outside the tree, found by its entry point: its sessions, suite, gaps and report."""
+    session.install("-e", ".[test]", "nox")
+    session.run("pytest", PLUGIN_TEST, "-m", "slow", *session.posargs)
 
 
 @nox.session(name="bench-reference", python=False)
@@ -123,7 +188,10 @@ def mutation_reference(session: nox.Session) -> None:
 
 
 def conformance(session: nox.Session, python: str, backend: str, *args: str) -> None:
-    session.run(python, "-m", "pytest", "conformance", "--backend", backend, *args, external=True)
+    session.run(
+        python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS), *args,
+        external=True,
+    )  # fmt: skip
 
 
 def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: str) -> None:
@@ -137,32 +205,43 @@ def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: s
 
 
 def train(session: nox.Session, python: str, backend: str, *args: str) -> None:
+    """Both LeNet variants; outputs under results/train unless ``args`` hold another ``--out``."""
     for variant in ("chapter", "relu-max"):
         session.run(
-            python, "-m", "training", "--backend", backend, "--variant", variant, *args, external=True
-        )
+            python, "-m", "training", "--backend", backend, "--variant", variant,
+            "--out", str(RESULTS / "train"), *args, external=True,
+        )  # fmt: skip
 
 
 def _backend_sessions(backend: str) -> None:
+    in_tree = DECLARED[backend].project == ROOT
+
     def conformance_session(session: nox.Session) -> None:
-        python = backend_python(session, backend)
-        conformance(session, python, backend, *session.posargs)
+        gpu, args = gpu_requested(session)
+        python = backend_python(session, backend, gpu)
+        conformance(session, python, backend, *args)
         train(session, python, backend, *QUICK_TRAIN)
-        if backend == "torch":  # the suite's own tests wrap the PyTorch adapter
-            session.run(python, "-m", "pytest", "conformance/meta_tests", external=True)
+        if in_tree:
+            session.run(python, "-m", "pytest", META_TESTS, "--results-dir", str(RESULTS), external=True)
 
     def bench_session(session: nox.Session) -> None:
-        bench(session, backend_python(session, backend), backend, "--quick" in session.posargs,
-              *(a for a in session.posargs if a != "--quick"))  # fmt: skip
+        gpu, args = gpu_requested(session)
+        bench(session, backend_python(session, backend, gpu), backend, "--quick" in args,
+              *(a for a in args if a != "--quick"))  # fmt: skip
 
     def train_session(session: nox.Session) -> None:
-        train(session, backend_python(session, backend), backend, *session.posargs)
+        gpu, args = gpu_requested(session)
+        train(session, backend_python(session, backend, gpu), backend, *args)
 
-    conformance_session.__doc__ = f"Conformance of {backend} and a short LeNet run (pytest options after --)."
-    bench_session.__doc__ = (
-        f"Benchmarks of {backend}: ops and a LeNet epoch (--quick, pytest options after --)."
+    conformance_session.__doc__ = (
+        f"Conformance of {backend} and a short LeNet run (--gpu, pytest options after --)."
     )
-    train_session.__doc__ = f"Train LeNet on {backend}, both variants (python -m training options after --)."
+    bench_session.__doc__ = (
+        f"Benchmarks of {backend}: ops and a LeNet epoch (--quick, --gpu, pytest options after --)."
+    )
+    train_session.__doc__ = (
+        f"Train LeNet on {backend}, both variants (--gpu, python -m training options after --)."
+    )
     nox.session(name=f"conformance-{backend}", python=False, tags=["tests"])(conformance_session)
     nox.session(name=f"bench-{backend}", python=False)(bench_session)
     nox.session(name=f"train-{backend}", python=False)(train_session)
@@ -178,9 +257,9 @@ def report(session: nox.Session) -> None:
 
     After --: --quick (short benchmarks, a short training run, the CI form),
     --backends a,b (a subset), --rebuild (no runs: rebuild from results/),
-    --reuse-conformance (keep existing results/conformance-*.json).
+    --reuse-conformance (keep existing results/conformance-*.json), --gpu (the GPU packages).
     """
-    args = list(session.posargs)
+    gpu, args = gpu_requested(session)
     quick, rebuild, reuse = "--quick" in args, "--rebuild" in args, "--reuse-conformance" in args
     selected = BACKENDS
     if "--backends" in args:
@@ -191,18 +270,18 @@ def report(session: nox.Session) -> None:
     if not rebuild:
         for step, backend in enumerate(selected, start=1):
             session.log(f"[{step}/{len(selected)}] {backend}: environment")
-            python = backend_python(session, backend)
+            python = backend_python(session, backend, gpu)
             if not (reuse and (RESULTS / f"conformance-{backend}.json").exists()):
                 session.log(f"[{step}/{len(selected)}] {backend}: conformance")
                 conformance(session, python, backend, "-q")
             session.log(f"[{step}/{len(selected)}] {backend}: divergence probes")
-            session.run(python, "-m", "reporting.probes", "--backend", backend, "--out", str(RESULTS),
+            session.run(python, "-m", "backends.divergences", "--backend", backend, "--out", str(RESULTS),
                         external=True)  # fmt: skip
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
             if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "metrics.json").exists():
                 train(session, python, backend, *QUICK_TRAIN)
-    session.log("building report/REPORT.md and report/index.html")
-    python = backend_python(session, None)
-    session.run(python, "-m", "reporting", "--results", str(RESULTS), "--out", "report",
+    session.log(f"building {REPORT}/REPORT.md and {REPORT}/index.html")
+    python = backend_python(session, None, plugins=tuple(selected))
+    session.run(python, "-m", "reporting", "--results", str(RESULTS), "--out", str(REPORT),
                 "--backends", ",".join(selected), *(["--quick"] if quick else []), external=True)  # fmt: skip
