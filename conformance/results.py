@@ -24,6 +24,7 @@ from typing import Any
 SCHEMA = "cnn-chapter-reference/results"
 # 3: one "records" key for every kind (conformance files had "cases"), benchmark and training records.
 SCHEMA_VERSION = 3
+TRAINING_FILE = "run.json"  # in <out>/<runner>-<variant>/, beside curves.png and params.npz
 
 
 class Status(StrEnum):
