@@ -1,25 +1,31 @@
-"""Shared benchmark plumbing: options, the matmul yardstick and the summary tables.
+"""Shared benchmark plumbing: options, the matmul yardstick, the results file and the summary tables.
 
-Every op benchmark records its floating-point operation count with
-:func:`record_flops`; at the end of the run a table gives each one's GFLOP/s
-(from its median time) and its ratio to NumPy's float64 matmul GFLOP/s measured
-in the same run (``test_matmul_float64``), so ratios are side by side. LeNet
-epoch benchmarks record examples with :func:`record_examples` and get an
-examples/s table with each runner's ratio to the plain framework loop.
+Each benchmark says what it measured with :func:`benchmarks.records.record_info`
+(its operation count, or the examples of a LeNet epoch). At the end of the run
+the typed records (:class:`conformance.results.BenchmarkResult`: name, median
+seconds, info) go to ``<results-dir>/bench-<backend>.json`` (``bench-reference.json``
+without ``--backend``) with the machine's environment, and two tables are printed:
+each op's GFLOP/s (from its median time) beside its ratio to NumPy's float64 matmul
+GFLOP/s measured in the same run (``test_matmul_float64``), and each LeNet epoch
+runner's examples/s beside its yardstick's.
 """
 
 from __future__ import annotations
 
+import platform
 import statistics
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import backends
+from benchmarks.records import benchmark_result
+from conformance.results import BenchmarkResult, Kind, write_results
 
 MATMUL_NAME = "matmul-float64-2048"
-_FLOPS_KEY = "flops"
-_EXAMPLES_KEY = "examples"
+_ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +35,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lenet-steps", type=int, default=None, help="LeNet epoch benchmarks: stop after this many batches"
     )
+    group.addoption(
+        "--results-dir", default="results", help="where bench-<backend>.json (typed records) goes"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -36,50 +45,58 @@ def backend(pytestconfig: pytest.Config) -> backends.Backend:
     name = pytestconfig.getoption("backend")
     if not name:
         raise pytest.UsageError(f"pass --backend NAME (one of: {', '.join(backends.known())})")
-    return backends.get_backend(name, device=pytestconfig.getoption("device"))
+    chosen = backends.get_backend(name, device=pytestconfig.getoption("device"))
+    pytestconfig.stash[_ENVIRONMENT] = chosen.environment()
+    return chosen
 
 
-def record_flops(benchmark: Any, flops: int) -> None:
-    """Attach the operation count to a benchmark (saved in pytest-benchmark's JSON too)."""
-    benchmark.extra_info[_FLOPS_KEY] = flops
+def _environment(config: pytest.Config, session: Any) -> dict[str, Any]:
+    """The backend's environment (when one ran) and the machine's: CPU, cores, Python."""
+    name = config.getoption("backend") or "reference"
+    cpu = session.get_machine_info().get("cpu", {})
+    return {
+        "backend": name,
+        "numpy_version": np.__version__,
+        **config.stash.get(_ENVIRONMENT, {}),
+        "cpu": cpu.get("brand_raw", platform.processor() or "-"),
+        "cpu_count": cpu.get("count"),
+        "python": platform.python_version(),
+    }
 
 
-def record_examples(benchmark: Any, examples: int, runner: str) -> None:
-    """Attach the number of training examples one round processes, and who ran them."""
-    benchmark.extra_info[_EXAMPLES_KEY] = examples
-    benchmark.extra_info["runner"] = runner
+def _per_second(amount: int, result: BenchmarkResult) -> float:
+    """``amount`` (operations, examples) per second of the median time."""
+    return amount / result.median_s
 
 
-def _rate(bench: Any, key: str, scale: float) -> float | None:
-    amount = bench.extra_info.get(key)
-    if not amount or not bench.stats:
-        return None
-    return amount / bench.stats.median / scale
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     session = getattr(config, "_benchmarksession", None)
-    benches = list(getattr(session, "benchmarks", []))
+    results = [r for r in map(benchmark_result, getattr(session, "benchmarks", [])) if r is not None]
+    if not results:
+        return
+    path = Path(config.getoption("results_dir")) / f"bench-{config.getoption('backend') or 'reference'}.json"
+    write_results(path, Kind.BENCHMARKS, _environment(config, session), results)
     write = terminalreporter.write_line
-    flops = [b for b in benches if _rate(b, _FLOPS_KEY, 1e9) is not None]
+    flops = [r for r in results if r.info.flops]
     if flops:
-        matmul = next((_rate(b, _FLOPS_KEY, 1e9) for b in flops if MATMUL_NAME in b.name), None)
+        matmul = next((_per_second(r.info.flops, r) / 1e9 for r in flops if MATMUL_NAME in r.name), None)
         terminalreporter.section("GFLOP/s (median time)")
         write(f"{'benchmark':<72} {'GFLOP/s':>9} {'/ matmul':>9}")
-        for bench in flops:
-            rate = _rate(bench, _FLOPS_KEY, 1e9)
+        for result in flops:
+            rate = _per_second(result.info.flops, result) / 1e9
             ratio = f"{rate / matmul:9.3f}" if matmul else f"{'n/a':>9}"
-            write(f"{bench.name:<72} {rate:9.2f} {ratio}")
+            write(f"{result.name:<72} {rate:9.2f} {ratio}")
         if matmul:
             write(f"NumPy float64 matmul (2048x2048) in this run: {matmul:.1f} GFLOP/s")
-    epochs = [b for b in benches if _rate(b, _EXAMPLES_KEY, 1.0) is not None]
+    epochs = [r for r in results if r.info.examples]
     if epochs:
         terminalreporter.section("LeNet training epoch (examples/s, median round, in turns with a yardstick)")
         write(f"{'benchmark':<48} {'ex/s':>9} {'yardstick':>10} {'ex/s':>9} {'ratio':>7}")
-        for bench in epochs:
-            rate = _rate(bench, _EXAMPLES_KEY, 1.0)
-            seconds = bench.extra_info.get("yardstick_seconds")
-            base = bench.extra_info[_EXAMPLES_KEY] / statistics.median(seconds) if seconds else None
+        for result in epochs:
+            info = result.info
+            rate = _per_second(info.examples, result)
+            seconds = info.yardstick_seconds
+            base = info.examples / statistics.median(seconds) if seconds else None
             ratio = f"{rate / base:7.3f}" if base else f"{'n/a':>7}"
-            yardstick = bench.extra_info.get("yardstick", "-")
-            write(f"{bench.name:<48} {rate:9.0f} {yardstick:>10} {base or 0:9.0f} {ratio}")
+            write(f"{result.name:<48} {rate:9.0f} {info.yardstick or '-':>10} {base or 0:9.0f} {ratio}")
+    terminalreporter.write_line(f"results: {path}")

@@ -1,0 +1,33 @@
+"""What each benchmark measured, as fields of :class:`conformance.results.BenchmarkInfo`.
+
+A benchmark describes itself with :func:`record_info` (op benchmarks:
+``record_info(benchmark, backend=..., op=..., workload=..., pass_=..., flops=...,
+check_ratio=...)``; LeNet epochs: ``backend``, ``runner``, ``variant``, ``examples``,
+``yardstick``, ``yardstick_seconds``; the matmul yardstick: ``flops``). The keys
+are BenchmarkInfo's fields, defined there once; pytest-benchmark keeps them in its
+``extra_info``, and :func:`benchmark_result` turns a finished benchmark into the
+typed record that ``benchmarks/conftest.py`` writes to ``bench-<backend>.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from conformance.results import BenchmarkInfo, BenchmarkResult
+
+
+def record_info(benchmark: Any, **fields: Any) -> None:
+    """Merge ``fields`` of :class:`BenchmarkInfo` into the benchmark's ``extra_info``.
+
+    Calls accumulate; a name that is not a field raises ``TypeError``.
+    """
+    info = replace(BenchmarkInfo.from_extra_info(benchmark.extra_info), **fields)
+    benchmark.extra_info.update(info.to_extra_info())
+
+
+def benchmark_result(bench: Any) -> BenchmarkResult | None:
+    """The typed record of a finished pytest-benchmark run (None when it has no timings)."""
+    if not bench:
+        return None
+    return BenchmarkResult(bench.name, bench.stats.median, BenchmarkInfo.from_extra_info(bench.extra_info))
