@@ -153,7 +153,7 @@ def bench_reference(session: nox.Session) -> None:
     python = backend_python(session, None)
     session.run(
         python, "-m", "pytest", "benchmarks/test_yardstick.py", "benchmarks/test_reference_ops.py",
-        f"--benchmark-json={RESULTS / 'bench-reference.json'}", *session.posargs, external=True,
+        "--results-dir", str(RESULTS), *session.posargs, external=True,
     )  # fmt: skip
 
 
@@ -200,7 +200,7 @@ def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: s
     session.run(
         python, "-m", "pytest", "benchmarks/test_yardstick.py", "benchmarks/test_backend_ops.py",
         "benchmarks/test_lenet_epoch.py", "--backend", backend,
-        f"--benchmark-json={RESULTS / f'bench-{backend}.json'}", *quick_args, *args, external=True,
+        "--results-dir", str(RESULTS), *quick_args, *args, external=True,
     )  # fmt: skip
 
 
