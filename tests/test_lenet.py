@@ -20,6 +20,16 @@ CHAPTER_SHAPES = [
 ]  # fmt: skip
 
 
+SHORT_FLOAT64_GAP = 1e-15
+"""Above 2 * 4 u64 (8.9e-16): two float64 evaluations of at most 4 roundings each (sigmoid's
+exp, add and divide; an average of 4: 3 adds and a divide) differ by at most this times the
+magnitude of the value (for the average, its largest input)."""
+FD_STEP = 1e-6
+FD_TOLERANCE = 1e-6
+"""Central differences with step h err by about h**2 * |third derivative| / 6 + u64 |loss| / h,
+near 1e-10 for this loss (about 2.3); the tolerance, relative to max(1, |gradient|), leaves
+room for the third derivative, and a wrong gradient is off by far more."""
+
 RELU_MAX_NAMES = {"Sigmoid": "ReLU", "AvgPool2d": "MaxPool2d"}
 ORACLE_LAYERS = {  # variant: (activation name, naive activation, pooling name, naive pooling)
     "chapter": ("Sigmoid", naive.sigmoid, "AvgPool2d", naive.avg_pool2d),
@@ -36,7 +46,7 @@ def test_layer_summary_matches_the_chapter() -> None:
 def _assert_layer(name: str, actual: np.ndarray, expected: np.ndarray, bound: np.ndarray) -> None:
     assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
     error = np.abs(actual - expected)
-    assert (error <= bound + 1e-15 * np.abs(expected)).all(), (name, float(error.max()))
+    assert (error <= bound + SHORT_FLOAT64_GAP * np.abs(expected)).all(), (name, float(error.max()))
 
 
 def _dot_bound(W: np.ndarray, b: np.ndarray, x: np.ndarray, ndim: int) -> np.ndarray:
@@ -62,8 +72,9 @@ def test_forward_layer_by_layer_against_the_naive_oracle(variant: str) -> None:
         W, b, x = params[f"{layer}.weight"], params[f"{layer}.bias"], tape[f"{layer}.in"]
         z = naive.conv2d(x, W, b, padding=lenet.CONV_PADDING[layer])
         _assert_layer(f"{layer} {act_name}", tape[f"{layer}.a"], act(z), _dot_bound(W, b, x, 4))
-        p = pool(tape[f"{layer}.a"], 2, stride=2)  # an average of 4 rounds a few u64 of its max
-        _assert_layer(f"{layer} {pool_name}", pooled[layer], p, 1e-15 * np.abs(tape[f"{layer}.a"]).max())
+        p = pool(tape[f"{layer}.a"], 2, stride=2)
+        pool_bound = SHORT_FLOAT64_GAP * np.abs(tape[f"{layer}.a"]).max()
+        _assert_layer(f"{layer} {pool_name}", pooled[layer], p, pool_bound)
         rows += [("Conv2d", z.shape), (act_name, z.shape), (pool_name, p.shape)]
     flat = p.reshape(len(p), -1)  # C, H, W order: NCHW row-major
     np.testing.assert_array_equal(tape["fc1.in"], flat)
@@ -103,15 +114,14 @@ def test_gradients_match_finite_differences(variant: str) -> None:
     X = rng.random((3, 1, 28, 28))
     y = np.array([0, 3, 9])
     _, grads = lenet.loss_and_grads(params, X, y, variant)
-    eps = 1e-6
     for name in lenet.PARAM_SHAPES:
         direction = rng.standard_normal(params[name].shape)
-        plus = {**params, name: params[name] + eps * direction}
-        minus = {**params, name: params[name] - eps * direction}
+        plus = {**params, name: params[name] + FD_STEP * direction}
+        minus = {**params, name: params[name] - FD_STEP * direction}
         numeric = lenet.loss_and_grads(plus, X, y, variant)[0] - lenet.loss_and_grads(minus, X, y, variant)[0]
-        numeric /= 2 * eps
+        numeric /= 2 * FD_STEP
         analytic = float(np.sum(grads[name] * direction))
-        assert abs(numeric - analytic) <= 1e-6 * max(1.0, abs(analytic)), (name, numeric, analytic)
+        assert abs(numeric - analytic) <= FD_TOLERANCE * max(1.0, abs(analytic)), (name, numeric, analytic)
 
 
 def test_train_step_is_sgd_on_the_loss_gradient() -> None:
