@@ -21,10 +21,9 @@ import numpy as np
 import pytest
 
 import backends
-from benchmarks.records import benchmark_result
+from benchmarks.records import MATMUL_NAME, benchmark_result
 from conformance.results import BenchmarkResult, Kind, write_results
 
-MATMUL_NAME = "matmul-float64-2048"
 _ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 
 

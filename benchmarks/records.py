@@ -16,6 +16,9 @@ from typing import Any
 
 from conformance.results import BenchmarkInfo, BenchmarkResult
 
+# The name of NumPy's float64 2048x2048 matmul benchmark, each run's yardstick.
+MATMUL_NAME = "matmul-float64-2048"
+
 
 def record_info(benchmark: Any, **fields: Any) -> None:
     """Merge ``fields`` of :class:`BenchmarkInfo` into the benchmark's ``extra_info``.

@@ -1,6 +1,8 @@
 """Build report/REPORT.md and report/index.html from a results folder.
 
 python -m reporting --results results --out report [--backends torch,jax] [--quick]
+
+Without ``--backends``, every backend that has a conformance results file in the folder.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from pathlib import Path
 
 from reporting import charts, collect, render
 
-ALL_BACKENDS = ("torch", "tensorflow", "mxnet", "jax")
 
-
-def build(results: Path, out: Path, backends: list[str], quick: bool) -> tuple[Path, Path]:
-    """Write both files; returns their paths."""
+def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
+    """Write both files for ``backends`` (None: those with conformance results); returns their paths."""
     found = collect.load(results, backends)
+    backends = found.backends
     benchmarks, rates = collect.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
+        "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),
         "divergences": collect.divergence_table(found),
         "benchmarks": benchmarks,
@@ -68,13 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reporting", description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--out", type=Path, default=Path("report"))
-    parser.add_argument("--backends", default=",".join(ALL_BACKENDS), help="comma-separated subset")
+    parser.add_argument(
+        "--backends", help="comma-separated (default: every backend with a conformance results file)"
+    )
     parser.add_argument("--quick", action="store_true", help="label the report as the quick (CI) form")
     args = parser.parse_args(argv)
-    backends = [b for b in args.backends.split(",") if b]
-    unknown = sorted(set(backends) - set(ALL_BACKENDS))
-    if unknown:
-        parser.error(f"unknown backends {unknown}; known: {', '.join(ALL_BACKENDS)}")
+    backends = [b for b in args.backends.split(",") if b] if args.backends else None
     if not args.results.is_dir():
         parser.error(f"no results folder {args.results} (run nox -s report first)")
     for path in build(args.results, args.out, backends, args.quick):

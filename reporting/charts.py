@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from conformance.results import TrainingRun
+
 
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
@@ -37,16 +39,16 @@ def benchmark_bars(
     return _png(fig)
 
 
-def accuracy_curves(training: dict[tuple[str, str], dict], variant: str) -> bytes:
+def accuracy_curves(training: dict[tuple[str, str], TrainingRun], variant: str) -> bytes:
     """Test accuracy (solid) and train loss (dashed, right axis) per epoch, one line per runner."""
     fig, axis = plt.subplots(figsize=(6, 3.6))
     loss_axis = axis.twinx()
     for (runner, run_variant), run in sorted(training.items()):
         if run_variant != variant:
             continue
-        epochs = [m["epoch"] for m in run["metrics"]]
-        (line,) = axis.plot(epochs, [m["test_acc"] for m in run["metrics"]], "o-", label=runner)
-        loss_axis.plot(epochs, [m["train_loss"] for m in run["metrics"]], "--", color=line.get_color())
+        epochs = [m.epoch for m in run.metrics]
+        (line,) = axis.plot(epochs, [m.test_acc for m in run.metrics], "o-", label=runner)
+        loss_axis.plot(epochs, [m.train_loss for m in run.metrics], "--", color=line.get_color())
     axis.set_xlabel("epoch")
     axis.set_ylabel("test accuracy (solid)")
     loss_axis.set_ylabel("train loss (dashed)")

@@ -1,9 +1,12 @@
-"""Read a results folder and turn it into the report's tables (plain lists of rows).
+"""Read a results folder and turn it into the report's tables.
 
-Inputs, all optional: ``conformance-<backend>.json`` (the suite),
-``divergences-<backend>.json`` (the probes), ``bench-<backend>.json``
-(pytest-benchmark), ``train/<backend>-<variant>/metrics.json`` (full training
-runs) or ``train-quick/...`` (the short CI runs).
+Inputs, all optional: ``conformance-<backend>.json`` (the suite), ``bench-<backend>.json``
+(the benchmarks) and ``train/<runner>-<variant>/run.json`` (full training runs) or
+``train-quick/...`` (the short CI runs), each a results file of
+:mod:`conformance.results` read with :func:`~conformance.results.read_results`;
+``divergences-<backend>.json`` (the probes, :func:`read_divergences`);
+``mutation-catalogue.json`` and ``mutmut-reference.json`` (the mutation scores).
+Table cells are strings, or a :class:`Cell` whose tone the HTML page colours.
 """
 
 from __future__ import annotations
@@ -11,62 +14,122 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from conformance.results import Status
+from benchmarks.records import MATMUL_NAME
+from conformance.results import (
+    TRAINING_FILE,
+    BenchmarkResult,
+    CaseResult,
+    Kind,
+    ResultsFile,
+    Status,
+    TrainingRun,
+    read_results,
+)
+from conformance.specs import SPECS
+from reference.lenet import VARIANTS
 
-MATMUL_NAME = "matmul-float64-2048"  # benchmarks.conftest.MATMUL_NAME, without importing pytest
+TRAINING_FOLDERS = {"train": "full training runs", "train-quick": "short CI runs (a few hundred steps)"}
+# A known-gaps row lists this many case ids, then counts the rest.
+LISTED_GAP_CASES = 3
+
+
+class Tone(StrEnum):
+    """How a cell reads: as a good or a bad outcome, or neither."""
+
+    GOOD = "good"
+    BAD = "bad"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell with a tone (a plain ``str`` cell is neutral)."""
+
+    text: str
+    tone: Tone = Tone.NEUTRAL
 
 
 @dataclass
 class Table:
-    """A titled table: ``header`` and ``rows`` of strings, with an optional note below."""
+    """A titled table: ``header`` and ``rows`` of cells, an optional note below, and what an
+    empty table says instead."""
 
     title: str
     header: list[str]
-    rows: list[list[str]]
+    rows: list[list[str | Cell]]
     note: str = ""
+    empty: str = "No results."
 
 
 @dataclass
-class Results:
-    """Everything found in a results folder, per backend."""
+class Found:
+    """Everything found in a results folder for ``backends``."""
 
     backends: list[str]
-    conformance: dict[str, dict] = field(default_factory=dict)
-    divergences: dict[str, dict] = field(default_factory=dict)
-    benchmarks: dict[str, dict] = field(default_factory=dict)
-    training: dict[tuple[str, str], dict] = field(default_factory=dict)  # (runner, variant) -> run
+    conformance: dict[str, ResultsFile] = field(default_factory=dict)
+    divergences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    benchmarks: dict[str, ResultsFile] = field(default_factory=dict)
+    training: dict[tuple[str, str], TrainingRun] = field(default_factory=dict)  # (runner, variant) -> run
     training_source: str = ""
     catalogue: dict | None = None  # mutation-catalogue.json: the conformance suite's fault catalogue
     mutmut: dict | None = None  # mutmut-reference.json: mutation testing of reference/
 
+    def cases(self, backend: str) -> tuple[CaseResult, ...]:
+        """The conformance records of ``backend`` (none when it has no results file)."""
+        found = self.conformance.get(backend)
+        return found.records if found else ()
 
-def _read(path: Path) -> Any:
+    def benchmark_results(self) -> Iterable[tuple[str, BenchmarkResult]]:
+        """(backend, record) for every benchmark of every backend."""
+        for backend, found in self.benchmarks.items():
+            for record in found.records:
+                yield backend, record
+
+
+def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def load(results: Path, backends: list[str]) -> Results:
-    """Load what exists for ``backends`` (the NumPy reference's training runs too)."""
-    found = Results(backends)
-    for backend in backends:
-        for kind, store in (("conformance", found.conformance), ("divergences", found.divergences),
-                            ("bench", found.benchmarks)):  # fmt: skip
-            data = _read(results / f"{kind}-{backend}.json")
-            if data is not None:
-                store[backend] = data
-    found.catalogue = _read(results / "mutation-catalogue.json")
-    found.mutmut = _read(results / "mutmut-reference.json")
-    for folder in ("train", "train-quick"):
-        runs = {}
-        for runner in ("reference", *backends):
-            for variant in ("chapter", "relu-max"):
-                metrics = _read(results / folder / f"{runner}-{variant}" / "metrics.json")
-                if metrics:
-                    run = _read(results / folder / f"{runner}-{variant}" / "run.json") or {}
-                    runs[(runner, variant)] = {"metrics": metrics, **run}
+def read_divergences(path: Path) -> list[dict[str, Any]]:
+    """The probe entries of a ``divergences-<backend>.json`` (family, call, matches, detail,
+    adapter); none when the file is absent."""
+    return (_read_json(path) or {}).get("probes", [])
+
+
+def backends_with_results(results: Path) -> list[str]:
+    """The backends that have a conformance results file in ``results``, sorted by name."""
+    prefix = "conformance-"
+    return sorted(path.stem.removeprefix(prefix) for path in results.glob(f"{prefix}*.json"))
+
+
+def load(results: Path, backends: list[str] | None = None) -> Found:
+    """Load what exists for ``backends`` (default: :func:`backends_with_results`), and the
+    NumPy reference's training runs."""
+    found = Found(backends_with_results(results) if backends is None else list(backends))
+    for backend in found.backends:
+        for kind, name, store in ((Kind.CONFORMANCE, "conformance", found.conformance),
+                                  (Kind.BENCHMARKS, "bench", found.benchmarks)):  # fmt: skip
+            path = results / f"{name}-{backend}.json"
+            if path.exists():
+                store[backend] = read_results(path, kind)
+        probes = read_divergences(results / f"divergences-{backend}.json")
+        if probes:
+            found.divergences[backend] = probes
+    found.catalogue = _read_json(results / "mutation-catalogue.json")
+    found.mutmut = _read_json(results / "mutmut-reference.json")
+    runners = {"reference", *found.backends}
+    for folder in TRAINING_FOLDERS:
+        runs: dict[tuple[str, str], TrainingRun] = {}
+        for path in sorted((results / folder).glob(f"*/{TRAINING_FILE}")):
+            for run in read_results(path, Kind.TRAINING).records:
+                if run.runner in runners:
+                    runs[(run.runner, run.variant)] = run
         if runs:
             found.training, found.training_source = runs, folder
             break
@@ -77,49 +140,100 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
-def conformance_matrix(found: Results) -> Table:
-    """Op x backend: pass/fail/error/unsupported counts and the worst error-to-bound ratio."""
+def op_order(ops: Iterable[str]) -> list[str]:
+    """``ops`` in the op-spec registry's order (each spec's functions in turn); ops that no
+    spec names (the LeNet checks) follow, sorted."""
+    registry = [function.name for spec in SPECS.values() for function in spec.functions]
+    present = set(ops)
+    return [op for op in registry if op in present] + sorted(present - set(registry))
+
+
+def status_cell(cases: list[CaseResult]) -> Cell:
+    """Counts per status (pass/fail/error/gap/fixed) · the worst error-to-bound ratio.
+
+    Bad when a case failed, raised or is a fixed gap; good when every case passed;
+    neutral when the rest are declared gaps.
+    """
+    counts = {status: sum(case.status == status for case in cases) for status in Status}
+    ratios = [case.worst_ratio for case in cases if case.worst_ratio is not None]
+    worst = _ratio(max(ratios) if ratios else None)
+    text = "/".join(str(counts[status]) for status in Status) + f" · {worst}"
+    if counts[Status.FAIL] or counts[Status.ERROR] or counts[Status.FIXED]:
+        return Cell(text, Tone.BAD)
+    return Cell(text, Tone.NEUTRAL if counts[Status.GAP] else Tone.GOOD)
+
+
+def conformance_matrix(found: Found) -> Table:
+    """Op x backend: the count of each status and the worst error-to-bound ratio."""
     backends = [b for b in found.backends if b in found.conformance]
-    cells: dict[str, dict[str, str]] = defaultdict(dict)
+    by_op: dict[str, dict[str, list[CaseResult]]] = defaultdict(lambda: defaultdict(list))
     for backend in backends:
-        by_op: dict[str, list[dict]] = defaultdict(list)
-        for case in found.conformance[backend]["cases"]:
-            by_op[case["op"]].append(case)
-        for op, cases in by_op.items():
-            counts = [sum(c["status"] == s for c in cases) for s in Status]
-            ratios = [c["worst_ratio"] for c in cases if c.get("worst_ratio") is not None]
-            cells[op][backend] = "/".join(map(str, counts)) + f" · {_ratio(max(ratios) if ratios else None)}"
-    rows = [[op, *(cells[op].get(b, "-") for b in backends)] for op in sorted(cells)]
+        for case in found.cases(backend):
+            by_op[case.op][backend].append(case)
+    rows: list[list[str | Cell]] = [
+        [op, *(status_cell(by_op[op][b]) if by_op[op][b] else "-" for b in backends)]
+        for op in op_order(by_op)
+    ]
     return Table(
         "Conformance matrix",
         ["op", *backends],
         rows,
-        "Each cell: pass/fail/error/unsupported case counts · the worst error-to-bound ratio "
-        "(accepted at <= 1; 0 for exact comparisons).",
+        "Each cell: pass/fail/error/gap/fixed case counts · the worst error-to-bound ratio "
+        "(accepted at <= 1; 0 for exact comparisons). A gap is a declared known gap that failed "
+        "as declared; a fixed gap passed and fails the run until its entry is removed.",
     )
 
 
-def emulations(found: Results) -> Table:
-    """Every emulation note an adapter recorded, with the ops that needed it."""
-    rows = []
+def known_gaps(found: Found) -> Table:
+    """Every declared gap (status gap or fixed): backend, op, the cases, the reason, where it is tracked."""
+    groups: dict[tuple[str, str, Status, str, str], list[str]] = defaultdict(list)
     for backend in found.backends:
-        if backend not in found.conformance:
-            continue
+        for case in found.cases(backend):
+            if case.status in (Status.GAP, Status.FIXED):
+                groups[(backend, case.op, case.status, case.gap, case.upstream)].append(case.id)
+    rows: list[list[str | Cell]] = []
+    for (backend, op, status, reason, upstream), ids in sorted(groups.items()):
+        listed = ", ".join(ids[:LISTED_GAP_CASES])
+        more = len(ids) - LISTED_GAP_CASES
+        cases = f"{listed} and {more} more ({len(ids)} cases)" if more > 0 else listed
+        verdict = Cell("gap", Tone.NEUTRAL) if status == Status.GAP else Cell("fixed: remove it", Tone.BAD)
+        rows.append([backend, op, verdict, cases, reason or "-", upstream or "-"])
+    return Table(
+        "Known gaps",
+        ["backend", "op", "status", "cases", "reason", "upstream"],
+        rows,
+        "Declared in conformance's known-gaps file and run as strict expected failures: a gap that "
+        "starts passing is reported as fixed.",
+        "No declared gaps: every case runs on every backend." if found.conformance else "No results.",
+    )
+
+
+def emulations(found: Found) -> Table:
+    """Every emulation note an adapter recorded, with the ops that needed it."""
+    rows: list[list[str | Cell]] = []
+    for backend in found.backends:
         ops_by_note: dict[str, set[str]] = defaultdict(set)
-        for case in found.conformance[backend]["cases"]:
-            for note in case.get("notes") or []:
-                ops_by_note[note].add(case["op"])
+        for case in found.cases(backend):
+            for note in case.notes:
+                ops_by_note[note].add(case.op)
         rows += [[backend, note, ", ".join(sorted(ops))] for note, ops in sorted(ops_by_note.items())]
     return Table("Emulations", ["backend", "what the adapter composes", "ops"], rows)
 
 
-def divergence_table(found: Results) -> Table:
+_VERDICTS = {
+    True: Cell("same as reference", Tone.GOOD),
+    False: Cell("DIFFERS", Tone.BAD),
+    "refuses": Cell("REFUSES", Tone.BAD),
+    "n/a": Cell("n/a"),
+}
+
+
+def divergence_table(found: Found) -> Table:
     """Each probe family: what the native call returns per backend, measured."""
-    rows = []
-    verdicts = {True: "same as reference", False: "DIFFERS", "refuses": "REFUSES", "n/a": "n/a"}
+    rows: list[list[str | Cell]] = []
     for backend in found.backends:
-        for probe in (found.divergences.get(backend) or {}).get("probes", []):
-            rows.append([probe["family"], backend, f"`{probe['call']}`", verdicts[probe["matches"]],
+        for probe in found.divergences.get(backend, []):
+            rows.append([probe["family"], backend, f"`{probe['call']}`", _VERDICTS[probe["matches"]],
                          probe["detail"], probe["adapter"]])  # fmt: skip
     rows.sort(key=lambda row: (row[0], row[1]))
     return Table(
@@ -137,29 +251,27 @@ def divergence_table(found: Results) -> Table:
     )
 
 
-def _gflops(bench: dict) -> float | None:
-    flops = bench.get("extra_info", {}).get("flops")
-    return flops / bench["stats"]["median"] / 1e9 if flops else None
+def _gflops(result: BenchmarkResult) -> float | None:
+    return result.info.flops / result.median_s / 1e9 if result.info.flops else None
 
 
-def op_benchmarks(found: Results) -> tuple[Table, dict[tuple[str, str, str], dict[str, float]]]:
+def op_benchmarks(found: Found) -> tuple[Table, dict[tuple[str, str, str], dict[str, float]]]:
     """GFLOP/s per (op, size, pass) and backend, with ratios to the fastest and to matmul."""
     rates: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
     matmul: dict[str, float] = {}
-    for backend, data in found.benchmarks.items():
-        for bench in data.get("benchmarks", []):
-            info, rate = bench.get("extra_info", {}), _gflops(bench)
-            if rate is None:
-                continue
-            if bench["name"] == MATMUL_NAME:
-                matmul[backend] = rate
-            elif "op" in info:
-                rates[(info["op"], info["workload"], info["pass_"])][backend] = rate
+    for backend, result in found.benchmark_results():
+        rate = _gflops(result)
+        if rate is None:
+            continue
+        if result.name == MATMUL_NAME:
+            matmul[backend] = rate
+        elif result.info.op:
+            rates[(result.info.op, result.info.workload, result.info.pass_)][backend] = rate
     backends = [b for b in found.backends if b in found.benchmarks]
-    rows = []
+    rows: list[list[str | Cell]] = []
     for key in sorted(rates):
         fastest = max(rates[key].values())
-        cells = []
+        cells: list[str | Cell] = []
         for backend in backends:
             rate = rates[key].get(backend)
             if rate is None:
@@ -177,25 +289,21 @@ def op_benchmarks(found: Results) -> tuple[Table, dict[tuple[str, str, str], dic
     return Table("Per-op benchmarks", ["op", "size", "pass", *backends], rows, note), rates
 
 
-def lenet_table(found: Results) -> Table:
+def lenet_table(found: Found) -> Table:
     """Per runner and variant: accuracy, throughput, and the epoch benchmark against the plain loop."""
     # (backend, runner, variant) -> (runner's ex/s, its yardstick's ex/s), from median rounds
     epoch: dict[tuple[str, str, str], tuple[float, float | None]] = {}
-    for backend, data in found.benchmarks.items():
-        for bench in data.get("benchmarks", []):
-            info = bench.get("extra_info", {})
-            if "examples" in info:
-                seconds = info.get("yardstick_seconds")
-                yardstick = info["examples"] / statistics.median(seconds) if seconds else None
-                epoch[(backend, info["runner"], info["variant"])] = (
-                    info["examples"] / bench["stats"]["median"],
-                    yardstick,
-                )
-    rows = []
+    for backend, result in found.benchmark_results():
+        info = result.info
+        if info.examples:
+            seconds = info.yardstick_seconds
+            yardstick = info.examples / statistics.median(seconds) if seconds else None
+            epoch[(backend, info.runner, info.variant)] = (info.examples / result.median_s, yardstick)
+    rows: list[list[str | Cell]] = []
     for runner in ("reference", *found.backends):
-        for variant in ("chapter", "relu-max"):
+        for variant in sorted(VARIANTS):
             run = found.training.get((runner, variant))
-            last = run["metrics"][-1] if run else None
+            last = run.metrics[-1] if run else None
             # The reference is timed in turns with the PyTorch adapter, an adapter with its plain loop.
             key = ("torch", "reference", variant) if runner == "reference" else (runner, "adapter", variant)
             adapter, plain = epoch.get(key, (None, None))
@@ -203,27 +311,26 @@ def lenet_table(found: Results) -> Table:
                 continue
             rows.append([
                 runner, variant,
-                f"{last['test_acc']:.4f}" if last else "-",
-                f"{len(run['metrics'])} ({run.get('lr', '-')}, {run.get('batch_size', '-')})" if run else "-",
-                f"{last['examples_per_s']:,.0f}" if last else "-",
+                f"{last.test_acc:.4f}" if last else "-",
+                f"{len(run.metrics)} ({run.lr}, {run.batch_size})" if run else "-",
+                f"{last.examples_per_s:,.0f}" if last else "-",
                 f"{adapter:,.0f}" if adapter else "-",
                 f"{plain:,.0f}" if plain else "-",
                 f"{adapter / plain:.2f}" if adapter and plain else "-",
             ])  # fmt: skip
-    source = {"train": "full training runs", "train-quick": "short CI runs (a few hundred steps)"}
     return Table(
         "LeNet on Fashion-MNIST",
         ["runner", "variant", "test acc", "epochs (lr, batch)", "train ex/s", "epoch bench ex/s",
          "plain loop ex/s", "adapter / plain"],
         rows,
-        f"Accuracy from {source.get(found.training_source, 'no training runs')}; the epoch benchmark "
-        "times the adapter's train_step and the framework's plain loop in turns, round by round "
+        f"Accuracy from {TRAINING_FOLDERS.get(found.training_source, 'no training runs')}; the epoch "
+        "benchmark times the adapter's train_step and the framework's plain loop in turns, round by round "
         "(float32, batch 128, rates from the median round). For the NumPy reference the last two "
         "columns are the PyTorch adapter's rate, timed in turns with it, and the reference's rate over it.",
     )  # fmt: skip
 
 
-def trajectories(found: Results) -> dict[str, dict[str, dict]]:
+def trajectories(found: Found) -> dict[str, dict[str, dict]]:
     """Variant -> backend -> the free-running float32 LeNet trajectory recorded by the suite.
 
     Each value is the ``params`` of a ``lenet_trajectory`` record (per-step losses
@@ -231,23 +338,24 @@ def trajectories(found: Results) -> dict[str, dict[str, dict]]:
     """
     found_runs: dict[str, dict[str, dict]] = defaultdict(dict)
     for backend in found.backends:
-        for case in (found.conformance.get(backend) or {}).get("cases", []):
-            if case["op"] == "lenet_trajectory" and case.get("params", {}).get("losses"):
-                found_runs[case["params"]["variant"]][backend] = case["params"]
+        for case in found.cases(backend):
+            if case.op == "lenet_trajectory" and case.params.get("losses"):
+                found_runs[case.params["variant"]][backend] = dict(case.params)
     return dict(found_runs)
 
 
-def environment_table(found: Results) -> Table:
+def environment_table(found: Found) -> Table:
     """Framework version, device, precision mode, NumPy, and the machine's CPU."""
-    rows = []
+    rows: list[list[str | Cell]] = []
     for backend in found.backends:
-        env = (found.conformance.get(backend) or {}).get("environment", {})
-        machine = (found.benchmarks.get(backend) or {}).get("machine_info", {})
-        cpu = machine.get("cpu", {})
+        conformance = found.conformance.get(backend)
+        env = conformance.environment if conformance else {}
+        bench = found.benchmarks.get(backend)
+        machine = bench.environment if bench else {}
         rows.append([
             backend, env.get("framework_version", "-"), env.get("device", "-"), env.get("precision", "-"),
             env.get("numpy_version", "-"),
-            f"{cpu.get('brand_raw', '-')} ({cpu.get('count', '?')} cores)" if cpu else "-",
+            f"{machine['cpu']} ({machine.get('cpu_count') or '?'} cores)" if "cpu" in machine else "-",
         ])  # fmt: skip
     return Table("Environment", ["backend", "framework", "device", "precision", "NumPy", "CPU"], rows)
 
@@ -264,7 +372,7 @@ def mutation_table(catalogue: dict[str, Any] | None) -> Table:
     for fault in faults:
         by_kind[fault["kind"]].append(fault)
 
-    def row(kind: str, group: list[dict]) -> list[str]:
+    def row(kind: str, group: list[dict]) -> list[str | Cell]:
         caught = sum(fault["caught"] is True for fault in group)
         missed = [fault["name"] + ("" if fault["caught"] is False else " (not run)")
                   for fault in group if fault["caught"] is not True]  # fmt: skip
@@ -292,10 +400,10 @@ def mutmut_table(summary: dict[str, Any] | None) -> Table:
     """
     title = "Mutation testing of the reference (mutmut)"
     if not summary:
-        return Table(title, [], [], "Not run: nox -s mutation-reference.")
+        return Table(title, [], [], "", "Not run: nox -s mutation-reference.")
     header = ["mutants", "killed", "equivalent", "survived", "timeouts", "no tests", "score"]
     keys = ("total", "killed", "equivalent", "survived", "timeout", "no_tests")
-    counts = [str(summary[key]) for key in keys]
+    counts: list[str | Cell] = [str(summary[key]) for key in keys]
     rows = [[*counts, f"{summary['score']:.1%}"]]
     rows += [[f"survived: {s['function']}", f"`{s['change']}`", "", "", "", "", ""]
              for s in summary.get("survivors", [])]  # fmt: skip

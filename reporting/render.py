@@ -1,11 +1,14 @@
-"""Tables and plots into Markdown and into one self-contained HTML page."""
+"""Tables and plots into Markdown and into one self-contained HTML page.
+
+Cells arrive typed (:class:`reporting.collect.Cell`: text and tone); the page colours
+a cell by its tone, and nothing here reads a cell's text back."""
 
 from __future__ import annotations
 
 import base64
 import html
 
-from reporting.collect import Table
+from reporting.collect import Cell, Table, Tone
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }
@@ -27,14 +30,18 @@ window.addEventListener('load', function () {
 """
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _text(cell: str | Cell) -> str:
+    return cell.text if isinstance(cell, Cell) else cell
+
+
+def _md_cell(cell: str | Cell) -> str:
+    return _text(cell).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(table: Table) -> str:
     lines = [f"## {table.title}", ""]
     if not table.rows:
-        return "\n".join([*lines, "_No results._", ""])
+        return "\n".join([*lines, f"_{table.empty}_", ""])
     lines.append("| " + " | ".join(map(_md_cell, table.header)) + " |")
     lines.append("|" + "---|" * len(table.header))
     lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in table.rows]
@@ -43,25 +50,21 @@ def markdown_table(table: Table) -> str:
     return "\n".join([*lines, ""])
 
 
-def _cell_class(text: str) -> str:
-    counts = text.split(" · ")[0].split("/")
-    if text in ("DIFFERS", "REFUSES") or (len(counts) == 4 and counts[1:] != ["0", "0", "0"]):
-        return ' class="bad"'
-    if text == "same as reference" or len(counts) == 4:
-        return ' class="good"'
-    return ""
+def _td(cell: str | Cell) -> str:
+    tone = cell.tone if isinstance(cell, Cell) else Tone.NEUTRAL
+    css = "" if tone == Tone.NEUTRAL else f' class="{tone}"'
+    return f"<td{css}>{html.escape(_text(cell).strip('`'))}</td>"
 
 
 def html_table(table: Table, table_id: str) -> str:
     parts = [f"<h2>{html.escape(table.title)}</h2>"]
     if not table.rows:
-        return parts[0] + "<p><em>No results.</em></p>"
+        return parts[0] + f"<p><em>{html.escape(table.empty)}</em></p>"
     parts.append(f'<table id="{table_id}"><thead><tr>')
     parts += [f"<th>{html.escape(h)}</th>" for h in table.header]
     parts.append("</tr></thead><tbody>")
     for row in table.rows:
-        cells = "".join(f"<td{_cell_class(str(c))}>{html.escape(str(c).strip('`'))}</td>" for c in row)
-        parts.append(f"<tr>{cells}</tr>")
+        parts.append(f"<tr>{''.join(map(_td, row))}</tr>")
     parts.append("</tbody></table>")
     if table.note:
         parts.append(f'<p class="note">{html.escape(table.note)}</p>')
