@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.conftest import MATMUL_NAME, record_flops
+from benchmarks.records import MATMUL_NAME, record_info
 
 
 @pytest.mark.benchmark(group="yardstick")
@@ -14,5 +14,5 @@ def test_matmul_float64(benchmark) -> None:
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     benchmark.name = MATMUL_NAME
-    record_flops(benchmark, 2 * n**3)
+    record_info(benchmark, flops=2 * n**3)
     benchmark(np.matmul, a, b)

@@ -1,21 +1,25 @@
-"""Command line: train LeNet on Fashion-MNIST with one backend and write metrics, curves, parameters.
+"""Command line: train LeNet on Fashion-MNIST with one backend and write its run, curves, parameters.
 
     python -m training --backend torch --variant chapter --epochs 10 --out results/train
 
-writes ``<out>/<backend>-<variant>/metrics.json``, ``curves.png`` and ``params.npz``.
+writes ``<out>/<backend>-<variant>/run.json`` (a results file of kind ``training``: one
+:class:`conformance.results.TrainingRun` with each epoch's metrics), ``curves.png`` and
+``params.npz``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
-from reference.fashion_mnist import load_fashion_mnist
+from backends import get_backend
+from conformance.results import TRAINING_FILE, EpochMetrics, Kind, TrainingRun, write_results
 from reference.lenet import VARIANTS, save_params
+from training.fashion_mnist import load_fashion_mnist
 from training.loop import DEFAULT_BATCH, DEFAULT_LR, train
 from training.models import make_model
 from training.plots import plot_history
@@ -64,16 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = args.out / f"{args.backend}-{args.variant}"
     out.mkdir(parents=True, exist_ok=True)
-    run = {
-        "backend": args.backend,
-        "variant": args.variant,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "seed": args.seed,
-        "max_steps": args.max_steps,
-    }
-    (out / "metrics.json").write_text(json.dumps(history, indent=1))
-    (out / "run.json").write_text(json.dumps(run, indent=1))
+    run = TrainingRun(
+        runner=args.backend,
+        variant=args.variant,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        metrics=tuple(EpochMetrics(**entry) for entry in history),
+    )
+    environment = (
+        {"backend": "reference", "numpy_version": np.__version__}
+        if args.backend == "reference"
+        else get_backend(args.backend, device=args.device).environment()
+    )
+    write_results(out / TRAINING_FILE, Kind.TRAINING, environment, [run])
     plot_history(history, out / "curves.png", f"LeNet ({args.variant}) on {args.backend}")
     save_params(out / "params.npz", model.params())
     last = history[-1]
