@@ -3,12 +3,12 @@ progress bar and early stop, and the CLI's files on a small hand-written IDX set
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from conformance.results import Kind, read_results
 from reference import lenet
 from tests.idx_files import make_split
 from training.__main__ import main
@@ -147,19 +147,23 @@ def test_a_diverging_run_stops_with_a_clear_error(data_dir) -> None:
         train(make_model("reference", "relu-max"), train_set, train_set, epochs=3, batch_size=32, lr=1e30)
 
 
-def test_cli_writes_metrics_curves_and_parameters(data_dir, tmp_path) -> None:
+def test_cli_writes_its_run_curves_and_parameters(data_dir, tmp_path) -> None:
     out = tmp_path / "out"
     code = main(["--backend", "reference", "--epochs", "2", "--batch-size", "32", "--data-dir", str(data_dir),
                  "--out", str(out), "--no-progress"])  # fmt: skip
     assert code == 0
-    run = out / "reference-chapter"
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert [m["epoch"] for m in metrics] == [1, 2]
-    assert 0.0 <= metrics[-1]["test_acc"] <= 1.0
-    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    params = lenet.load_params(run / "params.npz")
+    folder = out / "reference-chapter"
+    written = read_results(folder / "run.json", Kind.TRAINING)
+    (run,) = written.records
+    assert (run.runner, run.variant, run.batch_size, run.epochs) == ("reference", "chapter", 32, 2)
+    assert run.lr == 0.9  # the chapter's learning rate, the chapter variant's default
+    assert [m.epoch for m in run.metrics] == [1, 2]
+    assert [m.steps for m in run.metrics] == [3, 3]  # 96 examples in batches of 32
+    assert 0.0 <= run.metrics[-1].test_acc <= 1.0
+    assert written.environment["backend"] == "reference"
+    assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    params = lenet.load_params(folder / "params.npz")
     assert params["conv1.weight"].dtype == np.float32
-    assert json.loads((run / "run.json").read_text())["lr"] == 0.9
 
 
 def test_cli_rejects_bad_options(capsys) -> None:
