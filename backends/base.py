@@ -15,7 +15,7 @@ conformance suite reads the notes with :meth:`Backend.recording`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,77 +23,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 import reference
+from backends.lenet import LeNetModel
 from reference.shapes import int_pair
 from reference.validation import check_corr2d, check_real_array
-
-# The ops each adapter implements with its framework (same names and
-# signatures as the reference).
-NATIVE_OPS = (
-    "conv2d",
-    "conv2d_vjp",
-    "max_pool2d",
-    "max_pool2d_vjp",
-    "avg_pool2d",
-    "avg_pool2d_vjp",
-    "sigmoid",
-    "sigmoid_vjp",
-    "relu",
-    "relu_vjp",
-    "linear",
-    "linear_vjp",
-    "flatten",
-    "flatten_vjp",
-    "softmax_cross_entropy",
-    "softmax_cross_entropy_vjp",
-)
-# The chapter's functions, written once here in terms of the native ops.
-CHAPTER_OPS = ("corr2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1", "pool2d")
-SHAPE_HELPERS = (
-    "conv_output_size",
-    "pool_output_size",
-    "same_padding",
-    "conv2d_output_shape",
-    "pool2d_output_shape",
-)
 
 
 class UnsupportedError(NotImplementedError):
     """Raised by an adapter for a case its framework cannot compute at all."""
-
-
-class LeNetModel(abc.ABC):
-    """LeNet built from a framework's native layers, with parameters in the canonical form.
-
-    ``variant`` is ``"chapter"`` (sigmoid, average pooling) or ``"relu-max"``;
-    ``dtype`` ``"float32"`` or ``"float64"``. Parameters cross the boundary as
-    a dict of NumPy arrays under the names and layouts of
-    :data:`reference.lenet.PARAM_SHAPES` (OIHW, (out, in), fc1 inputs in C, H, W
-    order); an adapter converts to its own layouts on the way in and back on
-    the way out, exactly (bit for bit). Images are (N, 1, 28, 28), labels (N,).
-    """
-
-    variant: str
-    dtype: str
-
-    @abc.abstractmethod
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Set every parameter from canonical arrays."""
-
-    @abc.abstractmethod
-    def params(self) -> dict[str, np.ndarray]:
-        """Every parameter as canonical arrays."""
-
-    @abc.abstractmethod
-    def logits(self, X: np.ndarray) -> np.ndarray:
-        """(N, 10) logits."""
-
-    @abc.abstractmethod
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean softmax cross-entropy and its gradient for every parameter (canonical layouts)."""
-
-    @abc.abstractmethod
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
-        """One plain SGD step on the device; returns the batch loss and how many predictions were right."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +57,10 @@ class Backend(abc.ABC):
     (import name), ``framework_version``, ``device`` (e.g. ``"cpu"``,
     ``"cuda:0"``) and ``precision`` (how float32 matmuls and convolutions are
     computed, e.g. ``"ieee float32 (TF32 off)"``).
+
+    Each adapter defines one method per op of the op specs (``conformance.specs``),
+    with the reference function's name and signature (``conformance/test_interface.py``
+    checks every one); the chapter's functions below are composed from those ops.
     """
 
     name: ClassVar[str]
@@ -190,100 +130,6 @@ class Backend(abc.ABC):
         """The ``backward``/``dY`` pairing rule of :meth:`prepare`."""
         if backward != (dY is not None):
             raise ValueError(f"prepare needs dY exactly when backward=True, got backward={backward!r}")
-
-    # -- native ops (one abstract method per reference function) ----------
-    @abc.abstractmethod
-    def conv2d(
-        self,
-        X: Any,
-        W: Any,
-        b: Any = None,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-    ) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def conv2d_vjp(
-        self, X: Any, W: Any, dY: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-
-    @abc.abstractmethod
-    def max_pool2d(
-        self,
-        X: Any,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        ceil_mode: bool = False,
-    ) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def max_pool2d_vjp(
-        self,
-        X: Any,
-        dY: Any,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        ceil_mode: bool = False,
-    ) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def avg_pool2d(
-        self,
-        X: Any,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def avg_pool2d_vjp(
-        self,
-        X: Any,
-        dY: Any,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def sigmoid(self, X: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def sigmoid_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def relu(self, X: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def relu_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def linear(self, X: Any, W: Any, b: Any = None) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def linear_vjp(self, X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-
-    @abc.abstractmethod
-    def flatten(self, X: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def flatten_vjp(self, X: Any, dY: Any) -> np.ndarray: ...
-
-    @abc.abstractmethod
-    def softmax_cross_entropy(self, logits: Any, labels: Any) -> np.floating: ...
-
-    @abc.abstractmethod
-    def softmax_cross_entropy_vjp(self, logits: Any, labels: Any, dloss: Any = 1.0) -> np.ndarray: ...
 
     # -- the chapter's functions, through the native ops -----------------
     def corr2d(self, X: Any, K: Any) -> np.ndarray:

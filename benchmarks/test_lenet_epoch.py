@@ -2,7 +2,7 @@
 
 Pairs, each runner timed against its yardstick in the same test: the backend's
 adapter (``LeNetModel.train_step``) against the framework's plain loop
-(:mod:`benchmarks.plain_loops`), and (in the PyTorch run) the NumPy reference
+(``plain_loop.py`` in the backend's folder), and (in the PyTorch run) the NumPy reference
 against the PyTorch adapter (its 4x target). The epoch is cut into ``PARTS``
 equal rounds (468 batches: 6 x 78) and the two runners take turns, round by
 round, the first place alternating; so a slow spell of a shared machine hits
@@ -22,11 +22,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from benchmarks.plain_loops import plain_epoch
-from benchmarks.records import record_info
+from backends import Backend, folder_module
+from backends.lenet import ReferenceLeNet
+from benchmarks.conftest import record_examples
 from reference.fashion_mnist import load_fashion_mnist, minibatches
 from training.loop import DEFAULT_LR
-from training.models import ReferenceLeNet, make_model
+from training.models import make_model
 
 BATCH = 128
 WARMUP = 3
@@ -43,14 +44,14 @@ def epoch_batches(steps: int | None) -> Batches:
     return batches[:steps] if steps else batches
 
 
-def runner_epoch(runner: str, backend: str, variant: str, warmup: Batches) -> Epoch:
+def runner_epoch(runner: str, backend: Backend, variant: str, warmup: Batches) -> Epoch:
     """A function that trains ``runner``'s LeNet over some batches, after ``warmup`` untimed steps."""
     lr = DEFAULT_LR[variant]
     if runner == "plain":
-        epoch = plain_epoch(backend)
+        epoch = folder_module(backend, "plain_loop").epoch
         epoch(warmup, variant, lr)
         return lambda batches: epoch(batches, variant, lr)
-    model = ReferenceLeNet(variant) if runner == "reference" else make_model(backend, variant)
+    model = ReferenceLeNet(variant) if runner == "reference" else make_model(backend.name, variant)
 
     def train(batches: Batches) -> None:
         for X, y in batches:
@@ -71,8 +72,8 @@ def test_lenet_epoch(benchmark, backend, pytestconfig, runner: str, variant: str
     size = len(batches) // rounds
     parts = [batches[i * size : (i + 1) * size] for i in range(rounds)]
     yardstick = YARDSTICK[runner]
-    train = runner_epoch(runner, backend.name, variant, batches[:WARMUP])
-    train_yardstick = runner_epoch(yardstick, backend.name, variant, batches[:WARMUP])
+    train = runner_epoch(runner, backend, variant, batches[:WARMUP])
+    train_yardstick = runner_epoch(yardstick, backend, variant, batches[:WARMUP])
     yardstick_seconds: list[float] = []
     done = []  # rounds finished
 
@@ -92,7 +93,7 @@ def test_lenet_epoch(benchmark, backend, pytestconfig, runner: str, variant: str
 
     name = "numpy-reference" if runner == "reference" else f"{backend.name}-{runner}"
     benchmark.name = f"lenet-epoch-{variant}-{name}"
-    examples = size * BATCH  # per round
-    record_info(benchmark, backend=backend.name, runner=runner, variant=variant, examples=examples)
+    benchmark.extra_info.update(backend=backend.name, variant=variant, yardstick=yardstick)
+    record_examples(benchmark, size * BATCH, runner)  # per round
     benchmark.pedantic(lambda: train(parts[len(done)]), setup=before, teardown=after, rounds=rounds)
-    record_info(benchmark, yardstick=yardstick, yardstick_seconds=tuple(yardstick_seconds))
+    benchmark.extra_info["yardstick_seconds"] = yardstick_seconds

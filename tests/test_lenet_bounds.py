@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
-from backends.base import LeNetModel
+from backends.lenet import LeNetModel
 from conformance import lenet_checks
 from conformance.compare import ConformanceError
 from reference.lenet import CONV_PADDING, PARAM_SHAPES, variant_of

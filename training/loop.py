@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import LeNetModel
+from backends.lenet import LeNetModel
 from training.fashion_mnist import minibatches
 
 EVAL_BATCH = 1000

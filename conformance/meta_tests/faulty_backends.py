@@ -1,6 +1,6 @@
 """Deliberately wrong adapters: each is the PyTorch adapter with one classic mistake.
 
-Every fault is a small subclass of :class:`backends.torch_backend.TorchBackend`
+Every fault is a small subclass of :class:`backends.torch.adapter.TorchBackend`
 whose docstring says what is wrong, registered with :func:`fault` under a
 name, a kind (:data:`KINDS`) and the checks that must fail: case ids of
 :func:`conformance.cases.all_cases`, ``error-<id>`` for an invalid call of
@@ -13,10 +13,9 @@ names checks of the same op the fault leaves correct, so a fault is shown to
 be a fault and not a broken adapter.
 
 :mod:`conformance.meta_tests.test_fault_injection` runs the catalogue in one
-process. Loaded as a pytest plugin (``-p conformance.meta_tests.faulty_backends``)
-this module also registers each adapter as a backend ``faulty-<name>``, so the
-whole suite can be run against one fault: ``pytest conformance -p
-conformance.meta_tests.faulty_backends --backend faulty-<name>``.
+process. Each adapter is named ``faulty-<name>`` in its results; the whole suite
+runs against one fault when ``--backend`` names its class:
+``pytest conformance --backend conformance.meta_tests.faulty_backends:<Class>``.
 """
 
 from __future__ import annotations
@@ -28,10 +27,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-import backends
 import reference
-from backends.torch_backend import TorchBackend
-from backends.torch_lenet import TorchLeNet
+from backends.torch.adapter import TorchBackend
+from backends.torch.lenet import TorchLeNet
 from conformance.cases import Case, all_cases
 from reference.shapes import conv2d_geometry, pool2d_geometry
 from reference.validation import check_conv2d, check_pool2d
@@ -73,7 +71,7 @@ FAULTS: dict[str, Fault] = {}
 def fault(
     name: str, kind: str, must_fail: tuple[str, ...], must_pass: tuple[str, ...] = ()
 ) -> Callable[[type[TorchBackend]], type[TorchBackend]]:
-    """Class decorator: add the adapter to :data:`FAULTS` and register it as backend ``faulty-<name>``."""
+    """Class decorator: add the adapter to :data:`FAULTS` under the backend name ``faulty-<name>``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got kind={kind!r}")
 
@@ -82,7 +80,6 @@ def fault(
             raise ValueError(f"fault {name!r} is defined twice")
         cls.name = f"faulty-{name}"
         FAULTS[name] = Fault(name, kind, tuple(must_fail), tuple(must_pass), cls)
-        backends.register(cls.name, __name__, cls.__name__, "torch")
         return cls
 
     return add

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapter (nox -s conformance-torch)")
 
 from backends import Backend, UnsupportedError
-from backends.torch_backend import TorchBackend
+from backends.torch.adapter import TorchBackend
 from conformance import lenet_checks
 from conformance.cases import all_cases
 from conformance.compare import ConformanceError

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.keras import layers
 
-from backends.base import LeNetModel
+from backends.lenet import LeNetModel
 from reference.lenet import PARAM_SHAPES, check_params, variant_of
 
 # Keras kernel row r of fc1 takes canonical input FC1_ROWS[r]: row h*80 + w*16 + c

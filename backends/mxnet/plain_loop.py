@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from backends.mxnet_lenet import build_lenet, mx
+from backends.mxnet.lenet import build_lenet
+from backends.mxnet.ops import mx
 
 autograd, gluon, init = mx.autograd, mx.gluon, mx.init
 

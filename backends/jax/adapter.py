@@ -13,7 +13,8 @@ Quirks handled here (each call that needs one records a note):
   to the first maximal element, NaN counting as maximal, as the reference does.
 - ``jax.vjp`` of sigmoid computes ``dY * y * (1 - y)``, which flushes the
   positive tail: the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
-- float64 needs ``jax_enable_x64``, switched on when this module is imported;
+- float64 needs ``jax_enable_x64``, switched on when :mod:`backends.jax.ops`
+  (the ops as pure functions, which this adapter jit-compiles) is imported;
   convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32.
 
 Each op is jit-compiled once per geometry, shape and dtype (``jax.jit``'s cache).
@@ -21,24 +22,27 @@ Each op is jit-compiled once per geometry, shape and dtype (``jax.jit``'s cache)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import jax
+import numpy as np
 
-# Before any array exists: without it float64 inputs would silently become float32.
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402 (after the x64 switch)
-import numpy as np  # noqa: E402
-from jax import lax  # noqa: E402
-
-from backends.base import Backend, Prepared  # noqa: E402
-from backends.devices import resolve_device  # noqa: E402
-from reference.shapes import ConvGeometry, PoolGeometry  # noqa: E402
-from reference.validation import (  # noqa: E402
+from backends.base import Backend, Prepared
+from backends.devices import resolve_device
+from backends.jax.ops import (
+    avg_pool,
+    conv,
+    conv_per_group,
+    cross_entropy,
+    flatten,
+    linear,
+    max_pool,
+    pool_pads,
+    sigmoid_vjp,
+)
+from reference.shapes import ConvGeometry, PoolGeometry
+from reference.validation import (
     check_conv2d,
     check_cross_entropy,
     check_dense,
@@ -48,130 +52,6 @@ from reference.validation import (  # noqa: E402
     check_real_array,
     result_dtype,
 )
-
-_HIGHEST = lax.Precision.HIGHEST  # full float32 on GPUs: no TF32, no bfloat16 passes
-_NCHW_OIHW = ("NCHW", "OIHW", "NCHW")
-
-
-# -- the ops as pure functions of (static arguments, arrays) -----------------------
-def _conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
-    y = lax.conv_general_dilated(
-        x,
-        w,
-        window_strides=geometry.stride,
-        padding=geometry.padding,
-        rhs_dilation=geometry.dilation,
-        dimension_numbers=_NCHW_OIHW,
-        feature_group_count=geometry.groups,
-        precision=_HIGHEST,
-    )
-    return y if b is None else y + b[:, None, None]
-
-
-def _conv_per_group(
-    geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None
-) -> jax.Array:
-    """:func:`_conv` as one convolution per group, so a NaN or Inf stays in its own group."""
-    groups, single = geometry.groups, dataclasses.replace(geometry, groups=1)
-    pairs = zip(jnp.split(x, groups, axis=1), jnp.split(w, groups, axis=0), strict=True)
-    y = jnp.concatenate([_conv(single, x_g, w_g) for x_g, w_g in pairs], axis=1)
-    return y if b is None else y + b[:, None, None]
-
-
-def _pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """NCHW pads: ``padding`` each side plus what a ceil_mode window hangs past the padded input."""
-    pads = [(0, 0), (0, 0)]
-    for n, k, s, p, d, out in zip(
-        shape[2:],
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-        geometry.output_size,
-        strict=True,
-    ):
-        pads.append((p, p + max((out - 1) * s + d * (k - 1) + 1 - (n + 2 * p), 0)))
-    return tuple(pads)
-
-
-def _reduce_windows(
-    x: jax.Array, init: float, reducer: Callable, geometry: PoolGeometry, pads: Sequence[tuple[int, int]]
-) -> jax.Array:
-    """``reducer`` over every pooling window of the last two axes of ``x``."""
-    lead = (1,) * (x.ndim - 2)
-    return lax.reduce_window(
-        x,
-        init,
-        reducer,
-        lead + geometry.kernel_size,
-        lead + geometry.stride,
-        pads,
-        window_dilation=lead + geometry.dilation,
-    )
-
-
-@partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _max_pool(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
-    return _reduce_windows(x, -jnp.inf, lax.max, geometry, _pool_pads(geometry, x.shape))
-
-
-def _window_taps(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
-    """(kh*kw, N, C, Ho, Wo): each window's elements in row-major window order, padding -inf."""
-    pads = [(lo, hi, 0) for lo, hi in _pool_pads(geometry, x.shape)]
-    padded = lax.pad(x, jnp.array(-jnp.inf, x.dtype), pads)
-    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
-    out_h, out_w = geometry.output_size
-    rows = [slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh) for i in range(kh)]
-    cols = [slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw) for j in range(kw)]
-    return jnp.stack([padded[:, :, r, c] for r in rows for c in cols])
-
-
-def _max_pool_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return _max_pool(geometry, x), x
-
-
-def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
-    taps, scatter = jax.vjp(partial(_window_taps, geometry), x)
-    first = jnp.argmax(taps, axis=0)  # NumPy's rule: first maximum, a NaN is maximal
-    chosen = jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first
-    return scatter(jnp.where(chosen, dy, 0))
-
-
-_max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
-
-
-def _avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> jax.Array:
-    pads = _pool_pads(geometry, x.shape)
-    total = _reduce_windows(x, 0.0, lax.add, geometry, pads)
-    # The divisor counts the cells of the input (or of the padded input) each
-    # window covers: pooling a mask of ones, so the ceil_mode overhang never counts.
-    ph, pw = geometry.padding
-    (_, bottom), (_, right) = pads[2:]
-    if count_include_pad:
-        mask = jnp.ones((x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        mask_pads = ((0, bottom - ph), (0, right - pw))
-    else:
-        mask, mask_pads = jnp.ones(x.shape[2:], x.dtype), pads[2:]
-    return total / _reduce_windows(mask, 0.0, lax.add, geometry, mask_pads)
-
-
-def _linear(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
-    y = jnp.matmul(x, w.T, precision=_HIGHEST)
-    return y if b is None else y + b
-
-
-def _flatten(x: jax.Array) -> jax.Array:
-    return x.reshape(x.shape[0], -1)
-
-
-def _sigmoid_vjp(x: jax.Array, dy: jax.Array) -> jax.Array:
-    """``dy * s(x) * s(-x)``: no ``1 - y`` to cancel in the positive tail."""
-    return dy * jax.nn.sigmoid(x) * jax.nn.sigmoid(-x)
-
-
-def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    picked = jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1)
-    return -jnp.mean(picked)
 
 
 def _apply(op: Callable, static: tuple, *arrays: jax.Array | None) -> jax.Array:
@@ -245,15 +125,15 @@ class JaxBackend(Backend):
 
     # -- convolution -----------------------------------------------------
     def _conv_op(self, geometry: ConvGeometry, dtype: np.dtype, *arrays: Any) -> Callable[..., jax.Array]:
-        """:func:`_conv`, or :func:`_conv_per_group` for float64 groups fed a NaN or Inf."""
+        """:func:`conv`, or :func:`conv_per_group` for float64 groups fed a NaN or Inf."""
         if geometry.groups == 1 or dtype != np.float64 or all(np.isfinite(a).all() for a in arrays):
-            return _conv
+            return conv
         self.note(
             "float64 grouped conv with NaN/Inf via one conv per group (XLA's CPU float64 grouped"
             " conv is one conv with a block-diagonal kernel: NaN/Inf times its zeros spill NaN"
             " into the other groups)"
         )
-        return _conv_per_group
+        return conv_per_group
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -271,7 +151,7 @@ class JaxBackend(Backend):
 
     # -- pooling ---------------------------------------------------------
     def _note_ceil_mode(self, geometry: PoolGeometry, shape: Sequence[int]) -> None:
-        if any(lo != hi for lo, hi in _pool_pads(geometry, shape)[2:]):
+        if any(lo != hi for lo, hi in pool_pads(geometry, shape)[2:]):
             self.note("ceil_mode via extra bottom/right padding for the last window (reduce_window has none)")
 
     def _note_average(self, count_include_pad: bool) -> None:
@@ -286,7 +166,7 @@ class JaxBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
         self._note_ceil_mode(geometry, np.shape(X))
-        return self._run(_max_pool, (geometry,), self._array(X, result_dtype(X)))
+        return self._run(max_pool, (geometry,), self._array(X, result_dtype(X)))
 
     def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         geometry = check_pool2d(
@@ -298,7 +178,7 @@ class JaxBackend(Backend):
             " (reduce_window's select_and_scatter compares with >=: a window with a NaN sends"
             " its gradient to the largest element after its last NaN, or to that NaN if last)"
         )
-        return self._grads(_max_pool, (geometry,), dY, (X,), result_dtype(X, dY))[0]
+        return self._grads(max_pool, (geometry,), dY, (X,), result_dtype(X, dY))[0]
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         geometry = check_pool2d(
@@ -312,7 +192,7 @@ class JaxBackend(Backend):
         self._note_ceil_mode(geometry, np.shape(X))
         self._note_average(count_include_pad)
         static = (geometry, bool(count_include_pad))
-        return self._run(_avg_pool, static, self._array(X, result_dtype(X)))
+        return self._run(avg_pool, static, self._array(X, result_dtype(X)))
 
     def avg_pool2d_vjp(
         self, X, dY, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
@@ -329,7 +209,7 @@ class JaxBackend(Backend):
         self._note_ceil_mode(geometry, np.shape(X))
         self._note_average(count_include_pad)
         static = (geometry, bool(count_include_pad))
-        return self._grads(_avg_pool, static, dY, (X,), result_dtype(X, dY))[0]
+        return self._grads(avg_pool, static, dY, (X,), result_dtype(X, dY))[0]
 
     # -- activations, dense, loss -----------------------------------------
     def sigmoid(self, X):
@@ -340,7 +220,7 @@ class JaxBackend(Backend):
         check_elementwise(X, dY)
         self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (jax.vjp's dY * y * (1 - y): 0 from x = 17)")
         dtype = result_dtype(X, dY)
-        return self._run(_sigmoid_vjp, (), self._array(X, dtype), self._array(dY, dtype))
+        return self._run(sigmoid_vjp, (), self._array(X, dtype), self._array(dY, dtype))
 
     def relu(self, X):
         check_elementwise(X)
@@ -354,26 +234,26 @@ class JaxBackend(Backend):
         check_dense(X, W, b)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
         bias = None if b is None else self._array(b, dtype)
-        return self._run(_linear, (), self._array(X, dtype), self._array(W, dtype), bias)
+        return self._run(linear, (), self._array(X, dtype), self._array(W, dtype), bias)
 
     def linear_vjp(self, X, W, dY):
         check_dense(X, W, dY=dY)
         bias = np.zeros(np.shape(W)[0])
-        dX, dW, db = self._grads(_linear, (), dY, (X, W, bias), result_dtype(X, W, dY))
+        dX, dW, db = self._grads(linear, (), dY, (X, W, bias), result_dtype(X, W, dY))
         return dX, dW, db
 
     def flatten(self, X):
         check_flatten(X)
-        return self._run(_flatten, (), self._array(X, result_dtype(X)))
+        return self._run(flatten, (), self._array(X, result_dtype(X)))
 
     def flatten_vjp(self, X, dY):
         check_flatten(X, dY)
-        return self._grads(_flatten, (), dY, (X,), result_dtype(X, dY))[0]
+        return self._grads(flatten, (), dY, (X,), result_dtype(X, dY))[0]
 
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
         dtype = result_dtype(logits)
-        loss = self._run(_cross_entropy, (), self._array(logits, dtype), self._array(labels, np.int64))
+        loss = self._run(cross_entropy, (), self._array(logits, dtype), self._array(labels, np.int64))
         return dtype.type(loss)
 
     def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
@@ -382,11 +262,11 @@ class JaxBackend(Backend):
         dtype = result_dtype(logits)
         primals = (self._array(logits, dtype),)
         labels = (self._array(labels, np.int64),)
-        return np.array(_vjp(_cross_entropy, (), self._array(dloss, dtype), primals, labels)[0])
+        return np.array(_vjp(cross_entropy, (), self._array(dloss, dtype), primals, labels)[0])
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
-        from backends.jax_lenet import JaxLeNet
+        from backends.jax.lenet import JaxLeNet
 
         return JaxLeNet(variant, dtype, self._device)
 
@@ -394,12 +274,12 @@ class JaxBackend(Backend):
     def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
         self._check_prepare(backward, dY)
         if op == "conv2d":
-            static, forward = (check_conv2d(*arrays, dY=dY, **kwargs),), _conv
+            static, forward = (check_conv2d(*arrays, dY=dY, **kwargs),), conv
         elif op == "max_pool2d":
-            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs),), _max_pool
+            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs),), max_pool
         elif op == "avg_pool2d":
             count_include_pad = bool(kwargs.get("count_include_pad", True))
-            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs), count_include_pad), _avg_pool
+            static, forward = (check_pool2d(*arrays, dY=dY, **kwargs), count_include_pad), avg_pool
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         dtype = result_dtype(*arrays)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import tensorflow as tf
 
-from backends.tensorflow_lenet import build_lenet
+from backends.tensorflow.lenet import build_lenet
 
 Step = Callable[[tf.Tensor, np.ndarray], tuple[tf.Tensor, tf.Tensor]]
 

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 import reference
-from reporting.divergences import NotApplicableError, Probe
-from reporting.probes.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences import NotApplicableError, Probe
+from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
 
 
 def _t(array: np.ndarray, grad: bool = False) -> torch.Tensor:

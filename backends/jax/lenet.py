@@ -1,7 +1,7 @@
 """LeNet as a pure JAX function of a parameter dict, from the JAX adapter's native ops.
 
 JAX has no layer objects (flax is a separate library), so the network is the
-adapter's ``lax`` convolution and pooling, ``jax.nn`` activations and dense
+adapter's ``lax`` convolution and pooling (:mod:`backends.jax.ops`), ``jax.nn`` activations and dense
 layer composed in the chapter's order. Parameters keep the canonical layouts
 (OIHW convolutions, NCHW activations, (out, in) dense weights), so canonical
 arrays load as they are. Forward, gradient and SGD step are each one jit.
@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from backends.base import LeNetModel
-from backends.jax_backend import _avg_pool, _conv, _cross_entropy, _flatten, _linear, _max_pool
+from backends.jax.ops import avg_pool, conv, cross_entropy, flatten, linear, max_pool
+from backends.lenet import LeNetModel
 from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, check_params, variant_of
 from reference.shapes import conv2d_geometry, pool2d_geometry
 
@@ -31,18 +31,18 @@ def lenet_logits(params: Params, X: jax.Array, spec: Variant) -> jax.Array:
     for layer in ("conv1", "conv2"):
         weight = params[f"{layer}.weight"]
         geometry = conv2d_geometry(h.shape, weight.shape, padding=CONV_PADDING[layer])
-        h = act(_conv(geometry, h, weight, params[f"{layer}.bias"]))
+        h = act(conv(geometry, h, weight, params[f"{layer}.bias"]))
         window = pool2d_geometry(h.shape, 2, 2)
-        h = _avg_pool(window, True, h) if spec.pooling == "avg" else _max_pool(window, h)
-    h = _flatten(h)
+        h = avg_pool(window, True, h) if spec.pooling == "avg" else max_pool(window, h)
+    h = flatten(h)
     for layer in ("fc1", "fc2"):
-        h = act(_linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"]))
-    return _linear(h, params["fc3.weight"], params["fc3.bias"])
+        h = act(linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"]))
+    return linear(h, params["fc3.weight"], params["fc3.bias"])
 
 
 def _loss(params: Params, X: jax.Array, y: jax.Array, spec: Variant) -> tuple[jax.Array, jax.Array]:
     logits = lenet_logits(params, X, spec)
-    return _cross_entropy(logits, y), logits
+    return cross_entropy(logits, y), logits
 
 
 _logits = jax.jit(lenet_logits, static_argnums=2)

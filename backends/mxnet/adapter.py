@@ -28,7 +28,6 @@ gradient ties (first maximum).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +36,7 @@ import numpy as np
 
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
+from backends.mxnet.ops import NDArray, full_convention, max_pool_taps, mx, relu_by_where
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -48,62 +48,6 @@ from reference.validation import (
     check_real_array,
     result_dtype,
 )
-
-with warnings.catch_warnings():
-    # MXNet 1.9.1 uses NumPy and distutils names that were deprecated after its release.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import mxnet as mx
-
-NDArray = mx.nd.NDArray
-
-
-def _full_convention(geometry: PoolGeometry, size: tuple[int, ...]) -> tuple[tuple[int, ...], bool]:
-    """Output size of ``pooling_convention="full"`` (ceil((n + 2p - k) / s) + 1, no window
-    dropped) and whether its last window hangs past the padded input."""
-    axes = list(zip(size, geometry.kernel_size, geometry.stride, geometry.padding, strict=True))
-    out = tuple(-(-(n + 2 * p - k) // s) + 1 for n, k, s, p in axes)
-    overhang = any((o - 1) * s + k > n + 2 * p for o, (n, k, s, p) in zip(out, axes, strict=True))
-    return out, overhang
-
-
-def _max_pool_taps(geometry: PoolGeometry) -> Callable[[NDArray], NDArray]:
-    """Max pooling as a pick among the window taps: first NaN of a window, else its first maximum."""
-    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
-    kh, kw = geometry.kernel_size
-    out_h, out_w = geometry.output_size
-
-    def pool(x: NDArray) -> NDArray:
-        _, _, h, w = x.shape
-        # -inf padding, with enough rows/columns after for a ceil_mode overhang.
-        bottom = max(ph, (out_h - 1) * sh + dh * (kh - 1) + 1 - h - ph)
-        right = max(pw, (out_w - 1) * sw + dw * (kw - 1) + 1 - w - pw)
-        padded = mx.nd.pad(
-            x, mode="constant", constant_value=-np.inf, pad_width=(0, 0, 0, 0, ph, bottom, pw, right)
-        )
-        taps = mx.nd.stack(
-            *(
-                mx.nd.slice(
-                    padded,
-                    begin=(None, None, i * dh, j * dw),
-                    end=(None, None, i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1),
-                    step=(None, None, sh, sw),
-                )
-                for i in range(kh)
-                for j in range(kw)
-            )
-        )
-        with mx.autograd.pause():
-            # argmax keeps the first of equal values, so this is the reference's row-major rule.
-            nan = taps != taps
-            first = mx.nd.where(mx.nd.max(nan, axis=0), mx.nd.argmax(nan, axis=0), mx.nd.argmax(taps, axis=0))
-        return mx.nd.pick(taps, first, axis=0)
-
-    return pool
-
-
-def _relu_by_where(x: NDArray) -> NDArray:
-    """ReLU whose gradient is 0 wherever ``x > 0`` is false, NaN included."""
-    return mx.nd.where(x > 0, x, mx.nd.zeros_like(x))
 
 
 class MXNetBackend(Backend):
@@ -195,7 +139,7 @@ class MXNetBackend(Backend):
         """Native ``Pooling`` of an input of spatial ``size``; with ceil_mode, minus a
         last window that starts in the bottom/right padding."""
         out_h, out_w = geometry.output_size
-        drop = geometry.ceil_mode and _full_convention(geometry, size)[0] != geometry.output_size
+        drop = geometry.ceil_mode and full_convention(geometry, size)[0] != geometry.output_size
         if drop:
             self.note(
                 "ceil_mode via pooling_convention='full' and a slice"
@@ -219,19 +163,19 @@ class MXNetBackend(Backend):
     def _max_pool(self, geometry: PoolGeometry, X: np.ndarray) -> Callable[[NDArray], NDArray]:
         if geometry.dilation != (1, 1):
             self.note("dilated max pooling via strided slices, argmax and pick (Pooling has no dilation)")
-            return _max_pool_taps(geometry)
+            return max_pool_taps(geometry)
         if np.isnan(X).any() or np.isneginf(X).any():
             self.note(
                 "max pooling of NaN or -inf via strided slices, argmax and pick"
                 " (Pooling skips NaN and gives -FLT_MAX for a window of -inf)"
             )
-            return _max_pool_taps(geometry)
+            return max_pool_taps(geometry)
         return self._pool(geometry, X.shape[2:], "max")
 
     def _avg_pool(
         self, geometry: PoolGeometry, size: tuple[int, ...], count_include_pad: bool
     ) -> Callable[[NDArray], NDArray]:
-        if not (geometry.ceil_mode and _full_convention(geometry, size)[1]):
+        if not (geometry.ceil_mode and full_convention(geometry, size)[1]):
             return self._pool(geometry, size, "avg", count_include_pad)
         self.note(
             "ceil_mode average pooling via sum pooling over a sum-pooled mask of the counted cells"
@@ -318,7 +262,7 @@ class MXNetBackend(Backend):
         relu = mx.nd.relu
         if np.isnan(X).any():
             self.note("relu gradient at NaN via where(x > 0, x, 0) (relu's backward gives NaN there)")
-            relu = _relu_by_where
+            relu = relu_by_where
         return self._grads(relu, (X,), dY, result_dtype(X, dY))[0]
 
     @staticmethod
@@ -372,7 +316,7 @@ class MXNetBackend(Backend):
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
-        from backends.mxnet_lenet import MXNetLeNet
+        from backends.mxnet.lenet import MXNetLeNet
 
         return MXNetLeNet(variant, dtype, self._context)
 

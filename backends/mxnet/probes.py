@@ -7,11 +7,17 @@ from collections.abc import Callable
 import numpy as np
 
 import reference
-from backends.mxnet_backend import mx  # imported there with its import-time warnings silenced
-from reporting.divergences import NotApplicableError, Probe
-from reporting.probes.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences import NotApplicableError, Probe
+from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.mxnet.ops import mx  # imported there with its import-time warnings silenced
 
 nd = mx.nd
+
+
+# Inputs of the pooling probes beside the shared ones of :mod:`backends.divergences.inputs`.
+ONES_4 = np.ones((1, 1, 4, 4), dtype=np.float32)
+ONES_5 = np.ones((1, 1, 5, 5), dtype=np.float32)
+ALL_NEG_INF = np.full((1, 1, 2, 2), -np.inf, dtype=np.float32)
 
 
 def _a(array: np.ndarray, ctx: mx.Context | None = None) -> mx.nd.NDArray:
@@ -58,10 +64,8 @@ def _tf32_conv() -> np.ndarray:
     return nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=64, no_bias=True).asnumpy()
 
 
-def probes() -> list[Probe]:
-    ones_4 = np.ones((1, 1, 4, 4), dtype=np.float32)
-    ones_5 = np.ones((1, 1, 5, 5), dtype=np.float32)
-    all_neg_inf = np.full((1, 1, 2, 2), -np.inf, dtype=np.float32)
+def _same_padding() -> list[Probe]:
+    """'same' padding with an odd total: MXNet has no 'same', a user pads symmetrically."""
     return [
         Probe("'same' padding, odd total",
               "nd.Convolution(x, w, kernel=(2, 2), num_filter=1, no_bias=True, pad=(1, 1))"
@@ -74,17 +78,35 @@ def probes() -> list[Probe]:
               lambda: _conv(stride=(2, 2), pad=(1, 1)),
               lambda: reference.conv2d(IMAGE_5, KERNEL_2, stride=2, padding="same"),
               "explicit pads from the reference's rule, mx.nd.pad when asymmetric"),
+    ]  # fmt: skip
+
+
+def _asymmetric_padding() -> list[Probe]:
+    """Asymmetric padding: ``pad`` is one symmetric size per axis."""
+    return [
         Probe("asymmetric padding",
               "nd.Convolution(x, w, kernel=(2, 2), num_filter=1, no_bias=True, pad=(0, 1, 0, 1))"
               " (pad is one symmetric size per axis)",
               lambda: _conv(pad=(0, 1, 0, 1)),
               lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding=((0, 1), (0, 1))),
               "mx.nd.pad, then Convolution without padding"),
+    ]  # fmt: skip
+
+
+def _avg_pool_count() -> list[Probe]:
+    """Whether average pooling's divisor counts the padding."""
+    return [
         Probe("avg-pool padding count",
               "nd.Pooling(x, kernel=(3, 3), pool_type='avg', stride=(2, 2), pad=(1, 1))",
-              lambda: _pool(ones_5, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1)),
-              lambda: reference.avg_pool2d(ones_5, 3, stride=2, padding=1),
+              lambda: _pool(ONES_5, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1)),
+              lambda: reference.avg_pool2d(ONES_5, 3, stride=2, padding=1),
               "native (count_include_pad=True is MXNet's default too)"),
+    ]  # fmt: skip
+
+
+def _ceil_mode() -> list[Probe]:
+    """ceil_mode through ``pooling_convention``, forward and backward."""
+    return [
         Probe("ceil_mode",
               "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2), pad=(1, 1),"
               " pooling_convention='full')",
@@ -107,12 +129,18 @@ def probes() -> list[Probe]:
               "x.grad after nd.Pooling(x, kernel=(3, 3), pool_type='avg', stride=(2, 2), pad=(1, 1),"
               " pooling_convention='full') on 4x4, backward of ones",
               lambda: _pool_grad(
-                  ones_4, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1), pooling_convention="full"
+                  ONES_4, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1), pooling_convention="full"
               ),
-              lambda: reference.avg_pool2d_vjp(ones_4, np.ones((1, 1, 3, 3), np.float32), 3, stride=2,
+              lambda: reference.avg_pool2d_vjp(ONES_4, np.ones((1, 1, 3, 3), np.float32), 3, stride=2,
                                                padding=1, ceil_mode=True),
               "sum pooling divided by a sum-pooled mask of the counted cells when a ceil_mode window"
               " hangs past the padded input (MKL-DNN's float32 backward counts the overhang)"),
+    ]  # fmt: skip
+
+
+def _pooling_conventions() -> list[Probe]:
+    """``Pooling``'s own defaults: stride 1, a max that starts from -FLT_MAX."""
+    return [
         Probe("MXNet pooling conventions",
               "nd.Pooling(x, kernel=(2, 2), pool_type='max') (no stride)",
               lambda: _pool(IMAGE_5, kernel=(2, 2), pool_type="max"),
@@ -120,28 +148,68 @@ def probes() -> list[Probe]:
               "stride always passed (Pooling's stride defaults to 1, not to the window)"),
         Probe("MXNet pooling conventions",
               "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2)) on a window of -inf",
-              lambda: _pool(all_neg_inf, kernel=(2, 2), pool_type="max", stride=(2, 2)),
-              lambda: reference.max_pool2d(all_neg_inf, 2),
+              lambda: _pool(ALL_NEG_INF, kernel=(2, 2), pool_type="max", stride=(2, 2)),
+              lambda: reference.max_pool2d(ALL_NEG_INF, 2),
               "strided slices, argmax and pick when the input holds -inf (Pooling starts from -FLT_MAX)"),
+    ]  # fmt: skip
+
+
+def _max_pool_ties() -> list[Probe]:
+    """Which of tied maxima takes a window's gradient."""
+    return [
         Probe("max-pool ties",
               "x.grad after nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2)), backward of ones",
               lambda: _pool_grad(TIES, kernel=(2, 2), pool_type="max", stride=(2, 2)),
               lambda: reference.max_pool2d_vjp(TIES, np.ones((1, 1, 2, 2), np.float32), 2),
               "native on the CPU (first maximal element)"),
+    ]  # fmt: skip
+
+
+def _nan_in_max_window() -> list[Probe]:
+    """A NaN in a max-pool window."""
+    return [
         Probe("NaN in a max window",
               "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2))",
               lambda: _pool(WITH_NAN, kernel=(2, 2), pool_type="max", stride=(2, 2)),
               lambda: reference.max_pool2d(WITH_NAN, 2),
               "strided slices, argmax and pick when the input holds NaN (Pooling skips NaN)"),
+    ]  # fmt: skip
+
+
+def _flatten_order() -> list[Probe]:
+    """Flatten order before the first dense layer."""
+    return [
         Probe("flatten order before the first dense layer",
               "nd.FullyConnected(nd.flatten(x), fc1, no_bias=True, num_hidden=120)",
               lambda: _run(lambda: nd.FullyConnected(nd.flatten(_a(ACTIVATION)), _a(FC1), no_bias=True,
                                                      num_hidden=120)),
               lambda: reference.linear(reference.flatten(ACTIVATION), FC1),
               "native (NCHW, so flatten is C, H, W order)"),
+    ]  # fmt: skip
+
+
+def _tf32() -> list[Probe]:
+    """Float32 convolutions on a GPU, where TF32 may be on."""
+    return [
         Probe("TF32 on GPUs",
               "nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=64, no_bias=True) on mx.gpu(0)",
               _tf32_conv,
               lambda: reference.conv2d(TF32_X, TF32_W, padding=1),
               "NVIDIA_TF32_OVERRIDE=0 (and cuDNN autotune off) on GPUs"),
     ]  # fmt: skip
+
+
+def probes() -> list[Probe]:
+    """Every probe, family by family."""
+    families = (
+        _same_padding,
+        _asymmetric_padding,
+        _avg_pool_count,
+        _ceil_mode,
+        _pooling_conventions,
+        _max_pool_ties,
+        _nan_in_max_window,
+        _flatten_order,
+        _tf32,
+    )
+    return [probe for family in families for probe in family()]

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from backends.base import LeNetModel
-from backends.mxnet_backend import mx  # imported there with its import-time warnings silenced
+from backends.lenet import LeNetModel
+from backends.mxnet.ops import mx  # imported there with its import-time warnings silenced
 from reference.lenet import PARAM_SHAPES, check_params, variant_of
 
 nn = mx.gluon.nn

@@ -1,10 +1,11 @@
 """Divergence probes: what a framework's native call with the obvious arguments returns,
 measured against the reference on a small fixed input.
 
-Each framework has a module ``reporting.probes.<backend>`` with ``probes()``
-returning :class:`Probe` records. ``python -m reporting.probes --backend NAME``
-runs them (in that backend's environment) and writes
-``<out>/divergences-<backend>.json``: one entry per probe with the family, the
+Each backend's folder has a module ``probes`` (found with
+:func:`backends.folder_module`) whose ``probes()`` returns :class:`Probe` records.
+``python -m backends.divergences --backend NAME --out DIR`` runs them (in that
+backend's environment, see ``__main__.py``) and writes ``DIR/divergences-<backend>.json``:
+``{"backend": NAME, "probes": [...]}``, one entry per probe with the family, the
 native call, whether it matches the reference, what differs, and how the
 adapter matches the reference instead.
 """
@@ -17,17 +18,11 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = (
-    "'same' padding, odd total",
-    "asymmetric padding",
-    "avg-pool padding count",
-    "ceil_mode",
-    "max-pool ties",
-    "NaN in a max window",
-    "flatten order before the first dense layer",
-    "MXNet pooling conventions",
-    "TF32 on GPUs",
-)
+# A probe asks which semantics a native call has, not how it rounds: a float32 result
+# within a few hundred float32 units of the reference (unit roundoff 6e-8) is "the
+# same". The absolute part is scaled by the reference's largest finite magnitude,
+# because float32 rounding of a sum scales with its largest terms, not with each value.
+SAME_RTOL = 1e-5
 
 
 class NotApplicableError(Exception):
@@ -50,9 +45,8 @@ def describe(actual: np.ndarray, expected: np.ndarray) -> tuple[bool, str]:
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
         return False, f"shape {actual.shape}, reference {expected.shape}"
-    # float32 rounding of a sum scales with its largest terms, not with each value.
     scale = float(np.nanmax(np.abs(np.where(np.isfinite(expected), expected, 0)), initial=1.0))
-    close = np.isclose(actual, expected, rtol=1e-5, atol=1e-5 * scale, equal_nan=True)
+    close = np.isclose(actual, expected, rtol=SAME_RTOL, atol=SAME_RTOL * scale, equal_nan=True)
     if close.all():
         return True, "same values"
     index = tuple(int(i) for i in np.argwhere(~close)[0])

@@ -382,7 +382,7 @@ class TensorFlowBackend(Backend):
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
-        from backends.tensorflow_lenet import TensorFlowLeNet
+        from backends.tensorflow.lenet import TensorFlowLeNet
 
         return TensorFlowLeNet(variant, dtype, self._tf_device)
 

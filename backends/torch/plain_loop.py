@@ -12,7 +12,7 @@ import functools
 import torch
 from torch import nn
 
-from backends.torch_lenet import build_lenet
+from backends.torch.lenet import build_lenet
 
 
 @functools.cache

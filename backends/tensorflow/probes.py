@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 import reference
-from reporting.divergences import NotApplicableError, Probe
-from reporting.probes.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences import NotApplicableError, Probe
+from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
 
 # The ResNet stem (224x224, 7x7, stride 2): PyTorch's padding=3 becomes 'SAME'
 # in a port, and TF's 'SAME' pads (2, 3) there.

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from backends.base import LeNetModel
+from backends.lenet import LeNetModel
 from reference.lenet import PARAM_SHAPES, check_params, variant_of
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}

@@ -10,8 +10,8 @@ from jax import lax
 from jax.example_libraries import stax
 
 import reference
-from reporting.divergences import NotApplicableError, Probe
-from reporting.probes.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences import NotApplicableError, Probe
+from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
 
 NCHW = ("NCHW", "OIHW", "NCHW")
 

@@ -256,7 +256,7 @@ class TorchBackend(Backend):
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
-        from backends.torch_lenet import TorchLeNet
+        from backends.torch.lenet import TorchLeNet
 
         return TorchLeNet(variant, dtype, self.device)
 

@@ -1,22 +1,22 @@
-"""Run one framework's divergence probes: ``python -m reporting.probes --backend NAME --out results``."""
+"""Run one backend's divergence probes: ``python -m backends.divergences --backend NAME --out DIR``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import sys
 from pathlib import Path
 
-from reporting.divergences import measure
+from backends.divergences import measure
+from backends.registry import backend_class, folder_module
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reporting.probes", description=__doc__)
+    """Run one backend's probes and write ``<out>/divergences-<backend>.json``."""
+    parser = argparse.ArgumentParser(prog="python -m backends.divergences", description=__doc__)
     parser.add_argument("--backend", required=True)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    module = importlib.import_module(f"reporting.probes.{args.backend}")
+    module = folder_module(backend_class(args.backend), "probes")
     entries = [measure(probe) for probe in module.probes()]
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"divergences-{args.backend}.json"
@@ -29,4 +29,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

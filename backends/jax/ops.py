@@ -1,0 +1,157 @@
+"""JAX's ops as pure functions of (static arguments, arrays), in the canonical layouts.
+
+The adapter (:mod:`backends.jax.adapter`) jit-compiles and differentiates them;
+the LeNet (:mod:`backends.jax.lenet`) composes them. Importing this module
+switches on ``jax_enable_x64``: without it float64 inputs would silently become
+float32. Convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not
+use TF32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import jax
+
+# Before any array exists: without it float64 inputs would silently become float32.
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402 (after the x64 switch)
+from jax import lax  # noqa: E402
+
+from reference.shapes import ConvGeometry, PoolGeometry  # noqa: E402
+
+HIGHEST = lax.Precision.HIGHEST  # full float32 on GPUs: no TF32, no bfloat16 passes
+NCHW_OIHW = ("NCHW", "OIHW", "NCHW")
+
+
+# -- the ops as pure functions of (static arguments, arrays) -----------------------
+def conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
+    """conv2d of NCHW ``x`` and OIHW ``w`` (plus ``b`` per output channel) with ``geometry``'s stride,
+    padding, dilation and groups."""
+    y = lax.conv_general_dilated(
+        x,
+        w,
+        window_strides=geometry.stride,
+        padding=geometry.padding,
+        rhs_dilation=geometry.dilation,
+        dimension_numbers=NCHW_OIHW,
+        feature_group_count=geometry.groups,
+        precision=HIGHEST,
+    )
+    return y if b is None else y + b[:, None, None]
+
+
+def conv_per_group(
+    geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None
+) -> jax.Array:
+    """:func:`conv` as one convolution per group, so a NaN or Inf stays in its own group."""
+    groups, single = geometry.groups, dataclasses.replace(geometry, groups=1)
+    pairs = zip(jnp.split(x, groups, axis=1), jnp.split(w, groups, axis=0), strict=True)
+    y = jnp.concatenate([conv(single, x_g, w_g) for x_g, w_g in pairs], axis=1)
+    return y if b is None else y + b[:, None, None]
+
+
+def pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """NCHW pads: ``padding`` each side plus what a ceil_mode window hangs past the padded input."""
+    pads = [(0, 0), (0, 0)]
+    for n, k, s, p, d, out in zip(
+        shape[2:],
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
+        geometry.output_size,
+        strict=True,
+    ):
+        pads.append((p, p + max((out - 1) * s + d * (k - 1) + 1 - (n + 2 * p), 0)))
+    return tuple(pads)
+
+
+def _reduce_windows(
+    x: jax.Array, init: float, reducer: Callable, geometry: PoolGeometry, pads: Sequence[tuple[int, int]]
+) -> jax.Array:
+    """``reducer`` over every pooling window of the last two axes of ``x``."""
+    lead = (1,) * (x.ndim - 2)
+    return lax.reduce_window(
+        x,
+        init,
+        reducer,
+        lead + geometry.kernel_size,
+        lead + geometry.stride,
+        pads,
+        window_dilation=lead + geometry.dilation,
+    )
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0,))
+def max_pool(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """Max pooling of NCHW ``x``, -inf padding; the gradient goes to each window's first maximum
+    (NaN maximal), see :func:`_max_pool_bwd`."""
+    return _reduce_windows(x, -jnp.inf, lax.max, geometry, pool_pads(geometry, x.shape))
+
+
+def _window_taps(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """(kh*kw, N, C, Ho, Wo): each window's elements in row-major window order, padding -inf."""
+    pads = [(lo, hi, 0) for lo, hi in pool_pads(geometry, x.shape)]
+    padded = lax.pad(x, jnp.array(-jnp.inf, x.dtype), pads)
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
+    out_h, out_w = geometry.output_size
+    rows = [slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh) for i in range(kh)]
+    cols = [slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw) for j in range(kw)]
+    return jnp.stack([padded[:, :, r, c] for r in rows for c in cols])
+
+
+def _max_pool_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return max_pool(geometry, x), x
+
+
+def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
+    taps, scatter = jax.vjp(partial(_window_taps, geometry), x)
+    first = jnp.argmax(taps, axis=0)  # NumPy's rule: first maximum, a NaN is maximal
+    chosen = jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first
+    return scatter(jnp.where(chosen, dy, 0))
+
+
+max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
+
+
+def avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> jax.Array:
+    """Average pooling of NCHW ``x``; the divisor counts the padded-input cells each window covers
+    (``count_include_pad``) or the real ones, never a ceil_mode overhang."""
+    pads = pool_pads(geometry, x.shape)
+    total = _reduce_windows(x, 0.0, lax.add, geometry, pads)
+    # The divisor counts the cells of the input (or of the padded input) each
+    # window covers: pooling a mask of ones, so the ceil_mode overhang never counts.
+    ph, pw = geometry.padding
+    (_, bottom), (_, right) = pads[2:]
+    if count_include_pad:
+        mask = jnp.ones((x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
+        mask_pads = ((0, bottom - ph), (0, right - pw))
+    else:
+        mask, mask_pads = jnp.ones(x.shape[2:], x.dtype), pads[2:]
+    return total / _reduce_windows(mask, 0.0, lax.add, geometry, mask_pads)
+
+
+def linear(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
+    """Dense layer ``x @ w.T + b``, ``w`` as (out, in)."""
+    y = jnp.matmul(x, w.T, precision=HIGHEST)
+    return y if b is None else y + b
+
+
+def flatten(x: jax.Array) -> jax.Array:
+    """(N, ...) -> (N, prod(...)) in C order (C, H, W for NCHW)."""
+    return x.reshape(x.shape[0], -1)
+
+
+def sigmoid_vjp(x: jax.Array, dy: jax.Array) -> jax.Array:
+    """``dy * s(x) * s(-x)``: no ``1 - y`` to cancel in the positive tail."""
+    return dy * jax.nn.sigmoid(x) * jax.nn.sigmoid(-x)
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy of (N, classes) ``logits`` against integer ``labels``."""
+    picked = jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1)
+    return -jnp.mean(picked)

@@ -1,1 +1,0 @@
-"""Divergence probes, one module per framework (see :mod:`reporting.divergences`)."""
