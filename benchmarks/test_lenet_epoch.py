@@ -24,7 +24,7 @@ import pytest
 
 from backends import Backend, folder_module
 from backends.lenet import ReferenceLeNet
-from benchmarks.conftest import record_examples
+from benchmarks.records import record_info
 from reference.fashion_mnist import load_fashion_mnist, minibatches
 from training.loop import DEFAULT_LR
 from training.models import make_model
@@ -93,7 +93,7 @@ def test_lenet_epoch(benchmark, backend, pytestconfig, runner: str, variant: str
 
     name = "numpy-reference" if runner == "reference" else f"{backend.name}-{runner}"
     benchmark.name = f"lenet-epoch-{variant}-{name}"
-    benchmark.extra_info.update(backend=backend.name, variant=variant, yardstick=yardstick)
-    record_examples(benchmark, size * BATCH, runner)  # per round
+    examples = size * BATCH  # per round
+    record_info(benchmark, backend=backend.name, runner=runner, variant=variant, examples=examples)
     benchmark.pedantic(lambda: train(parts[len(done)]), setup=before, teardown=after, rounds=rounds)
-    benchmark.extra_info["yardstick_seconds"] = yardstick_seconds
+    record_info(benchmark, yardstick=yardstick, yardstick_seconds=tuple(yardstick_seconds))
