@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-# A probe asks which semantics a native call has, not how it rounds: a float32 result
-# within a few hundred float32 units of the reference (unit roundoff 6e-8) is "the
-# same". The absolute part is scaled by the reference's largest finite magnitude,
-# because float32 rounding of a sum scales with its largest terms, not with each value.
+# A probe asks which semantics a native call has, not how it rounds: a float32 result within
+# about 170 float32 unit roundoffs (u = 2**-24, about 6e-8) of the reference is "the same".
+# The absolute part is that fraction of the reference's largest finite magnitude, because
+# float32 rounding of a sum scales with its largest terms, not with each value.
 SAME_RTOL = 1e-5
 
 
