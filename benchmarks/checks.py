@@ -4,25 +4,30 @@ A benchmark times :attr:`backends.base.Prepared.run`; a no-op or a wrong
 kernel would report a high GFLOP/s. So :func:`prepare_checked` calls the timed
 path once, copies its outputs to NumPy (:meth:`~backends.base.Prepared.fetch`)
 and compares them with the reference under the conformance suite's rules
-(:func:`conformance.compare.check_output`, bounds from
-:func:`conformance.tolerance.bounds`), raising
+(:func:`conformance.compare.check_output`, bounds from the op's spec,
+:func:`conformance.specs.bounds`), raising
 :class:`conformance.compare.ConformanceError` on a mismatch.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
-import reference
 from backends.base import Backend, Prepared
 from conformance.compare import ConformanceError, check_output
-from conformance.tolerance import bounds
+from conformance.specs import bounds, function
 from reference.validation import result_dtype
 
-# The reference VJP's inputs besides dY: conv2d_vjp(X, W, dY), *_pool2d_vjp(X, dY).
-_PRIMALS = {"conv2d": 2, "max_pool2d": 1, "avg_pool2d": 1}
+
+def primal_count(op: str) -> int:
+    """How many arrays the VJP of ``op`` differentiates: its parameters before ``dY``."""
+    spec, _ = function(op)
+    if spec.vjp is None:
+        raise ValueError(f"{op} has no VJP to check a backward pass against")
+    return list(inspect.signature(spec.vjp.reference).parameters).index("dY")
 
 
 def expected_outputs(
@@ -35,14 +40,15 @@ def expected_outputs(
     """
     dtype = result_dtype(*arrays) if dY is None else result_dtype(*arrays, dY)
     if dY is None:
-        outputs = (getattr(reference, op)(*arrays, **kwargs),)
+        outputs = (function(op)[1].reference(*arrays, **kwargs),)
         return list(zip(outputs, bounds(op, arrays, kwargs, dtype), strict=True))
-    primals = arrays[: _PRIMALS[op]]
+    primals = arrays[: primal_count(op)]
     if len(primals) != len(arrays):
         raise ValueError(f"a checked {op} backward takes {len(primals)} arrays, got {len(arrays)}")
-    grads = getattr(reference, f"{op}_vjp")(*primals, dY, **kwargs)
+    vjp = function(op)[0].vjp  # primal_count checked it exists
+    grads = vjp.reference(*primals, dY, **kwargs)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    checks = zip(grads, bounds(f"{op}_vjp", (*primals, dY), kwargs, dtype), strict=True)
+    checks = zip(grads, bounds(vjp.name, (*primals, dY), kwargs, dtype), strict=True)
     return list(checks)[: len(primals)]  # conv2d_vjp's db has no input array here
 
 

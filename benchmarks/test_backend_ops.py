@@ -1,7 +1,8 @@
-"""Per-op benchmarks of one backend (``--backend NAME``): conv2d and both poolings,
-forward and forward+backward, at LeNet and ResNet-like sizes, float32.
+"""Per-op benchmarks of one backend (``--backend NAME``): every op spec's workloads,
+forward and forward+backward, float32.
 
-Each benchmark times a prepared callable that keeps tensors on the device and
+The sizes are each spec's ``workloads`` (:mod:`conformance.specs`). Each
+benchmark times a prepared callable that keeps tensors on the device and
 synchronises before returning (:meth:`backends.base.Backend.prepare`), after
 one call of it has been checked against the reference
 (:func:`benchmarks.checks.prepare_checked`): a wrong or missing result fails
@@ -14,41 +15,34 @@ import numpy as np
 import pytest
 
 from benchmarks.checks import prepare_checked
-from benchmarks.conftest import record_flops
-from benchmarks.workloads import LENET_CONVS, LENET_POOLS, RESNET_CONVS, RESNET_POOL
+from benchmarks.records import record_info
+from conformance.specs import SPECS
 
-PASSES = {"forward": 1, "forward+backward": 3}
+PASSES = ("forward", "forward+backward")
+WORKLOADS = [
+    pytest.param(spec.name, workload, id=f"{spec.name}-{workload.name}")
+    for spec in SPECS.values()
+    for workload in spec.workloads
+]
 
 
-@pytest.mark.benchmark(group="conv2d")
-@pytest.mark.parametrize("pass_", list(PASSES))
-@pytest.mark.parametrize("workload", (*LENET_CONVS, *RESNET_CONVS), ids=lambda w: w.name)
-def test_conv2d(benchmark, backend, workload, pass_) -> None:
-    X, W, dY = workload.arrays(np.float32)
+@pytest.mark.parametrize("pass_", PASSES)
+@pytest.mark.parametrize(("op", "workload"), WORKLOADS)
+def test_op(benchmark, backend, op: str, workload, pass_: str) -> None:
+    *primals, dY = workload.arrays(np.float32)
     backward = pass_ != "forward"
     prepared, ratio = prepare_checked(
-        backend, "conv2d", X, W, backward=backward, dY=dY if backward else None, **workload.kwargs
+        backend, op, *primals, backward=backward, dY=dY if backward else None, **workload.kwargs
     )
-    benchmark.extra_info.update(
-        backend=backend.name, op="conv2d", workload=workload.name, pass_=pass_, check_ratio=ratio
+    benchmark.group = op
+    flops = workload.backward_flops if backward else workload.flops
+    record_info(
+        benchmark,
+        backend=backend.name,
+        op=op,
+        workload=workload.name,
+        pass_=pass_,
+        check_ratio=ratio,
+        flops=flops,
     )
-    record_flops(benchmark, workload.flops * PASSES[pass_])
-    benchmark(prepared.run)
-
-
-@pytest.mark.benchmark(group="pool")
-@pytest.mark.parametrize("pass_", list(PASSES))
-@pytest.mark.parametrize("mode", ["max", "avg"])
-@pytest.mark.parametrize("workload", (*LENET_POOLS, RESNET_POOL), ids=lambda w: w.name)
-def test_pool2d(benchmark, backend, workload, mode, pass_) -> None:
-    X, dY = workload.arrays(np.float32)
-    kwargs = {"kernel_size": workload.kernel_size, **workload.kwargs}
-    backward = pass_ != "forward"
-    op = f"{mode}_pool2d"
-    seed = dY if backward else None
-    prepared, ratio = prepare_checked(backend, op, X, backward=backward, dY=seed, **kwargs)
-    benchmark.extra_info.update(
-        backend=backend.name, op=op, workload=workload.name, pass_=pass_, check_ratio=ratio
-    )
-    record_flops(benchmark, workload.flops * (1 if pass_ == "forward" else 2))
     benchmark(prepared.run)

@@ -1,4 +1,5 @@
-"""Benchmarks of the NumPy reference: conv2d and both poolings, forward and forward+VJP.
+"""Benchmarks of the NumPy reference: each op spec's workloads marked ``on_reference``,
+forward and forward+VJP.
 
 Run with ``nox -s bench-reference`` (it adds the matmul yardstick of ``test_yardstick.py``).
 """
@@ -7,48 +8,31 @@ from __future__ import annotations
 
 import pytest
 
-import reference
-from benchmarks.conftest import record_flops
-from benchmarks.workloads import LARGE_CONV, LENET_CONVS, LENET_POOLS, RESNET_POOL
+from benchmarks.records import record_info
+from conformance.specs import SPECS
 
-CONVS = (*LENET_CONVS, LARGE_CONV)
-POOLS = (*LENET_POOLS, RESNET_POOL)
+WORKLOADS = [
+    pytest.param(spec, workload, id=f"{spec.name}-{workload.name}")
+    for spec in SPECS.values()
+    for workload in spec.workloads
+    if workload.on_reference
+]
 
 
-@pytest.mark.benchmark(group="conv2d")
 @pytest.mark.parametrize("pass_", ["forward", "forward+vjp"])
-@pytest.mark.parametrize("workload", CONVS, ids=lambda w: w.name)
-def test_conv2d(benchmark, workload, pass_) -> None:
-    X, W, dY = workload.arrays()
+@pytest.mark.parametrize(("spec", "workload"), WORKLOADS)
+def test_op(benchmark, spec, workload, pass_: str) -> None:
+    *primals, dY = workload.arrays()
     kwargs = workload.kwargs
+    forward, vjp = spec.reference, spec.vjp.reference
 
     def forward_vjp():
-        reference.conv2d(X, W, **kwargs)
-        return reference.conv2d_vjp(X, W, dY, **kwargs)
+        forward(*primals, **kwargs)
+        return vjp(*primals, dY, **kwargs)
 
-    record_flops(benchmark, workload.flops * (1 if pass_ == "forward" else 3))
+    benchmark.group = spec.name
+    record_info(benchmark, flops=workload.backward_flops if pass_ != "forward" else workload.flops)
     if pass_ == "forward":
-        benchmark(reference.conv2d, X, W, **kwargs)
-    else:
-        benchmark(forward_vjp)
-
-
-@pytest.mark.benchmark(group="pool")
-@pytest.mark.parametrize("pass_", ["forward", "forward+vjp"])
-@pytest.mark.parametrize("mode", ["max", "avg"])
-@pytest.mark.parametrize("workload", POOLS, ids=lambda w: w.name)
-def test_pool2d(benchmark, workload, mode, pass_) -> None:
-    X, dY = workload.arrays()
-    pool = getattr(reference, f"{mode}_pool2d")
-    pool_vjp = getattr(reference, f"{mode}_pool2d_vjp")
-    kwargs = {"kernel_size": workload.kernel_size, **workload.kwargs}
-
-    def forward_vjp():
-        pool(X, **kwargs)
-        return pool_vjp(X, dY, **kwargs)
-
-    record_flops(benchmark, workload.flops * (1 if pass_ == "forward" else 2))
-    if pass_ == "forward":
-        benchmark(pool, X, **kwargs)
+        benchmark(forward, *primals, **kwargs)
     else:
         benchmark(forward_vjp)

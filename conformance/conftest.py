@@ -1,8 +1,10 @@
 """pytest plugin of the conformance suite: ``pytest conformance --backend NAME [--device D]``.
 
 Prints the backend's environment in the header, turns TF32 off through the
-adapter, records every case and, at the end, writes
-``<results-dir>/conformance-<backend>.json`` and prints a summary table.
+adapter, marks the backend's known gaps as strict expected failures, records
+every case and, at the end, writes ``<results-dir>/conformance-<backend>.json``
+and prints a summary table. ``--replay '<case JSON>'`` runs one generated case
+again (``conformance/test_replay.py``), as its failure message says.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from typing import Any
 import pytest
 
 import backends
+from conformance import known_gaps
+from conformance.cases import Generated
 from conformance.results import Results
 
 _RESULTS = pytest.StashKey[Results]()
 _BACKEND = pytest.StashKey[backends.Backend]()
+_GAPS = pytest.StashKey[list[known_gaps.Gap]]()
+REPLAY_MODULE = "test_replay.py"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,11 +32,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--device", default="auto", help="'auto' (GPU when present), 'cpu', 'gpu' or e.g. 'cuda:1'"
     )
     group.addoption("--results-dir", default="results", help="where conformance-<backend>.json goes")
+    group.addoption("--replay", help="a generated case's JSON, as a failure prints it: run it alone")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     # The suite's own tests (fault injection) run without --backend.
     if collection_path.name == "meta_tests" and config.getoption("backend"):
+        return True
+    # The replay test exists only for the one case --replay names.
+    if collection_path.name == REPLAY_MODULE and not config.getoption("replay"):
         return True
     return None
 
@@ -42,6 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
     backend = backends.get_backend(name, device=config.getoption("device"))
     config.stash[_BACKEND] = backend
     config.stash[_RESULTS] = Results(backend.environment())
+    files = (known_gaps.GAPS_FILE, backends.backend_folder(name) / known_gaps.GAPS_FILE.name)
+    config.stash[_GAPS] = known_gaps.load(backend.name, files)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -51,10 +63,43 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return ["conformance: " + ", ".join(f"{key}={value}" for key, value in env.items())]
 
 
+def item_checks(item: pytest.Item) -> list[tuple[str, str]]:
+    """The ``(function, result id)`` pairs a test item checks, from its parameters.
+
+    A parameter with ``op`` and ``id`` (a :class:`~conformance.cases.Case`, a
+    LeNet check) or ``result_id`` (an :class:`~conformance.error_cases.ErrorCase`)
+    is one check; a :class:`~conformance.cases.Generated` stands for the cases
+    it draws, ``hyp-<function>-...`` for each of its functions.
+    """
+    checks: list[tuple[str, str]] = []
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        if isinstance(value, Generated):
+            checks += [(function, f"hyp-{function}-") for function in value.functions]
+        elif hasattr(value, "op"):
+            checks.append((value.op, getattr(value, "result_id", getattr(value, "id", ""))))
+    return checks
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: every gap is matched against the whole suite
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     needs_backend = [item for item in items if "backend" in getattr(item, "fixturenames", ())]
     if needs_backend and _BACKEND not in config.stash:
         raise pytest.UsageError(f"pass --backend NAME (one of: {', '.join(backends.known())})")
+    if _GAPS not in config.stash:
+        return
+    gaps, seen = config.stash[_GAPS], []
+    for item in items:
+        checks = item_checks(item)
+        seen += checks
+        gap = next((gap for op, result_id in checks if (gap := known_gaps.find(gaps, op, result_id))), None)
+        if gap is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known gap ({gap.where}): {gap.reason}"))
+    # An entry only goes stale where the suite collected its op (a run of one file is no evidence).
+    collected_ops = {op for op, _ in seen}
+    stale = [gap for gap in known_gaps.stale(gaps, seen) if set(gap.functions()) & collected_ops]
+    if stale:
+        entries = "; ".join(f"{gap.where} ({gap.op}, {gap.cases!r})" for gap in stale)
+        raise pytest.UsageError(f"known gaps that match no test of {config.stash[_BACKEND].name}: {entries}")
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +110,12 @@ def backend(pytestconfig: pytest.Config) -> backends.Backend:
 @pytest.fixture(scope="session")
 def results(pytestconfig: pytest.Config) -> Results:
     return pytestconfig.stash[_RESULTS]
+
+
+@pytest.fixture(scope="session")
+def gaps(pytestconfig: pytest.Config) -> list[known_gaps.Gap]:
+    """The backend's declared known gaps."""
+    return pytestconfig.stash[_GAPS]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -9,7 +9,7 @@ the tensor and its first bad element. They need no pytest.
 How the bounds are derived (elementwise, from float64 reference values of the
 same dtype-rounded parameters and images). ``E(t)`` bounds ``|t_backend - t_ref|``.
 
-Each op's own rounding is the per-op bound of :func:`conformance.tolerance.bounds`
+Each op's own rounding is the per-op bound of :func:`conformance.specs.bounds`
 evaluated on the reference's float64 operands of that op (so LeNet follows the
 op policy). Errors of independent roundings are combined in quadrature
 (``sqrt`` of the sum of squares), the model of the op policy's own sqrt(n)
@@ -80,7 +80,8 @@ from typing import Any
 import numpy as np
 
 from conformance.compare import ConformanceError, check_output
-from conformance.tolerance import EXACT, bounds, unit_roundoff
+from conformance.specs import bounds
+from conformance.tolerance import EXACT, unit_roundoff
 from reference import lenet
 from reference.activations import relu, sigmoid
 from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
@@ -93,6 +94,7 @@ __all__ = [
     "BATCH",
     "CHECKED_STEPS",
     "LAYERS",
+    "LENET_OPS",
     "TRAJECTORY_LR",
     "TRAJECTORY_STEPS",
     "all_finite",
@@ -116,6 +118,8 @@ CHECKED_STEPS = tuple(range(0, TRAJECTORY_STEPS, 5))
 TRAJECTORY_LR = {"chapter": 0.9, "relu-max": 0.1}
 POOL = {"kernel_size": 2, "stride": 2}
 LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
+# The op names of the LeNet checks in the results file (and in known gaps).
+LENET_OPS = ("lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory")
 
 Arrays = dict[str, np.ndarray]
 

@@ -1,84 +1,133 @@
-"""Run one case on a backend and on the reference, compare, and record the outcome."""
+"""Run one case on a backend and on the reference, compare, and record the outcome.
+
+Every record carries the command that reruns exactly its case, and every
+failure message ends with it. A case declared as a known gap
+(:mod:`conformance.known_gaps`) that fails is recorded as ``gap`` and its error
+re-raised (the test is a strict expected failure); one that passes is recorded
+as ``fixed``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
-import reference
 from backends.base import Backend, UnsupportedError
-from conformance.cases import Case
+from conformance.cases import Case, rerun_item
 from conformance.compare import ConformanceError, check_output
 from conformance.error_cases import ErrorCase
+from conformance.known_gaps import Gap, find
 from conformance.results import CaseResult, Results, Status
-from conformance.tolerance import bounds
+from conformance.spec import Function
+from conformance.specs import function
+from conformance.tolerance import Bounds
 
-OUTPUT_NAMES = {
-    "conv2d_vjp": ("dX", "dW", "db"),
-    "linear_vjp": ("dX", "dW", "db"),
-}
+ERROR_TEST = "test_invalid_argument_raises_like_the_reference"  # conformance/test_errors.py
 
 
-def _outputs(value) -> list[np.ndarray]:
+def _outputs(value: Any) -> list[np.ndarray]:
     return list(value) if isinstance(value, tuple) else [value]
 
 
-def run_case(backend: Backend, case: Case, results: Results) -> float:
-    """Check ``case`` on ``backend``; record it; raise on anything but a pass.
+def _expected(
+    spec_function: Function, case: Case, arrays: list[np.ndarray]
+) -> tuple[list[np.ndarray], Bounds]:
+    """The reference's outputs of ``case`` and one bound per output."""
+    with np.errstate(all="ignore"):  # NaN and Inf cases compute them on purpose
+        expected = _outputs(spec_function.reference(*arrays, **case.kw))
+        return expected, spec_function.bound(arrays, case.kw, np.dtype(case.dtype))
 
-    Returns the worst error-to-bound ratio over the op's outputs.
+
+def _compare(spec_function: Function, actual: list, expected: list, bounds: Bounds) -> float:
+    """The worst error/bound ratio over the outputs; :class:`ConformanceError` on a mismatch."""
+    __tracebackhide__ = True
+    if len(actual) != len(expected):
+        raise ConformanceError(
+            f"{spec_function.name} returned {len(actual)} outputs, the reference {len(expected)}"
+        )
+    outputs = zip(spec_function.outputs, actual, expected, bounds, strict=True)
+    return max(check_output(name, a, e, b) for name, a, e, b in outputs)
+
+
+def _describe(error: Exception) -> tuple[Status, str]:
+    """A failed check's status and message: ``fail`` when the suite rejects a result, else ``error``."""
+    if isinstance(error, ConformanceError):
+        return Status.FAIL, str(error)
+    if isinstance(error, UnsupportedError):
+        return Status.ERROR, f"unsupported: {error}"
+    return Status.ERROR, f"{type(error).__name__}: {error}"
+
+
+def record_check(
+    results: Results,
+    record: dict[str, Any],
+    gap: Gap | None,
+    check: Callable[[], float | None],
+    notes: Sequence[str] = (),
+) -> float | None:
+    """Run ``check``, record its outcome under ``record`` (CaseResult fields), re-raise a failure.
+
+    ``notes``: the adapter's emulation notes, filled while ``check`` runs. A pass
+    returns the worst ratio; with a declared ``gap`` it is recorded
+    ``fixed``. A failure is recorded ``gap`` (with the gap's reason and upstream)
+    when declared, else ``fail`` or ``error``, and re-raised; an undeclared one
+    with the rerun command appended to its message.
     """
     __tracebackhide__ = True
-    arrays = case.arrays()
-    kwargs = case.kw
-    record = {
-        "id": case.id,
-        "op": case.op,
-        "params": case.params(),
-        "dtype": case.dtype,
-        "source": case.source,
-    }
-    with np.errstate(all="ignore"):  # NaN and Inf cases compute them on purpose
-        expected = _outputs(getattr(reference, case.op)(*arrays, **kwargs))
-        case_bounds = bounds(case.op, arrays, kwargs, case.dtype)
     try:
-        with backend.recording() as notes:
-            actual = _outputs(getattr(backend, case.op)(*arrays, **kwargs))
-    except UnsupportedError as error:
-        results.add(CaseResult(**record, status=Status.ERROR, message=f"unsupported: {error}"))
-        raise
+        ratio = check()
     except Exception as error:
-        results.add(CaseResult(**record, status=Status.ERROR, message=f"{type(error).__name__}: {error}"))
+        record = {**record, "notes": tuple(notes)}
+        status, message = _describe(error)
+        ratio = getattr(error, "ratio", None)
+        if gap is not None:
+            results.add(CaseResult(**record, status=Status.GAP, worst_ratio=ratio, message=message,
+                                   gap=gap.reason, upstream=gap.upstream))  # fmt: skip
+            raise
+        results.add(CaseResult(**record, status=status, worst_ratio=ratio, message=message))
+        if isinstance(error, ConformanceError):
+            raise ConformanceError(f"{message}\nrerun: {record['rerun']}", error.ratio) from None
         raise
-    names = OUTPUT_NAMES.get(case.op, ("Y",))
-    try:
-        if len(actual) != len(expected):
-            raise ConformanceError(f"{case.op} returned {len(actual)} outputs, the reference {len(expected)}")
-        ratios = [
-            check_output(name, a, e, b)
-            for name, a, e, b in zip(names, actual, expected, case_bounds, strict=True)
-        ]
-    except ConformanceError as error:
-        message = f"{error} [{backend.name} {case.call()}]"
-        results.add(
-            CaseResult(
-                **record, status=Status.FAIL, worst_ratio=error.ratio, notes=tuple(notes), message=message
-            )
-        )
-        raise ConformanceError(
-            f"{message}\nreproduce: pytest conformance --backend {backend.name} -k '{case.id}'"
-        ) from None
-    worst = max(ratios)
-    results.add(CaseResult(**record, status=Status.PASS, worst_ratio=worst, notes=tuple(notes)))
-    return worst
+    record = {**record, "notes": tuple(notes)}
+    if gap is not None:
+        results.add(CaseResult(**record, status=Status.FIXED, worst_ratio=ratio, message=gap.removal(),
+                               gap=gap.reason, upstream=gap.upstream))  # fmt: skip
+    else:
+        results.add(CaseResult(**record, status=Status.PASS, worst_ratio=ratio))
+    return ratio
 
 
-def _error_op(case_id: str) -> str:
-    """The reference function an error case calls: the longest public name its id starts with."""
-    names = [name for name in reference.__all__ if case_id.startswith(name + "-")]
-    return max(names, key=len) if names else case_id.split("-")[0]
+def run_case(backend: Backend, case: Case, results: Results, gaps: Sequence[Gap] = ()) -> float | None:
+    """Check ``case`` on ``backend``; record it; raise on anything but a pass.
+
+    Returns the worst error-to-bound ratio over the op's outputs. ``gaps``: the
+    backend's known gaps (one that covers the case changes what is recorded).
+    """
+    __tracebackhide__ = True
+    _, spec_function = function(case.op)
+    arrays = case.arrays()
+    expected, bounds = _expected(spec_function, case, arrays)
+    notes: list[str] = []
+
+    def check() -> float:
+        with backend.recording() as recorded:
+            try:
+                actual = _outputs(getattr(backend, case.op)(*arrays, **case.kw))
+            finally:
+                notes.extend(recorded)
+        try:
+            return _compare(spec_function, actual, expected, bounds)
+        except ConformanceError as error:
+            raise ConformanceError(f"{error} [{backend.name} {case.call()}]", error.ratio) from None
+
+    record = {"id": case.id, "op": case.op, "params": case.params(), "dtype": case.dtype,
+              "source": case.source, "rerun": case.rerun(backend.name)}  # fmt: skip
+    return record_check(results, record, find(gaps, case.op, case.id), check, notes)
 
 
-def run_error_case(backend: Backend, case: ErrorCase, results: Results) -> None:
+def run_error_case(backend: Backend, case: ErrorCase, results: Results, gaps: Sequence[Gap] = ()) -> None:
     """Check that ``case`` raises on ``backend`` what it raises on the reference; record it.
 
     Passes when the call raises exactly ``case.error`` with a message holding every
@@ -86,23 +135,20 @@ def run_error_case(backend: Backend, case: ErrorCase, results: Results) -> None:
     type, a message that lacks one, or no exception at all.
     """
     __tracebackhide__ = True
-    record = {
-        "id": f"error-{case.id}",
-        "op": _error_op(case.id),
-        "params": {"expects": case.error.__name__},
-        "dtype": "-",
-        "source": "error",
-    }
-    try:
-        case.call(backend)
-    except Exception as error:
-        message = f"{type(error).__name__}: {error}"
-        missing = [text for text in case.mentions if text not in str(error)]
-        if type(error) is case.error and not missing:
-            results.add(CaseResult(**record, status=Status.PASS))
-            return
-        results.add(CaseResult(**record, status=Status.FAIL, message=message))
-        expected = f"expected {case.error.__name__} naming {case.mentions}"
-        raise ConformanceError(f"{expected}, got {message!r} [{backend.name} {case.id}]") from None
-    results.add(CaseResult(**record, status=Status.FAIL, message="no exception"))
-    raise ConformanceError(f"expected {case.error.__name__}, the call succeeded [{backend.name} {case.id}]")
+    record = {"id": case.result_id, "op": case.op, "params": {"expects": case.error.__name__}, "dtype": "-",
+              "source": "error", "rerun": rerun_item(backend.name, f"{ERROR_TEST}[{case.id}]")}  # fmt: skip
+
+    def check() -> None:
+        expected = f"expected {case.error.__name__}"
+        try:
+            case.call(backend)
+        except Exception as error:
+            message = f"{type(error).__name__}: {error}"
+            if type(error) is case.error and all(text in str(error) for text in case.mentions):
+                return None
+            raise ConformanceError(
+                f"{expected} naming {case.mentions}, got {message!r} [{backend.name} {case.id}]"
+            ) from None
+        raise ConformanceError(f"{expected}, the call succeeded [{backend.name} {case.id}]")
+
+    record_check(results, record, find(gaps, case.op, case.result_id), check)

@@ -46,19 +46,19 @@ for large x). Each adds ``tiny`` for a result flushed to zero, the VJP also
 ``tiny |dY|`` for a flushed ``s(-x)``. The loss and its VJP take the same terms per row (see their
 functions). Selections (max pooling, ReLU, flatten) are exact, signed zeros
 included where the reference defines their sign (:class:`Exact`).
+
+This module holds the policy's primitives; each op's bound, built from them,
+is a function of its spec (:mod:`conformance.specs`, ``bounds(name, ...)``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-import reference
-from reference.shapes import conv2d_geometry, pool2d_geometry
 
 LAMBDA = 6.0
 ELEMENTARY_ULPS = 4
@@ -107,209 +107,11 @@ def elementary_error(dtype: Any) -> float:
     return 2 * ELEMENTARY_ULPS * unit_roundoff(dtype)
 
 
-def _relative(dtype: Any, relative: float, value: np.ndarray) -> np.ndarray:
+def relative_bound(dtype: Any, relative: float, value: np.ndarray) -> np.ndarray:
     """``(relative + u) * |value| + tiny``: a backend within ``relative``, the reference's rounding, FTZ."""
     return (relative + unit_roundoff(dtype)) * np.abs(value) + float(np.finfo(dtype).tiny)
 
 
-def _abs(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+def absolute(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each array's absolute values in float64: the magnitudes a bound is computed from."""
     return [np.abs(np.asarray(a, dtype=np.float64)) for a in arrays]
-
-
-def _windows_per_element(kernel: tuple[int, int], stride: tuple[int, int], dilation=(1, 1)) -> int:
-    """The most pooling windows that can cover one input element."""
-    return int(
-        np.prod([-(-(d * (k - 1) + 1) // s) for k, s, d in zip(kernel, stride, dilation, strict=True)])
-    )
-
-
-def _conv2d(arrays, kw, dtype) -> Bounds:
-    X, W, *b = _abs(arrays)
-    _, c_per_group, kh, kwid = W.shape
-    magnitude = reference.conv2d(X, W, b[0] if b else None, **kw)
-    return [reduction_bound(dtype, c_per_group * kh * kwid + 1, magnitude)]
-
-
-def _conv2d_vjp(arrays, kw, dtype) -> Bounds:
-    X, W, dY = _abs(arrays)
-    o, _, kh, kwid = W.shape
-    geometry = conv2d_geometry(X.shape, W.shape, **kw)
-    dX, dW, db = reference.conv2d_vjp(X, W, dY, **kw)
-    positions = X.shape[0] * int(np.prod(geometry.output_size))
-    return [
-        reduction_bound(dtype, o // geometry.groups * kh * kwid, dX),
-        reduction_bound(dtype, positions, dW),
-        reduction_bound(dtype, positions, db),
-    ]
-
-
-def _sign_unspecified(zeros: Callable[[np.ndarray], np.ndarray], X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Max-pool outputs whose window maximum is 0 with both +0.0 and -0.0 among the real elements."""
-    X = np.asarray(X, dtype=np.float64)
-    positive = zeros(((X == 0) & ~np.signbit(X)).astype(np.float64))
-    negative = zeros(((X == 0) & np.signbit(X)).astype(np.float64))
-    return (np.asarray(Y) == 0) & (positive == 1) & (negative == 1)
-
-
-def _max_pool2d(arrays, kw, dtype) -> Bounds:
-    (X,) = arrays
-
-    def pool(A: np.ndarray) -> np.ndarray:
-        return reference.max_pool2d(A, **kw)
-
-    return [Exact(signed=~_sign_unspecified(pool, X, pool(X)))]
-
-
-def _max_pool2d_vjp(arrays, kw, dtype) -> Bounds:
-    X, dY = arrays
-    geometry = pool2d_geometry(np.shape(X), **kw)
-    overlap = _windows_per_element(geometry.kernel_size, geometry.stride, geometry.dilation)
-    magnitude = reference.max_pool2d_vjp(X, np.abs(dY), **kw)
-    return [reduction_bound(dtype, overlap, magnitude)]
-
-
-def _avg_pool2d(arrays, kw, dtype) -> Bounds:
-    (X,) = _abs(arrays)
-    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
-    return [reduction_bound(dtype, int(np.prod(geometry.kernel_size)) + 1, reference.avg_pool2d(X, **kw))]
-
-
-def _avg_pool2d_vjp(arrays, kw, dtype) -> Bounds:
-    X, dY = _abs(arrays)
-    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
-    overlap = _windows_per_element(geometry.kernel_size, geometry.stride)
-    return [reduction_bound(dtype, overlap + 1, reference.avg_pool2d_vjp(X, dY, **kw))]
-
-
-def sigmoid_error(dtype: Any) -> float:
-    """Relative error of a float ``sigmoid``: ``e_exp + 2u`` (the exp, the add, the divide)."""
-    return elementary_error(dtype) + 2 * unit_roundoff(dtype)
-
-
-def _sigmoid(arrays, kw, dtype) -> Bounds:
-    return [_relative(dtype, sigmoid_error(dtype), reference.sigmoid(np.asarray(arrays[0], np.float64)))]
-
-
-def _sigmoid_vjp(arrays, kw, dtype) -> Bounds:
-    # dY * s(x) * s(-x): two sigmoids and two products, relative to the true value in both tails;
-    # below the smallest normal number a flushed s(-x) still meets |dY|: tiny * |dY| more.
-    X, dY = (np.asarray(a, dtype=np.float64) for a in arrays)
-    relative = 2 * sigmoid_error(dtype) + 2 * unit_roundoff(dtype)
-    flushed = float(np.finfo(dtype).tiny) * np.abs(dY)
-    return [_relative(dtype, relative, reference.sigmoid_vjp(X, dY)) + flushed]
-
-
-def _linear(arrays, kw, dtype) -> Bounds:
-    X, W, *b = _abs(arrays)
-    return [reduction_bound(dtype, X.shape[1] + 1, reference.linear(X, W, b[0] if b else None))]
-
-
-def _linear_vjp(arrays, kw, dtype) -> Bounds:
-    X, W, dY = _abs(arrays)
-    dX, dW, db = reference.linear_vjp(X, W, dY)
-    n, out = dY.shape
-    return [reduction_bound(dtype, out, dX), reduction_bound(dtype, n, dW), reduction_bound(dtype, n, db)]
-
-
-def _log_softmax_error(logits: np.ndarray) -> np.ndarray:
-    """Per element: the scale of its log-softmax's rounding errors, ``1 + |z - max z| + |max z|``.
-
-    ``z - max z`` rounds relative to ``|z - max z|`` and feeds exp (whose relative
-    error is then an absolute error of the log), the max enters the row's
-    log-sum-exp with its own rounding, and the log of a sum >= 1 adds errors of order 1.
-    """
-    z = np.asarray(logits, dtype=np.float64)
-    return 1.0 + np.abs(z - z.max(axis=1, keepdims=True)) + np.abs(z.max(axis=1, keepdims=True))
-
-
-def _softmax_cross_entropy(arrays, kw, dtype) -> Bounds:
-    # Per row: exp (e_exp) and a k-term sum (gamma(k)) at the row's error scale;
-    # the mean over n rows is an n-term sum of the row losses.
-    logits, _ = arrays
-    n, k = np.shape(logits)
-    scale = _log_softmax_error(logits).max(axis=1).mean()
-    relative = elementary_error(dtype) + gamma(k + n + 2, dtype) + gamma(k + n + 2, np.float64)
-    return [_relative(dtype, relative, np.asarray(scale))]
-
-
-def _softmax_cross_entropy_vjp(arrays, kw, dtype) -> Bounds:
-    # (p - onehot) / n with p = exp(z - max z) / sum: exp, a k-term sum and the
-    # divide relative to p at its error scale; the one-hot subtraction and /n round once each.
-    logits, labels = arrays
-    n, k = np.shape(logits)
-    z = np.asarray(logits, dtype=np.float64)
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    onehot = np.zeros_like(p)
-    onehot[np.arange(n), np.asarray(labels)] = 1.0
-    magnitude = (p * _log_softmax_error(logits) + onehot) / n
-    relative = elementary_error(dtype) + gamma(k + 2, dtype) + gamma(k + 2, np.float64)
-    return [_relative(dtype, relative, magnitude)]
-
-
-def _relu(arrays, kw, dtype) -> Bounds:
-    # relu(x) = max(x, +0.0): the result's sign is defined everywhere (relu(-0.0) = +0.0).
-    return [EXACT]
-
-
-def _relu_vjp(arrays, kw, dtype) -> Bounds:
-    # dY where x > 0, else a zero whose sign is open (native backwards multiply dY by 0).
-    return [UNSIGNED_ZEROS]
-
-
-def _flatten(arrays, kw, dtype) -> Bounds:
-    # A reshape: every value moves unchanged, the sign of a zero included.
-    return [EXACT]
-
-
-def _chapter(op: str) -> Callable[..., Bounds]:
-    """corr2d family and pool2d: the bound of the batched op they are instances of."""
-
-    def bound(arrays, kw, dtype) -> Bounds:
-        if op == "pool2d":
-            (X,) = arrays
-            X = np.asarray(X)[None, None]
-            if kw.get("mode", "max") == "max":
-                (exact,) = _max_pool2d([X], {"kernel_size": kw["pool_size"], "stride": 1}, dtype)
-                return [Exact(signed=exact.signed[0, 0])]
-            batched = _avg_pool2d([X], {"kernel_size": kw["pool_size"], "stride": 1}, dtype)
-            return [batched[0][0, 0]]
-        X, K = arrays
-        X, K = np.asarray(X), np.asarray(K)
-        if op == "corr2d":
-            return [_conv2d([X[None, None], K[None, None]], {}, dtype)[0][0, 0]]
-        if op == "corr2d_multi_in":
-            return [_conv2d([X[None], K[None]], {}, dtype)[0][0, 0]]
-        return [_conv2d([X[None], K], {}, dtype)[0][0]]
-
-    return bound
-
-
-BOUNDS: dict[str, Callable[..., Bounds]] = {
-    "conv2d": _conv2d,
-    "conv2d_vjp": _conv2d_vjp,
-    "max_pool2d": _max_pool2d,
-    "max_pool2d_vjp": _max_pool2d_vjp,
-    "avg_pool2d": _avg_pool2d,
-    "avg_pool2d_vjp": _avg_pool2d_vjp,
-    "sigmoid": _sigmoid,
-    "sigmoid_vjp": _sigmoid_vjp,
-    "relu": _relu,
-    "relu_vjp": _relu_vjp,
-    "flatten": _flatten,
-    "flatten_vjp": _flatten,
-    "linear": _linear,
-    "linear_vjp": _linear_vjp,
-    "softmax_cross_entropy": _softmax_cross_entropy,
-    "softmax_cross_entropy_vjp": _softmax_cross_entropy_vjp,
-    "corr2d": _chapter("corr2d"),
-    "corr2d_multi_in": _chapter("corr2d_multi_in"),
-    "corr2d_multi_in_out": _chapter("corr2d_multi_in_out"),
-    "corr2d_multi_in_out_1x1": _chapter("corr2d_multi_in_out"),
-    "pool2d": _chapter("pool2d"),
-}
-
-
-def bounds(op: str, arrays: Sequence[np.ndarray], kwargs: dict[str, Any], dtype: Any) -> Bounds:
-    """One bound per output of ``op``: an array of the output's shape, or an :class:`Exact`."""
-    return BOUNDS[op](list(arrays), kwargs, np.dtype(dtype))

@@ -16,8 +16,8 @@ import pytest
 
 from backends.base import Backend, Prepared
 from benchmarks.checks import prepare_checked
-from benchmarks.workloads import ConvWorkload, PoolWorkload
 from conformance.compare import ConformanceError
+from conformance.workloads import ConvWorkload, PoolWorkload
 from tests import naive
 
 CONV = ConvWorkload("small-conv", (1, 2, 5, 4), (3, 2, 3, 3), stride=2, padding=1)
@@ -96,8 +96,7 @@ def _prepare(backend: FakeBackend, op: str, backward: bool) -> tuple[Prepared, f
             backend, op, X, W, backward=backward, dY=dY if backward else None, **CONV.kwargs
         )
     X, dY = POOL.arrays(np.float32)
-    kwargs = {"kernel_size": POOL.kernel_size, **POOL.kwargs}
-    return prepare_checked(backend, op, X, backward=backward, dY=dY if backward else None, **kwargs)
+    return prepare_checked(backend, op, X, backward=backward, dY=dY if backward else None, **POOL.kwargs)
 
 
 @pytest.mark.parametrize(("op", "backward"), _cases())

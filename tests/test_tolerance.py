@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 import reference
-from conformance.cases import Case, all_cases
+from conformance.cases import Case
 from conformance.compare import ConformanceError, check_output
-from conformance.tolerance import Exact, bounds, gamma, unit_roundoff
+from conformance.specs import all_cases, bounds
+from conformance.tolerance import Exact, gamma, unit_roundoff
 from reference.shapes import conv2d_geometry
 
 CASES = all_cases()

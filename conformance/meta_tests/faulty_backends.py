@@ -3,8 +3,8 @@
 Every fault is a small subclass of :class:`backends.torch.adapter.TorchBackend`
 whose docstring says what is wrong, registered with :func:`fault` under a
 name, a kind (:data:`KINDS`) and the checks that must fail: case ids of
-:func:`conformance.cases.all_cases`, ``error-<id>`` for an invalid call of
-:data:`conformance.error_cases.ERROR_CASES`, or a LeNet check
+:func:`conformance.specs.all_cases`, ``error-<id>`` for an invalid call of
+:func:`conformance.specs.error_cases`, or a LeNet check
 (``lenet-logits-<variant>-<dtype>``, ``lenet-grads-<variant>-<dtype>``,
 ``lenet-train-step-<variant>-<dtype>``, ``lenet-npz-<dtype>``), named one by
 one or selected by the property that makes the fault visible (a selection that
@@ -30,7 +30,8 @@ import torch
 import reference
 from backends.torch.adapter import TorchBackend
 from backends.torch.lenet import TorchLeNet
-from conformance.cases import Case, all_cases
+from conformance.cases import Case
+from conformance.specs import all_cases
 from reference.shapes import conv2d_geometry, pool2d_geometry
 from reference.validation import check_conv2d, check_pool2d
 

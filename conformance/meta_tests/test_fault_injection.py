@@ -24,15 +24,14 @@ pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapte
 from backends import Backend, UnsupportedError
 from backends.torch.adapter import TorchBackend
 from conformance import lenet_checks
-from conformance.cases import all_cases
 from conformance.compare import ConformanceError
-from conformance.error_cases import ERROR_CASES
 from conformance.meta_tests.faulty_backends import FAULTS, Fault
 from conformance.results import Results
 from conformance.runner import run_case, run_error_case
+from conformance.specs import all_cases, error_cases
 
 CASES = {case.id: case for case in all_cases()}
-ERRORS = {f"error-{case.id}": case for case in ERROR_CASES}
+ERRORS = {case.result_id: case for case in error_cases()}
 # LeNet check id prefix -> the function of conformance.lenet_checks that runs it
 LENET_CHECKS = {
     "lenet-logits-": lenet_checks.check_logits,
@@ -47,7 +46,7 @@ def op_of(check_id: str) -> str:
     if check_id in CASES:
         return CASES[check_id].op
     if check_id in ERRORS:
-        return check_id.removeprefix("error-").split("-")[0]
+        return ERRORS[check_id].op
     for prefix in LENET_CHECKS:
         if check_id.startswith(prefix):
             return prefix.rstrip("-").replace("-", "_")

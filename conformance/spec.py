@@ -1,0 +1,120 @@
+"""One record per op (PyTorch OpInfo, smaller): everything the suite needs to check it.
+
+An :class:`OpSpec` names the op's reference function, its argument validator,
+its public callables (:class:`Function`: the forward and, where it has one, the
+vector-Jacobian product, each with its output names and error bound), its
+named cases, a Hypothesis strategy of generated cases, its invalid calls and
+the sizes it is benchmarked at. The registry of every spec is
+:mod:`conformance.specs`; tests, the runner, the tolerance policy's callers and
+the benchmarks iterate it, so adding an op touches its reference function, its
+spec, one method per adapter and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis.strategies import SearchStrategy
+
+import reference
+from conformance.cases import Case
+from conformance.error_cases import ErrorCase
+from conformance.tolerance import Bounds
+from conformance.workloads import Workload
+
+BoundFn = Callable[[list[np.ndarray], dict[str, Any], np.dtype], Bounds]
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used: the message names the op and what is missing."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """One public callable of an op: ``reference.<name>``, its output names and their bound.
+
+    ``bound(arrays, kwargs, dtype)`` returns one bound per output, in ``outputs`` order
+    (an array of the output's shape, or an :class:`~conformance.tolerance.Exact`).
+    """
+
+    name: str
+    outputs: tuple[str, ...]
+    bound: BoundFn | None
+
+    @property
+    def reference(self) -> Callable[..., Any]:
+        """``reference.<name>``, the function every backend is checked against."""
+        return getattr(reference, self.name)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """An op: its validator, forward and VJP, named and generated cases, invalid calls, workloads.
+
+    ``cases()`` yields the named cases of the op's functions; ``strategy`` draws
+    generated ones (None: the op has none); ``errors`` are its invalid calls;
+    ``workloads`` the sizes :mod:`benchmarks.test_backend_ops` times it at.
+    """
+
+    name: str
+    validate: Callable[..., Any]
+    forward: Function
+    cases: Callable[[], Iterable[Case]]
+    vjp: Function | None = None
+    strategy: SearchStrategy[Case] | None = None
+    errors: tuple[ErrorCase, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+
+    @property
+    def reference(self) -> Callable[..., Any]:
+        """The reference implementation of the forward function."""
+        return self.forward.reference
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        """The forward, then the VJP where the op has one."""
+        return (self.forward,) if self.vjp is None else (self.forward, self.vjp)
+
+    def check(self) -> None:
+        """Raise :class:`SpecError`, naming the op, unless the spec is complete."""
+        if self.workloads and self.vjp is None:
+            raise SpecError(f"op {self.name!r} has workloads but no VJP to time forward+backward")
+        for function in self.functions:
+            if not hasattr(reference, function.name):
+                raise SpecError(f"op {self.name!r}: reference.{function.name} does not exist")
+            if function.bound is None:
+                raise SpecError(f"op {self.name!r}: {function.name} has no error bound")
+            if not function.outputs:
+                raise SpecError(f"op {self.name!r}: {function.name} declares no outputs")
+        names = {function.name for function in self.functions}
+        cases = list(self.cases())
+        if not cases:
+            raise SpecError(f"op {self.name!r} has no named cases")
+        strays = sorted({case.op for case in cases} - names)
+        if strays:
+            raise SpecError(f"op {self.name!r}: named cases call {strays}, not one of {sorted(names)}")
+
+
+def check_registry(specs: Sequence[OpSpec]) -> dict[str, OpSpec]:
+    """The specs by name, in the given order, after each one's :meth:`OpSpec.check`.
+
+    Raises :class:`SpecError` naming the op on an incomplete spec, or on a name
+    (of an op or of one of its functions) that two specs share.
+    """
+    registry: dict[str, OpSpec] = {}
+    owners: dict[str, str] = {}
+    for spec in specs:
+        spec.check()
+        if spec.name in registry:
+            raise SpecError(f"op {spec.name!r} is specified twice")
+        registry[spec.name] = spec
+        for function in spec.functions:
+            if function.name in owners and owners[function.name] != spec.name:
+                raise SpecError(
+                    f"op {spec.name!r}: {function.name} is already specified by op {owners[function.name]!r}"
+                )
+            owners[function.name] = spec.name
+    return registry

@@ -1,0 +1,91 @@
+"""The registry of op specs, in chapter order, and what the suite derives from it.
+
+``SPECS`` maps each op's name to its :class:`~conformance.spec.OpSpec`; every
+spec is checked at import (:func:`conformance.spec.check_registry`), so an
+incomplete spec fails loudly, naming its op. Adding an op adds its spec to
+``SPECS``; nothing else in the suite lists ops.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from conformance.cases import Case
+from conformance.error_cases import ErrorCase
+from conformance.spec import Function, OpSpec, SpecError, check_registry
+from conformance.specs.activations import RELU, SIGMOID
+from conformance.specs.chapter import (
+    CORR2D,
+    CORR2D_MULTI_IN,
+    CORR2D_MULTI_IN_OUT,
+    CORR2D_MULTI_IN_OUT_1X1,
+    POOL2D,
+)
+from conformance.specs.conv import CONV2D
+from conformance.specs.dense import LINEAR
+from conformance.specs.flatten import FLATTEN
+from conformance.specs.loss import SOFTMAX_CROSS_ENTROPY
+from conformance.specs.pool import AVG_POOL2D, MAX_POOL2D
+from conformance.tolerance import Bounds
+
+__all__ = ["SPECS", "all_cases", "bounds", "error_cases", "function", "unique"]
+
+SPECS: Mapping[str, OpSpec] = check_registry(
+    (
+        CORR2D,  # conv-layer.md
+        CONV2D,  # conv-layer.md, padding-and-strides.md
+        CORR2D_MULTI_IN,  # channels.md
+        CORR2D_MULTI_IN_OUT,
+        CORR2D_MULTI_IN_OUT_1X1,
+        POOL2D,  # pooling.md
+        MAX_POOL2D,
+        AVG_POOL2D,
+        SIGMOID,  # lenet.md
+        RELU,
+        FLATTEN,
+        LINEAR,
+        SOFTMAX_CROSS_ENTROPY,
+    )
+)
+_FUNCTIONS: dict[str, tuple[OpSpec, Function]] = {
+    function.name: (spec, function) for spec in SPECS.values() for function in spec.functions
+}
+
+
+def function(name: str) -> tuple[OpSpec, Function]:
+    """The spec and the :class:`Function` of a public callable, e.g. ``"conv2d_vjp"``."""
+    try:
+        return _FUNCTIONS[name]
+    except KeyError:
+        raise SpecError(f"no op spec has a function {name!r}; specified: {', '.join(_FUNCTIONS)}") from None
+
+
+def unique(ids: Sequence[str], what: str) -> None:
+    """Raise :class:`SpecError` naming the first few ids that occur more than once."""
+    duplicates = sorted(i for i, count in Counter(ids).items() if count > 1)
+    if duplicates:
+        raise SpecError(f"duplicate {what} ids: {duplicates[:5]}")
+
+
+def all_cases() -> list[Case]:
+    """Every named case of every spec, in registry order; ids unique."""
+    cases = [case for spec in SPECS.values() for case in spec.cases()]
+    unique([case.id for case in cases], "case")
+    return cases
+
+
+def error_cases() -> list[ErrorCase]:
+    """Every invalid call of every spec, in registry order; ids unique."""
+    cases = [case for spec in SPECS.values() for case in spec.errors]
+    unique([case.id for case in cases], "error case")
+    return cases
+
+
+def bounds(name: str, arrays: Sequence[np.ndarray], kwargs: dict[str, Any], dtype: Any) -> Bounds:
+    """One bound per output of the function ``name``: an array of the output's shape, or an ``Exact``."""
+    _, spec_function = function(name)
+    return spec_function.bound(list(arrays), kwargs, np.dtype(dtype))

@@ -1,0 +1,82 @@
+"""linear and linear_vjp: named cases, invalid calls and bounds."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+import reference
+from conformance.cases import DTYPES, ArraySpec, Case, suffix
+from conformance.error_cases import TE, VE, E
+from conformance.spec import Function, OpSpec
+from conformance.tolerance import Bounds, absolute, reduction_bound
+from reference.validation import check_dense
+
+SIZES = ((1, 3, 2), (4, 16, 10), (128, 400, 120))  # batch, in features, out features (LeNet's fc1)
+FIRST_SEED = 100  # shared with the loss's cases of the same sizes
+
+
+def named_cases() -> Iterator[Case]:
+    """The dense layer and its VJP at a few sizes."""
+    for seed, ((n, features, out), dtype) in enumerate(itertools.product(SIZES, DTYPES), start=FIRST_SEED):
+        x, w = ArraySpec("X", (n, features)), ArraySpec("W", (out, features))
+        tag = f"{n}x{features}x{out}-{suffix(dtype)}"
+        yield Case(f"linear-{tag}", "linear", (x, w, ArraySpec("b", (out,))), (), dtype, seed)
+        yield Case(f"linear_vjp-{tag}", "linear_vjp", (x, w, ArraySpec("dY", (n, out))), (), dtype, seed)
+
+
+def linear_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """Y: a sum of ``in`` products and the bias, of magnitude ``|X| |W|^T + |b|``."""
+    X, W, *b = absolute(arrays)
+    return [reduction_bound(dtype, X.shape[1] + 1, reference.linear(X, W, b[0] if b else None))]
+
+
+def linear_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """dX: ``out`` terms; dW and db: ``n`` terms (the batch)."""
+    X, W, dY = absolute(arrays)
+    dX, dW, db = reference.linear_vjp(X, W, dY)
+    n, out = dY.shape
+    return [reduction_bound(dtype, out, dX), reduction_bound(dtype, n, dW), reduction_bound(dtype, n, db)]
+
+
+LINEAR = OpSpec(
+    name="linear",
+    validate=check_dense,
+    forward=Function("linear", ("Y",), linear_bound),
+    vjp=Function("linear_vjp", ("dX", "dW", "db"), linear_vjp_bound),
+    cases=named_cases,
+    errors=(
+        E("linear-X-1d", lambda ops: ops.linear(np.ones(3), np.ones((2, 3))), VE, "X", "(3,)"),
+        E(
+            "linear-in-features-mismatch",
+            lambda ops: ops.linear(np.ones((2, 3)), np.ones((4, 2))),
+            VE,
+            "3",
+            "(4, 2)",
+        ),
+        E(
+            "linear-W-complex",
+            lambda ops: ops.linear(np.ones((2, 3)), np.ones((4, 3), complex)),
+            TE,
+            "W",
+            "complex",
+        ),
+        E(
+            "linear-bias-wrong-length",
+            lambda ops: ops.linear(np.ones((2, 3)), np.ones((4, 3)), np.ones(3)),
+            VE,
+            "b",
+            "(3,)",
+        ),
+        E(
+            "linear_vjp-dY-shape",
+            lambda ops: ops.linear_vjp(np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 3))),
+            VE,
+            "dY",
+            "(2, 3)",
+        ),
+    ),
+)

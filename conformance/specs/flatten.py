@@ -1,0 +1,67 @@
+"""flatten and flatten_vjp: named cases, invalid calls and bounds (a reshape: exact)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
+from conformance.error_cases import TE, VE, E
+from conformance.spec import Function, OpSpec
+from conformance.specs.activations import FIRST_SEED, SHAPES
+from conformance.specs.pool import NEGATIVE_ZEROS, SIGNED_ZEROS
+from conformance.tolerance import EXACT, Bounds
+from reference.validation import check_flatten
+
+
+def named_cases() -> Iterator[Case]:
+    """Flatten at the activations' sizes (same inputs), and of signed zeros."""
+    for seed, (shape, dtype) in enumerate(itertools.product(SHAPES, DTYPES), start=FIRST_SEED):
+        if len(shape) == 1:  # flatten keeps the batch axis: it needs two
+            continue
+        tag = f"{'x'.join(map(str, shape))}-{suffix(dtype)}"
+        flat = (shape[0], int(np.prod(shape[1:])))
+        x = ArraySpec("X", shape)
+        yield Case(f"flatten-{tag}", "flatten", (x,), (), dtype, seed)
+        yield Case(f"flatten_vjp-{tag}", "flatten_vjp", (x, ArraySpec("dY", flat)), (), dtype, seed)
+    zeros = [[SIGNED_ZEROS, NEGATIVE_ZEROS]]  # (1, 2, 4, 4)
+    x_zeros, dy_zeros = given("X", zeros), given("dY", np.reshape(zeros, (1, 32)))
+    for dtype in DTYPES:
+        yield Case(
+            f"flatten-signed-zeros-{suffix(dtype)}", "flatten", (x_zeros,), (), dtype, source="special"
+        )
+        yield Case(
+            f"flatten_vjp-signed-zeros-{suffix(dtype)}",
+            "flatten_vjp",
+            (x_zeros, dy_zeros),
+            (),
+            dtype,
+            source="special",
+        )
+
+
+def flatten_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """A reshape: every value moves unchanged, the sign of a zero included."""
+    return [EXACT]
+
+
+FLATTEN = OpSpec(
+    name="flatten",
+    validate=check_flatten,
+    forward=Function("flatten", ("Y",), flatten_bound),
+    vjp=Function("flatten_vjp", ("dX",), flatten_bound),
+    cases=named_cases,
+    errors=(
+        E("flatten-X-object", lambda ops: ops.flatten(np.ones((2, 3), object)), TE, "X", "object"),
+        E(
+            "flatten_vjp-dY-shape",
+            lambda ops: ops.flatten_vjp(np.ones((2, 3, 2, 2)), np.ones((2, 11))),
+            VE,
+            "dY",
+            "(2, 11)",
+        ),
+    ),
+)

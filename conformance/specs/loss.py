@@ -1,0 +1,123 @@
+"""softmax_cross_entropy and its VJP: named cases, invalid calls and bounds."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
+from conformance.error_cases import TE, VE, E
+from conformance.spec import Function, OpSpec
+from conformance.specs.dense import FIRST_SEED, SIZES
+from conformance.tolerance import Bounds, elementary_error, gamma, relative_bound
+from reference.validation import check_cross_entropy
+
+# Logits far apart: a naive softmax overflows, a stable one does not.
+LARGE_LOGITS = ((1000.0, -1000.0, 0.0), (-500.0, 500.0, 499.0))
+LARGE_LABELS = (1, 2)
+
+
+def named_cases() -> Iterator[Case]:
+    """The loss and its VJP at the dense layer's sizes (batch x classes), and of huge logits."""
+    for seed, ((n, features, out), dtype) in enumerate(itertools.product(SIZES, DTYPES), start=FIRST_SEED):
+        logits, labels = ArraySpec("logits", (n, out)), ArraySpec("labels", (n,), f"labels:{out}")
+        tag = f"{n}x{features}x{out}-{suffix(dtype)}"
+        for op in ("softmax_cross_entropy", "softmax_cross_entropy_vjp"):
+            yield Case(f"{op}-{tag}", op, (logits, labels), (), dtype, seed)
+    big = given("logits", LARGE_LOGITS)
+    labels = ArraySpec("labels", (2,), "given", LARGE_LABELS, dtype="int64")
+    for dtype in DTYPES:
+        for op in ("softmax_cross_entropy", "softmax_cross_entropy_vjp"):
+            yield Case(f"{op}-large-logits-{suffix(dtype)}", op, (big, labels), (), dtype, source="special")
+
+
+def log_softmax_error(logits: np.ndarray) -> np.ndarray:
+    """Per element: the scale of its log-softmax's rounding errors, ``1 + |z - max z| + |max z|``.
+
+    ``z - max z`` rounds relative to ``|z - max z|`` and feeds exp (whose relative
+    error is then an absolute error of the log), the max enters the row's
+    log-sum-exp with its own rounding, and the log of a sum >= 1 adds errors of order 1.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    return 1.0 + np.abs(z - z.max(axis=1, keepdims=True)) + np.abs(z.max(axis=1, keepdims=True))
+
+
+def softmax_cross_entropy_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """Per row: exp (e_exp) and a k-term sum (gamma(k)) at the row's error scale;
+    the mean over n rows is an n-term sum of the row losses."""
+    logits, _ = arrays
+    n, k = np.shape(logits)
+    scale = log_softmax_error(logits).max(axis=1).mean()
+    relative = elementary_error(dtype) + gamma(k + n + 2, dtype) + gamma(k + n + 2, np.float64)
+    return [relative_bound(dtype, relative, np.asarray(scale))]
+
+
+def softmax_cross_entropy_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``(p - onehot) / n`` with ``p = exp(z - max z) / sum``: exp, a k-term sum and the divide
+    relative to p at its error scale; the one-hot subtraction and /n round once each."""
+    logits, labels = arrays
+    n, k = np.shape(logits)
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(n), np.asarray(labels)] = 1.0
+    magnitude = (p * log_softmax_error(logits) + onehot) / n
+    relative = elementary_error(dtype) + gamma(k + 2, dtype) + gamma(k + 2, np.float64)
+    return [relative_bound(dtype, relative, magnitude)]
+
+
+SOFTMAX_CROSS_ENTROPY = OpSpec(
+    name="softmax_cross_entropy",
+    validate=check_cross_entropy,
+    forward=Function("softmax_cross_entropy", ("loss",), softmax_cross_entropy_bound),
+    vjp=Function("softmax_cross_entropy_vjp", ("dlogits",), softmax_cross_entropy_vjp_bound),
+    cases=named_cases,
+    errors=(
+        E(
+            "softmax_cross_entropy-logits-1d",
+            lambda ops: ops.softmax_cross_entropy(np.ones(3), np.array([0])),
+            VE,
+            "logits",
+            "(3,)",
+        ),
+        E(
+            "softmax_cross_entropy-logits-complex",
+            lambda ops: ops.softmax_cross_entropy(np.ones((2, 3), complex), np.array([0, 1])),
+            TE,
+            "logits",
+            "complex",
+        ),
+        E(
+            "softmax_cross_entropy-label-too-large",
+            lambda ops: ops.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])),
+            VE,
+            "labels",
+            "3",
+        ),
+        E(
+            "softmax_cross_entropy-label-negative",
+            lambda ops: ops.softmax_cross_entropy(np.zeros((2, 3)), np.array([-1, 0])),
+            VE,
+            "labels",
+            "-1",
+        ),
+        E(
+            "softmax_cross_entropy-labels-wrong-length",
+            lambda ops: ops.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2])),
+            VE,
+            "labels",
+            "(3,)",
+        ),
+        E(
+            "softmax_cross_entropy-vjp-label-too-large",
+            lambda ops: ops.softmax_cross_entropy_vjp(np.zeros((2, 3)), np.array([5, 0])),
+            VE,
+            "labels",
+            "5",
+        ),
+    ),
+)
