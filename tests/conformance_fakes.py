@@ -1,0 +1,55 @@
+"""A backend without a framework for testing the conformance plugin: the NumPy reference itself.
+
+``ReferenceBackend`` answers every public function with the reference's own
+(so every case passes), except those given in ``overrides``. ``installed``
+makes ``pytest conformance --backend fake`` find it in this process, with a
+backend folder of the caller's choosing (for its own ``known_gaps.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import backends
+import reference
+
+NAME = "fake"
+
+
+class ReferenceBackend:
+    """Duck-types :class:`backends.Backend` for the conformance suite, on the reference."""
+
+    name = NAME
+
+    def __init__(self, overrides: dict[str, Callable[..., Any]] | None = None) -> None:
+        self._overrides = overrides or {}
+
+    def environment(self) -> dict[str, str]:
+        return {"backend": NAME, "framework_version": "0", "device": "cpu", "precision": "float64"}
+
+    @contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        yield []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._overrides:
+            return self._overrides[name]
+        return getattr(reference, name)
+
+
+def install(monkeypatch: pytest.MonkeyPatch, backend: ReferenceBackend, folder: Path) -> None:
+    """Make ``--backend fake`` give ``backend``, whose folder is ``folder``."""
+    get_backend, backend_folder = backends.get_backend, backends.backend_folder
+    monkeypatch.setattr(
+        backends,
+        "get_backend",
+        lambda name, device="auto": backend if name == NAME else get_backend(name, device),
+    )
+    monkeypatch.setattr(
+        backends, "backend_folder", lambda name: folder if name == NAME else backend_folder(name)
+    )
