@@ -279,7 +279,8 @@ def report(session: nox.Session) -> None:
                         external=True)  # fmt: skip
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
-            if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "metrics.json").exists():
+            # run.json: conformance.results.TRAINING_FILE, written last by python -m training
+            if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "run.json").exists():
                 train(session, python, backend, *QUICK_TRAIN)
     session.log(f"building {REPORT}/REPORT.md and {REPORT}/index.html")
     python = backend_python(session, None, plugins=tuple(selected))
