@@ -73,7 +73,7 @@ def record_check(
     returns the worst ratio; with a declared ``gap`` it is recorded
     ``fixed``. A failure is recorded ``gap`` (with the gap's reason and upstream)
     when declared, else ``fail`` or ``error``, and re-raised; an undeclared one
-    with the rerun command appended to its message.
+    with the rerun command as a note (pytest prints it under the error).
     """
     __tracebackhide__ = True
     try:
@@ -87,8 +87,7 @@ def record_check(
                                    gap=gap.reason, upstream=gap.upstream))  # fmt: skip
             raise
         results.add(CaseResult(**record, status=status, worst_ratio=ratio, message=message))
-        if isinstance(error, ConformanceError):
-            raise ConformanceError(f"{message}\nrerun: {record['rerun']}", error.ratio) from None
+        error.add_note(f"rerun: {record['rerun']}")
         raise
     record = {**record, "notes": tuple(notes)}
     if gap is not None:

@@ -7,14 +7,14 @@ are the values the chapter prints (conv-layer.md, channels.md, pooling.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
-from conformance.error_cases import TE, VE, E
-from conformance.spec import Function, OpSpec
+from conformance.error_cases import TE, VE, E, ErrorCase
+from conformance.spec import BoundFn, Function, OpSpec
 from conformance.specs.conv import conv2d_bound
 from conformance.specs.pool import SIGNED_ZEROS, avg_pool2d_bound, max_pool2d_bound
 from conformance.tolerance import Bounds, Exact
@@ -115,7 +115,14 @@ def pool2d_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) 
     return [avg_pool2d_bound([X], batched, dtype)[0][0, 0]]
 
 
-def _spec(name: str, validate: Any, bound: Any, cases: Any, errors: tuple) -> OpSpec:
+def _spec(
+    name: str,
+    validate: Callable[..., Any],
+    bound: BoundFn,
+    cases: Callable[[], Iterator[Case]],
+    errors: tuple[ErrorCase, ...],
+) -> OpSpec:
+    """A chapter function's spec: a forward with one output ``Y``, no VJP."""
     return OpSpec(
         name=name, validate=validate, forward=Function(name, ("Y",), bound), cases=cases, errors=errors
     )
