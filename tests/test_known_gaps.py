@@ -81,6 +81,7 @@ def test_a_gap_covers_an_op_spec_forward_and_vjp_alike(pytester, monkeypatch, tm
     assert records["relu-2x3x4x4-f64"].status == Status.FIXED
     assert records["relu_vjp-2x3x4x4-f64"].status == Status.GAP
     assert records["relu_vjp-2x3x4x4-f32"].status == Status.FAIL
+    assert "rerun: pytest conformance --backend fake -k 'test_case[relu_vjp-2x3x4x4-f32]'" in run.stdout.str()
 
 
 def test_an_unsupported_call_without_a_gap_is_an_error_not_a_skip(pytester, monkeypatch, tmp_path):
@@ -88,6 +89,7 @@ def test_an_unsupported_call_without_a_gap_is_an_error_not_a_skip(pytester, monk
     run, records = _run(pytester, monkeypatch, tmp_path, "", backend, "-k", "chapter-1x1")
     run.assert_outcomes(failed=2)
     assert records["chapter-1x1-f32"].status == Status.ERROR
+    assert "rerun: pytest conformance --backend fake -k 'test_case[chapter-1x1-f64]'" in run.stdout.str()
 
 
 def test_an_entry_that_matches_no_test_is_an_error_naming_it(pytester, monkeypatch, tmp_path):

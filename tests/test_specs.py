@@ -210,3 +210,4 @@ def test_a_generated_case_replays_with_the_recorded_result(
         recorded.worst_ratio,
     )
     run.assert_outcomes(**{"passed" if status == Status.PASS else "failed": 1})
+    assert (f"rerun: {recorded.rerun}" in run.stdout.str()) == (status == Status.FAIL)  # printed on failure
