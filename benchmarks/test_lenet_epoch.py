@@ -25,7 +25,7 @@ import pytest
 from backends import Backend, folder_module
 from backends.lenet import ReferenceLeNet
 from benchmarks.records import record_info
-from reference.fashion_mnist import load_fashion_mnist, minibatches
+from training.fashion_mnist import load_fashion_mnist, minibatches
 from training.loop import DEFAULT_LR
 from training.models import make_model
 

@@ -86,9 +86,9 @@ from reference import lenet
 from reference.activations import relu, sigmoid
 from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
 from reference.dense import flatten, linear, linear_vjp
-from reference.fashion_mnist import load_fashion_mnist, minibatches
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
 from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
+from training.fashion_mnist import load_fashion_mnist, minibatches
 
 __all__ = [
     "BATCH",

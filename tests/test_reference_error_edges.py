@@ -19,7 +19,6 @@ import pytest
 import reference
 from reference.activations import sigmoid_vjp_from_output
 from reference.corr2d import Conv2D
-from reference.fashion_mnist import minibatches
 from reference.shapes import conv2d_geometry, pool2d_geometry
 from reference.validation import check_conv2d, check_pool2d
 
@@ -312,31 +311,6 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], list[str]]] = [
         TypeError,
         ["dloss must hold real numbers"],
     ),
-    # the data iterator
-    (
-        "batch-size-type",
-        lambda: next(minibatches(np.zeros((2, 1, 1), np.uint8), np.zeros(2, int), 1.5)),
-        TypeError,
-        ["batch_size must be an integer"],
-    ),
-    (
-        "batch-size-one",
-        lambda: list(minibatches(np.zeros((2, 1, 1), np.uint8), np.zeros(2, int), 0)),
-        ValueError,
-        ["batch_size must be >= 1", "0"],
-    ),
-    (
-        "seed-type",
-        lambda: next(minibatches(np.zeros((2, 1, 1), np.uint8), np.zeros(2, int), 1, seed=1.5)),
-        TypeError,
-        ["seed must be an integer"],
-    ),
-    (
-        "epoch-type",
-        lambda: next(minibatches(np.zeros((2, 1, 1), np.uint8), np.zeros(2, int), 1, epoch=1.5)),
-        TypeError,
-        ["epoch must be an integer"],
-    ),
 ]
 
 
@@ -347,11 +321,6 @@ def test_error_names_the_argument_and_the_rule(call, error, parts):
     message = str(info.value)
     for part in parts:  # each part starts a word: "X must" is not found in "XX must"
         assert re.search(r"(?<!\w)" + re.escape(part), message), (part, message)
-
-
-def test_batch_size_one_is_valid():
-    batches = list(minibatches(np.arange(3, dtype=np.uint8).reshape(3, 1, 1), np.arange(3), 1, shuffle=False))
-    assert [int(y[0]) for _, y in batches] == [0, 1, 2]
 
 
 def test_conv2d_shape_defaults_are_stride_1_no_padding_dilation_1_one_group():
