@@ -26,6 +26,9 @@ from conformance.tolerance import Bounds
 from conformance.workloads import Workload
 
 BoundFn = Callable[[list[np.ndarray], dict[str, Any], np.dtype], Bounds]
+# The chapter's sections in reading order (d2l-en chapter_convolutional-neural-networks);
+# the registry lists the ops in this order.
+CHAPTER_SECTIONS = ("conv-layer", "padding-and-strides", "channels", "pooling", "lenet")
 
 
 class SpecError(ValueError):
@@ -54,12 +57,14 @@ class Function:
 class OpSpec:
     """An op: its validator, forward and VJP, named and generated cases, invalid calls, workloads.
 
-    ``cases()`` yields the named cases of the op's functions; ``strategy`` draws
+    ``section``: the chapter section that introduces the op (one of
+    :data:`CHAPTER_SECTIONS`). ``cases()`` yields the named cases of the op's functions; ``strategy`` draws
     generated ones (None: the op has none); ``errors`` are its invalid calls;
     ``workloads`` the sizes :mod:`benchmarks.test_backend_ops` times it at.
     """
 
     name: str
+    section: str
     validate: Callable[..., Any]
     forward: Function
     cases: Callable[[], Iterable[Case]]
@@ -80,6 +85,8 @@ class OpSpec:
 
     def check(self) -> None:
         """Raise :class:`SpecError`, naming the op, unless the spec is complete."""
+        if self.section not in CHAPTER_SECTIONS:
+            raise SpecError(f"op {self.name!r}: section {self.section!r} is not one of {CHAPTER_SECTIONS}")
         if self.workloads and self.vjp is None:
             raise SpecError(f"op {self.name!r} has workloads but no VJP to time forward+backward")
         for function in self.functions:
@@ -99,7 +106,8 @@ class OpSpec:
 
 
 def check_registry(specs: Sequence[OpSpec]) -> dict[str, OpSpec]:
-    """The specs by name, in the given order, after each one's :meth:`OpSpec.check`.
+    """The specs by name, in chapter order (by section, then as given), after each one's
+    :meth:`OpSpec.check`.
 
     Raises :class:`SpecError` naming the op on an incomplete spec, or on a name
     (of an op or of one of its functions) that two specs share.
@@ -108,6 +116,7 @@ def check_registry(specs: Sequence[OpSpec]) -> dict[str, OpSpec]:
     owners: dict[str, str] = {}
     for spec in specs:
         spec.check()
+    for spec in sorted(specs, key=lambda spec: CHAPTER_SECTIONS.index(spec.section)):
         if spec.name in registry:
             raise SpecError(f"op {spec.name!r} is specified twice")
         registry[spec.name] = spec

@@ -24,7 +24,7 @@ import reference
 from conformance.cases import GENERATED, ArraySpec, Case, rerun_item
 from conformance.results import Results, Status, read_results
 from conformance.runner import run_case, run_error_case
-from conformance.spec import Function, OpSpec, SpecError, check_registry
+from conformance.spec import CHAPTER_SECTIONS, Function, OpSpec, SpecError, check_registry
 from conformance.specs import SPECS, all_cases, bounds, error_cases, function
 from conformance.specs.conv import CONV2D
 from conformance.specs.pool import GENERATED_CASES
@@ -58,6 +58,13 @@ def test_every_reference_function_has_exactly_one_spec() -> None:
 def test_the_registry_is_in_chapter_order() -> None:
     assert list(SPECS)[:2] == ["corr2d", "conv2d"]  # conv-layer.md: corr2d first
     assert list(SPECS).index("pool2d") < list(SPECS).index("sigmoid")  # pooling.md before lenet.md
+    sections = [CHAPTER_SECTIONS.index(spec.section) for spec in SPECS.values()]
+    assert sections == sorted(sections)
+
+
+def test_the_registry_orders_by_section_whatever_the_declaration_order() -> None:
+    lenet_first = [SPECS["sigmoid"], SPECS["max_pool2d"], SPECS["corr2d"]]
+    assert list(check_registry(lenet_first)) == ["corr2d", "max_pool2d", "sigmoid"]
 
 
 def test_function_finds_the_spec_of_a_forward_and_of_a_vjp() -> None:
@@ -87,6 +94,7 @@ def _no_cases() -> list[Case]:
         ),
         (dataclasses.replace(CONV2D, vjp=None, workloads=()), "named cases call ['conv2d_vjp']"),
         (dataclasses.replace(CONV2D, vjp=None), "has workloads but no VJP"),
+        (dataclasses.replace(CONV2D, section="resnet"), "section 'resnet' is not one of"),
     ],
     ids=[
         "no-bound",
@@ -96,6 +104,7 @@ def _no_cases() -> list[Case]:
         "no-reference",
         "stray-cases",
         "vjp-less-workloads",
+        "unknown-section",
     ],
 )
 def test_a_broken_spec_is_an_error_naming_its_op(broken: OpSpec, message: str) -> None:

@@ -117,6 +117,7 @@ def relu_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype
 
 SIGMOID = OpSpec(
     name="sigmoid",
+    section="lenet",
     validate=check_elementwise,
     forward=Function("sigmoid", ("Y",), sigmoid_bound),
     vjp=Function("sigmoid_vjp", ("dX",), sigmoid_vjp_bound),
@@ -134,6 +135,7 @@ SIGMOID = OpSpec(
 )
 RELU = OpSpec(
     name="relu",
+    section="lenet",
     validate=check_elementwise,
     forward=Function("relu", ("Y",), relu_bound),
     vjp=Function("relu_vjp", ("dX",), relu_vjp_bound),
@@ -142,4 +144,9 @@ RELU = OpSpec(
         E("relu-X-bool", lambda ops: ops.relu(np.ones(3, bool)), TE, "X", "bool"),
         E("relu_vjp-dY-shape", lambda ops: ops.relu_vjp(np.ones((2, 3)), np.ones(6)), VE, "dY", "(6,)"),
     ),
+)
+
+SPECS = (
+    SIGMOID,
+    RELU,
 )

@@ -117,6 +117,7 @@ def pool2d_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) 
 
 def _spec(
     name: str,
+    section: str,
     validate: Callable[..., Any],
     bound: BoundFn,
     cases: Callable[[], Iterator[Case]],
@@ -124,12 +125,18 @@ def _spec(
 ) -> OpSpec:
     """A chapter function's spec: a forward with one output ``Y``, no VJP."""
     return OpSpec(
-        name=name, validate=validate, forward=Function(name, ("Y",), bound), cases=cases, errors=errors
+        name=name,
+        section=section,
+        validate=validate,
+        forward=Function(name, ("Y",), bound),
+        cases=cases,
+        errors=errors,
     )
 
 
 CORR2D = _spec(
     "corr2d",
+    "conv-layer",
     check_corr2d,
     corr2d_bound,
     corr2d_cases,
@@ -153,6 +160,7 @@ CORR2D = _spec(
 )
 CORR2D_MULTI_IN = _spec(
     "corr2d_multi_in",
+    "channels",
     check_corr2d,
     corr2d_multi_in_bound,
     corr2d_multi_in_cases,
@@ -168,6 +176,7 @@ CORR2D_MULTI_IN = _spec(
 )
 CORR2D_MULTI_IN_OUT = _spec(
     "corr2d_multi_in_out",
+    "channels",
     check_corr2d,
     corr2d_multi_in_out_bound,
     corr2d_multi_in_out_cases,
@@ -183,6 +192,7 @@ CORR2D_MULTI_IN_OUT = _spec(
 )
 CORR2D_MULTI_IN_OUT_1X1 = _spec(
     "corr2d_multi_in_out_1x1",
+    "channels",
     check_corr2d,
     corr2d_multi_in_out_bound,
     corr2d_multi_in_out_1x1_cases,
@@ -198,6 +208,7 @@ CORR2D_MULTI_IN_OUT_1X1 = _spec(
 )
 POOL2D = _spec(
     "pool2d",
+    "pooling",
     check_real_array,
     pool2d_bound,
     pool2d_cases,
@@ -208,3 +219,5 @@ POOL2D = _spec(
         E("pool2d-X-bool", lambda ops: ops.pool2d(np.ones((3, 3), bool), 2), TE, "X", "bool"),
     ),
 )
+
+SPECS = (CORR2D, CORR2D_MULTI_IN, CORR2D_MULTI_IN_OUT, CORR2D_MULTI_IN_OUT_1X1, POOL2D)

@@ -267,6 +267,7 @@ WORKLOADS = (
 
 CONV2D = OpSpec(
     name="conv2d",
+    section="padding-and-strides",
     validate=check_conv2d,
     forward=Function("conv2d", ("Y",), conv2d_bound),
     vjp=Function("conv2d_vjp", ("dX", "dW", "db"), conv2d_vjp_bound),
@@ -275,3 +276,5 @@ CONV2D = OpSpec(
     errors=ERRORS,
     workloads=WORKLOADS,
 )
+
+SPECS = (CONV2D,)

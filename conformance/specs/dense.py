@@ -44,6 +44,7 @@ def linear_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dty
 
 LINEAR = OpSpec(
     name="linear",
+    section="lenet",
     validate=check_dense,
     forward=Function("linear", ("Y",), linear_bound),
     vjp=Function("linear_vjp", ("dX", "dW", "db"), linear_vjp_bound),
@@ -80,3 +81,5 @@ LINEAR = OpSpec(
         ),
     ),
 )
+
+SPECS = (LINEAR,)

@@ -50,6 +50,7 @@ def flatten_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype)
 
 FLATTEN = OpSpec(
     name="flatten",
+    section="lenet",
     validate=check_flatten,
     forward=Function("flatten", ("Y",), flatten_bound),
     vjp=Function("flatten_vjp", ("dX",), flatten_bound),
@@ -65,3 +66,5 @@ FLATTEN = OpSpec(
         ),
     ),
 )
+
+SPECS = (FLATTEN,)

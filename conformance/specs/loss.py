@@ -72,6 +72,7 @@ def softmax_cross_entropy_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any]
 
 SOFTMAX_CROSS_ENTROPY = OpSpec(
     name="softmax_cross_entropy",
+    section="lenet",
     validate=check_cross_entropy,
     forward=Function("softmax_cross_entropy", ("loss",), softmax_cross_entropy_bound),
     vjp=Function("softmax_cross_entropy_vjp", ("dlogits",), softmax_cross_entropy_vjp_bound),
@@ -121,3 +122,5 @@ SOFTMAX_CROSS_ENTROPY = OpSpec(
         ),
     ),
 )
+
+SPECS = (SOFTMAX_CROSS_ENTROPY,)

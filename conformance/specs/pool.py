@@ -356,6 +356,7 @@ WORKLOADS = (
 
 MAX_POOL2D = OpSpec(
     name="max_pool2d",
+    section="pooling",
     validate=check_pool2d,
     forward=Function("max_pool2d", ("Y",), max_pool2d_bound),
     vjp=Function("max_pool2d_vjp", ("dX",), max_pool2d_vjp_bound),
@@ -366,6 +367,7 @@ MAX_POOL2D = OpSpec(
 )
 AVG_POOL2D = OpSpec(
     name="avg_pool2d",
+    section="pooling",
     validate=check_pool2d,
     forward=Function("avg_pool2d", ("Y",), avg_pool2d_bound),
     vjp=Function("avg_pool2d_vjp", ("dX",), avg_pool2d_vjp_bound),
@@ -373,4 +375,9 @@ AVG_POOL2D = OpSpec(
     strategy=GENERATED_CASES,
     errors=AVG_POOL2D_ERRORS,
     workloads=WORKLOADS,
+)
+
+SPECS = (
+    MAX_POOL2D,
+    AVG_POOL2D,
 )
