@@ -35,6 +35,7 @@ import importlib.util
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
@@ -71,8 +72,12 @@ REPORT = Path(os.environ.get("CNN_CHAPTER_REFERENCE_REPORT", "report"))
 GPU_VARIABLE = "CNN_CHAPTER_REFERENCE_GPU"
 # The short training run of the test sessions ("a few hundred steps").
 QUICK_TRAIN = ["--epochs", "1", "--max-steps", "300", "--no-progress", "--out", str(RESULTS / "train-quick")]
-# The suite's own tests: its fault catalogue wraps one in-tree adapter and skips in the other environments.
+# The suite's own tests: its fault catalogue subclasses one in-tree adapter, so it runs in that
+# backend's environment ([tool.cnn_chapter_reference] fault_catalogue_backend in pyproject.toml).
 META_TESTS = "conformance/meta_tests"
+CATALOGUE_BACKEND = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cnn_chapter_reference"][
+    "fault_catalogue_backend"
+]
 # Builds a backend package outside the tree and takes it through nox; needs nox itself.
 PLUGIN_TEST = "tests/test_plugin_backend.py"
 
@@ -90,22 +95,17 @@ def _pyproject_hash(projects: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def backend_python(
-    session: nox.Session, backend: str | None, gpu: bool = False, plugins: tuple[str, ...] = ()
-) -> str:
+def backend_python(session: nox.Session, backend: str | None, gpu: bool = False) -> str:
     """The Python of ``.nox/env-<backend>`` (``env-base``: no framework), made and updated on demand.
 
-    ``plugins``: backends whose projects ``env-base`` installs too (without their frameworks), so
-    that the registry there knows them. The install repeats when the packages or any of the
-    ``pyproject.toml`` files involved change (a new entry point needs a new editable install).
+    The install repeats when the packages or any of the ``pyproject.toml`` files involved
+    change (a new entry point needs a new editable install).
     """
     projects = [ROOT]
     packages = ["-e", ".[test,train]"]
-    for name in (backend,) if backend else plugins:
-        project = DECLARED[name].project
-        if project != ROOT and project not in projects:
-            projects.append(project)
-            packages += ["-e", str(project)]
+    if backend and DECLARED[backend].project != ROOT:
+        projects.append(DECLARED[backend].project)
+        packages += ["-e", str(DECLARED[backend].project)]
     if backend:
         override = os.environ.get(f"{backend.upper()}_PACKAGES")
         packages += override.split() if override else DECLARED[backend].environment.requirements(gpu=gpu)
@@ -187,6 +187,18 @@ def mutation_reference(session: nox.Session) -> None:
                 "--out", str(RESULTS / "mutmut-reference.json"))  # fmt: skip
 
 
+@nox.session(name="fault-catalogue", python=False, tags=["tests"])
+def fault_catalogue(session: nox.Session) -> None:
+    """The suite measured: each faulty adapter of the catalogue must be caught (pytest options after --)."""
+    gpu, args = gpu_requested(session)
+    run_fault_catalogue(session, backend_python(session, CATALOGUE_BACKEND, gpu), *args)
+
+
+def run_fault_catalogue(session: nox.Session, python: str, *args: str) -> None:
+    """conformance/meta_tests, writing ``mutation-catalogue.json`` into the results folder."""
+    session.run(python, "-m", "pytest", META_TESTS, "--results-dir", str(RESULTS), *args, external=True)
+
+
 def conformance(session: nox.Session, python: str, backend: str, *args: str) -> None:
     session.run(
         python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS), *args,
@@ -214,15 +226,11 @@ def train(session: nox.Session, python: str, backend: str, *args: str) -> None:
 
 
 def _backend_sessions(backend: str) -> None:
-    in_tree = DECLARED[backend].project == ROOT
-
     def conformance_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
         python = backend_python(session, backend, gpu)
         conformance(session, python, backend, *args)
         train(session, python, backend, *QUICK_TRAIN)
-        if in_tree:
-            session.run(python, "-m", "pytest", META_TESTS, "--results-dir", str(RESULTS), external=True)
 
     def bench_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
@@ -274,6 +282,9 @@ def report(session: nox.Session) -> None:
             if not (reuse and (RESULTS / f"conformance-{backend}.json").exists()):
                 session.log(f"[{step}/{len(selected)}] {backend}: conformance")
                 conformance(session, python, backend, "-q")
+                if backend == CATALOGUE_BACKEND:
+                    session.log(f"[{step}/{len(selected)}] {backend}: the suite's fault catalogue")
+                    run_fault_catalogue(session, python, "-q")
             session.log(f"[{step}/{len(selected)}] {backend}: divergence probes")
             session.run(python, "-m", "backends.divergences", "--backend", backend, "--out", str(RESULTS),
                         external=True)  # fmt: skip
@@ -283,6 +294,6 @@ def report(session: nox.Session) -> None:
             if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "run.json").exists():
                 train(session, python, backend, *QUICK_TRAIN)
     session.log(f"building {REPORT}/REPORT.md and {REPORT}/index.html")
-    python = backend_python(session, None, plugins=tuple(selected))
+    python = backend_python(session, None)
     session.run(python, "-m", "reporting", "--results", str(RESULTS), "--out", str(REPORT),
                 "--backends", ",".join(selected), *(["--quick"] if quick else []), external=True)  # fmt: skip

@@ -13,13 +13,12 @@ pass. The outcome of every fault goes to ``<results-dir>/mutation-catalogue.json
 from __future__ import annotations
 
 import functools
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("torch", reason="the faulty adapters wrap the PyTorch adapter (nox -s conformance-torch)")
 
 from backends import Backend, UnsupportedError
 from backends.torch.adapter import TorchBackend
@@ -161,3 +160,11 @@ def test_fault_is_caught(
     assert not entry["unexpected"], (
         f"checks that {fault.name} leaves correct did not pass: {entry['unexpected']}"
     )
+
+
+def test_the_catalogue_runs_in_the_environment_of_the_adapter_it_subclasses() -> None:
+    """nox runs the catalogue in the environment pyproject.toml names: the one of the adapter it extends."""
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    declared = pyproject["tool"]["cnn_chapter_reference"]["fault_catalogue_backend"]
+    assert all(issubclass(fault.backend, TorchBackend) for fault in FAULTS)
+    assert declared == TorchBackend.name
