@@ -166,5 +166,5 @@ def test_the_catalogue_runs_in_the_environment_of_the_adapter_it_subclasses() ->
     """nox runs the catalogue in the environment pyproject.toml names: the one of the adapter it extends."""
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     declared = pyproject["tool"]["cnn_chapter_reference"]["fault_catalogue_backend"]
-    assert all(issubclass(fault.backend, TorchBackend) for fault in FAULTS)
+    assert all(issubclass(fault.backend, TorchBackend) for fault in FAULTS.values())
     assert declared == TorchBackend.name
