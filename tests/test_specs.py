@@ -123,8 +123,9 @@ def test_a_duplicate_spec_is_an_error_naming_its_op() -> None:
 
 def test_ids_are_unique_and_every_spec_has_error_cases() -> None:
     ids = [case.id for case in CASES]
-    assert len(ids) == len(set(ids)) == 1082  # the suite's named cases before the specs split them
-    assert len({case.id for case in error_cases()}) == len(error_cases()) == 79
+    # Cases are only ever added: 1,082 named and 79 invalid calls when the specs took them over.
+    assert len(ids) == len(set(ids)) >= 1082
+    assert len({case.id for case in error_cases()}) == len(error_cases()) >= 79
     assert all(spec.errors for spec in SPECS.values())
 
 
@@ -158,7 +159,7 @@ def _selected(command: str, items: list[pytest.Item], matchers: list[KeywordMatc
 def test_each_rerun_command_selects_exactly_its_test(pytester, monkeypatch, tmp_path) -> None:
     install(monkeypatch, ReferenceBackend(), tmp_path)
     items, _ = pytester.inline_genitems(str(SUITE), "--backend", NAME, "-p", "no:cacheprovider")
-    assert len(items) == 1207
+    assert len(items) >= 1207  # the suite's tests when the specs took it over; ops only add tests
     matchers = [KeywordMatcher.from_item(item) for item in items]
     for case in CASES:
         assert _selected(case.rerun(NAME), items, matchers) == [f"test_case[{case.id}]"], case.id
