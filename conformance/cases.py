@@ -120,7 +120,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Generated:
-    """A strategy of generated cases, named after the specs that share it, and the functions it draws."""
+    """An op spec's strategy of generated cases, named after the op, and the functions it draws."""
 
     name: str
     strategy: SearchStrategy[Case]

@@ -21,18 +21,11 @@ HYPOTHESIS = settings(
 
 
 def _generated() -> list[Generated]:
-    """One entry per distinct strategy of the registry, named after the specs that share it."""
-    groups: dict[int, list] = {}
-    for spec in SPECS.values():
-        if spec.strategy is not None:
-            groups.setdefault(id(spec.strategy), []).append(spec)
+    """One entry per spec with a strategy, named after it, with the functions it draws."""
     return [
-        Generated(
-            "+".join(spec.name for spec in specs),
-            specs[0].strategy,
-            tuple(function.name for spec in specs for function in spec.functions),
-        )
-        for specs in groups.values()
+        Generated(spec.name, spec.strategy, tuple(function.name for function in spec.functions))
+        for spec in SPECS.values()
+        if spec.strategy is not None
     ]
 
 

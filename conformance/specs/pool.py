@@ -177,12 +177,10 @@ def avg_pool2d_cases() -> Iterator[Case]:
 
 
 @st.composite
-def generated_cases(draw: st.DrawFn) -> Case:
-    """Random max/avg pooling calls and VJPs: windows 1-4, strides, padding, dilation, ceil_mode.
-
-    One strategy draws both poolings (so they share one stream of examples).
-    """
-    op = draw(st.sampled_from(["max_pool2d", "max_pool2d_vjp", "avg_pool2d", "avg_pool2d_vjp"]))
+def generated_cases(draw: st.DrawFn, pooling: str) -> Case:
+    """Random calls of ``pooling`` (``"max_pool2d"`` or ``"avg_pool2d"``) and its VJP: windows 1-4,
+    strides, padding, ceil_mode, and dilation (max) or count_include_pad (avg)."""
+    op = draw(st.sampled_from([pooling, f"{pooling}_vjp"]))
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = draw(st.one_of(st.none(), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
     padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
@@ -219,9 +217,6 @@ def generated_cases(draw: st.DrawFn) -> Case:
         seed,
         source=GENERATED,
     )
-
-
-GENERATED_CASES = generated_cases()  # one object: both pooling specs share it
 
 
 def windows_per_element(
@@ -361,7 +356,7 @@ MAX_POOL2D = OpSpec(
     forward=Function("max_pool2d", ("Y",), max_pool2d_bound),
     vjp=Function("max_pool2d_vjp", ("dX",), max_pool2d_vjp_bound),
     cases=max_pool2d_cases,
-    strategy=GENERATED_CASES,
+    strategy=generated_cases("max_pool2d"),
     errors=MAX_POOL2D_ERRORS,
     workloads=WORKLOADS,
 )
@@ -372,7 +367,7 @@ AVG_POOL2D = OpSpec(
     forward=Function("avg_pool2d", ("Y",), avg_pool2d_bound),
     vjp=Function("avg_pool2d_vjp", ("dX",), avg_pool2d_vjp_bound),
     cases=avg_pool2d_cases,
-    strategy=GENERATED_CASES,
+    strategy=generated_cases("avg_pool2d"),
     errors=AVG_POOL2D_ERRORS,
     workloads=WORKLOADS,
 )
