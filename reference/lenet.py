@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
 from reference.dense import flatten, linear, linear_vjp
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
 from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
+from reference.validation import check_real_array
 
 PARAM_SHAPES: dict[str, tuple[int, ...]] = {
     "conv1.weight": (6, 1, 5, 5),
@@ -38,6 +40,9 @@ PARAM_SHAPES: dict[str, tuple[int, ...]] = {
     "fc3.bias": (10,),
 }
 CONV_PADDING = {"conv1": 2, "conv2": 0}
+IMAGE_SHAPE = (1, 28, 28)  # one image: channels, height, width
+CLASSES = 10
+DTYPES = ("float32", "float64")  # what a LeNet model computes in
 Params = dict[str, np.ndarray]
 
 
@@ -77,15 +82,62 @@ def init_params(seed: int | np.random.Generator = 0, dtype: Any = np.float32) ->
     return params
 
 
+def check_dtype(dtype: Any) -> str:
+    """The name of a LeNet model's dtype; ``ValueError`` unless it is one of :data:`DTYPES`."""
+    if not isinstance(dtype, str | np.dtype) or dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got dtype={dtype!r}")
+    return np.dtype(dtype).name
+
+
 def check_params(params: Mapping[str, np.ndarray]) -> None:
-    """Raise ``ValueError`` unless ``params`` has exactly the canonical names and shapes."""
+    """Raise unless ``params`` has exactly the canonical names, each a real array of its canonical shape.
+
+    ``TypeError`` for something that is not a mapping or a parameter that is not real, ``ValueError`` for a
+    missing or unexpected name or a wrong shape; the message names the parameter.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of parameter names to arrays, got {type(params).__name__}")
     missing = sorted(set(PARAM_SHAPES) - set(params))
-    extra = sorted(set(params) - set(PARAM_SHAPES))
+    extra = sorted(map(str, set(params) - set(PARAM_SHAPES)))
     if missing or extra:
-        raise ValueError(f"LeNet parameters: missing {missing}, unexpected {extra}")
+        raise ValueError(
+            f"params must have exactly the names {list(PARAM_SHAPES)}: missing {missing}, unexpected {extra}"
+        )
     for name, shape in PARAM_SHAPES.items():
-        if np.shape(params[name]) != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {np.shape(params[name])}")
+        value = check_real_array(f"params[{name!r}]", params[name])
+        if value.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
+
+
+def check_images(X: Any) -> np.ndarray:
+    """``np.asarray(X)`` after checking it is a real (N, 1, 28, 28) batch with N >= 1."""
+    X = check_real_array("X", X)
+    if X.ndim != 4 or X.shape[1:] != IMAGE_SHAPE or X.shape[0] < 1:
+        raise ValueError(f"X must have shape (N, 1, 28, 28) with N >= 1, got X.shape={X.shape}")
+    return X
+
+
+def check_labels(y: Any, n: int) -> np.ndarray:
+    """``np.asarray(y)`` after checking it holds ``n`` integer class indices in [0, 10)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class indices, got y of dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), one label per image of X, got y.shape={y.shape}")
+    bad = (y < 0) | (y >= CLASSES)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"y must lie in [0, {CLASSES}), got y[{index}]={y[index]}")
+    return y
+
+
+def check_lr(lr: Any) -> float:
+    """``float(lr)`` after checking it is a finite positive real number."""
+    if isinstance(lr, bool | np.bool_) or not isinstance(lr, Real):
+        raise TypeError(f"lr must be a real number, got lr={lr!r} of type {type(lr).__name__}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be finite and positive, got lr={lr!r}")
+    return float(lr)
 
 
 def _activation(variant: Variant):

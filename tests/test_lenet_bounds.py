@@ -34,14 +34,14 @@ class ArithmeticLeNet(LeNetModel):
     """LeNet in NumPy computing in its own dtype (im2col + BLAS matmul), plain SGD, first-max pooling."""
 
     def __init__(self, variant: str, dtype: str) -> None:
-        self.variant, self.dtype = variant, dtype
+        super().__init__(variant, dtype)
         self.spec = variant_of(variant)
         self._params: dict[str, np.ndarray] = {}
 
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
+    def _native_load_params(self, params: Mapping[str, np.ndarray]) -> None:
         self._params = {name: np.array(params[name], dtype=self.dtype) for name in PARAM_SHAPES}
 
-    def params(self) -> dict[str, np.ndarray]:
+    def _native_params(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in self._params.items()}
 
     def layer_output(self, layer: str, z: np.ndarray) -> np.ndarray:
@@ -79,13 +79,13 @@ class ArithmeticLeNet(LeNetModel):
                 h = self._act(h)
         return h, tape
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
+    def _native_logits(self, X: np.ndarray) -> np.ndarray:
         return self._forward(X)[0]
 
     def _act_vjp(self, a: np.ndarray, d: np.ndarray) -> np.ndarray:
         return d * (a > 0) if self.spec.activation == "relu" else d * (a * (1 - a))
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         z, tape = self._forward(X)
         n, p, grads = len(y), self._params, {}
         shifted = z - z.max(axis=1, keepdims=True)
@@ -132,7 +132,7 @@ class ArithmeticLeNet(LeNetModel):
         for name, g in grads.items():
             self._params[name] = self._params[name] - lr_ * g
 
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+    def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         loss, grads = self.loss_and_grads(X, y)
         self.update(grads, lr)
         return loss, 0

@@ -9,7 +9,6 @@ arrays load as they are. Forward, gradient and SGD step are each one jit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 
 import jax
@@ -18,7 +17,7 @@ import numpy as np
 
 from backends.jax.ops import avg_pool, conv, cross_entropy, flatten, linear, max_pool
 from backends.lenet import LeNetModel
-from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, check_params, variant_of
+from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, variant_of
 from reference.shapes import conv2d_geometry, pool2d_geometry
 
 Params = dict[str, jax.Array]
@@ -66,31 +65,29 @@ class JaxLeNet(LeNetModel):
     """LeNet on a JAX ``device``, trained with plain SGD."""
 
     def __init__(self, variant: str, dtype: str, device: jax.Device) -> None:
-        self.variant, self.dtype, self.device = variant, dtype, device
+        super().__init__(variant, dtype)
+        self.device = device
         self._spec = variant_of(variant)
         self._params: Params = {}
 
-    def _array(self, value: np.ndarray, dtype: str) -> jax.Array:
-        return jax.device_put(np.asarray(value, dtype=dtype), self.device)
+    def _array(self, value: np.ndarray) -> jax.Array:
+        return jax.device_put(value, self.device)
 
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        check_params(params)
-        # A copy: on the CPU device_put may alias the caller's NumPy buffer, which it may change later.
-        self._params = {name: self._array(np.array(params[name]), self.dtype) for name in PARAM_SHAPES}
+    def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
+        # The arrays are the caller's fresh copies: on the CPU device_put may alias them.
+        self._params = {name: self._array(params[name]) for name in PARAM_SHAPES}
 
-    def params(self) -> dict[str, np.ndarray]:
-        return {name: np.array(value) for name, value in self._params.items()}
+    def _native_params(self) -> Params:
+        return self._params
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
-        return np.array(_logits(self._params, self._array(X, self.dtype), self._spec))
+    def _native_logits(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(_logits(self._params, self._array(X), self._spec))
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        X, y = self._array(X, self.dtype), self._array(y, "int64")
-        (loss, _), grads = _loss_and_grads(self._params, X, y, self._spec)
-        return float(loss), {name: np.array(grads[name]) for name in PARAM_SHAPES}
+    def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        (loss, _), grads = _loss_and_grads(self._params, self._array(X), self._array(y), self._spec)
+        return float(loss), grads
 
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
-        X, y = self._array(X, self.dtype), self._array(y, "int64")
-        step = _train_step(self._params, X, y, self._spec, float(lr))
+    def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+        step = _train_step(self._params, self._array(X), self._array(y), self._spec, lr)
         self._params, loss, correct = step
         return float(loss), int(correct)

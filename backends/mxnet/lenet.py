@@ -6,13 +6,11 @@ flattens NCHW inputs in C, H, W order, so canonical arrays load as they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from backends.lenet import LeNetModel
 from backends.mxnet.ops import mx  # imported there with its import-time warnings silenced
-from reference.lenet import PARAM_SHAPES, check_params, variant_of
+from reference.lenet import PARAM_SHAPES, variant_of
 
 nn = mx.gluon.nn
 
@@ -41,10 +39,11 @@ class MXNetLeNet(LeNetModel):
     """LeNet as a Gluon ``nn.Sequential`` on ``context``, trained with plain SGD."""
 
     def __init__(self, variant: str, dtype: str, context: mx.Context) -> None:
-        self.variant, self.dtype, self.context = variant, dtype, context
+        super().__init__(variant, dtype)
+        self.context = context
         self.net = build_lenet(variant)
         self.net.initialize(ctx=context)
-        self.net.cast(dtype)
+        self.net.cast(self.dtype)
         self.loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
         self._trained = list(self.net.collect_params().values())
 
@@ -52,18 +51,17 @@ class MXNetLeNet(LeNetModel):
         layer, kind = name.split(".")
         return getattr(self.net[_LAYERS[layer]], kind)
 
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        check_params(params)
+    def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
         for name in PARAM_SHAPES:
             self._parameter(name).set_data(mx.nd.array(params[name], ctx=self.context, dtype=self.dtype))
 
-    def params(self) -> dict[str, np.ndarray]:
+    def _native_params(self) -> dict[str, np.ndarray]:
         return {name: self._parameter(name).data().asnumpy() for name in PARAM_SHAPES}
 
     def _inputs(self, X: np.ndarray) -> mx.nd.NDArray:
         return mx.nd.array(X, ctx=self.context, dtype=self.dtype)
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
+    def _native_logits(self, X: np.ndarray) -> np.ndarray:
         return self.net(self._inputs(X)).asnumpy()
 
     def _loss(self, X: np.ndarray, y: np.ndarray) -> tuple[mx.nd.NDArray, mx.nd.NDArray]:
@@ -80,14 +78,14 @@ class MXNetLeNet(LeNetModel):
         logits.backward(out_grad=(mx.nd.softmax(logits, axis=1) - onehot) / logits.shape[0])
         return logits, loss
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         _, loss = self._loss(X, y)
         return float(loss.asscalar()), {name: self._parameter(name).grad().asnumpy() for name in PARAM_SHAPES}
 
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+    def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         logits, loss = self._loss(X, y)
         for parameter in self._trained:  # in place: set_data of a new array costs 3x as much
             weights = parameter.data()
             weights -= lr * parameter.grad()
-        correct = int((logits.argmax(axis=1).asnumpy() == np.asarray(y)).sum())
+        correct = int((logits.argmax(axis=1).asnumpy() == y).sum())
         return float(loss.asscalar()), correct

@@ -9,14 +9,12 @@ Logits, gradients and the SGD step are each one XLA-compiled ``tf.function``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import tensorflow as tf
 from tensorflow.keras import layers
 
 from backends.lenet import LeNetModel
-from reference.lenet import PARAM_SHAPES, check_params, variant_of
+from reference.lenet import PARAM_SHAPES, variant_of
 
 # Keras kernel row r of fc1 takes canonical input FC1_ROWS[r]: row h*80 + w*16 + c
 # (NHWC flatten of the 16x5x5 activation) is canonical column c*25 + h*5 + w.
@@ -68,15 +66,16 @@ class TensorFlowLeNet(LeNetModel):
     """LeNet as a Keras ``Sequential`` on a TF ``device`` (e.g. ``"/CPU:0"``), trained with plain SGD."""
 
     def __init__(self, variant: str, dtype: str, device: str) -> None:
-        self.variant, self.dtype, self.device = variant, dtype, device
+        super().__init__(variant, dtype)
+        self.device = device
         with tf.device(device):
-            self.net = build_lenet(variant, dtype)
+            self.net = build_lenet(variant, self.dtype)
         self._variables: dict[str, tf.Variable] = {}  # Keras variables, in PARAM_SHAPES order
         for name in PARAM_SHAPES:
             layer, kind = name.split(".")
             keras_layer = self.net.get_layer(layer)
             self._variables[name] = keras_layer.kernel if kind == "weight" else keras_layer.bias
-        images = tf.TensorSpec([None, 1, 28, 28], dtype)
+        images = tf.TensorSpec([None, 1, 28, 28], self.dtype)
         labels = tf.TensorSpec([None], tf.int64)
         # Fixed signatures: one trace per model whatever the batch size. XLA fuses
         # the small layers: the step runs 1.3-1.4x faster on the CPU than without
@@ -87,7 +86,7 @@ class TensorFlowLeNet(LeNetModel):
             self._differentiate, input_signature=[images, labels], jit_compile=True
         )
         self._train_step = tf.function(
-            self._sgd, input_signature=[images, labels, tf.TensorSpec([], dtype)], jit_compile=True
+            self._sgd, input_signature=[images, labels, tf.TensorSpec([], self.dtype)], jit_compile=True
         )
 
     # -- graph functions (NCHW in: the transpose runs in the graph) --------
@@ -108,29 +107,25 @@ class TensorFlowLeNet(LeNetModel):
         return loss, tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1) == y, tf.int32))
 
     # -- the LeNetModel interface ----------------------------------------
-    def _inputs(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(X, dtype=self.dtype), np.asarray(y, dtype=np.int64)
-
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        check_params(params)
+    def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
         for name, variable in self._variables.items():
-            variable.assign(to_keras(name, np.asarray(params[name], dtype=self.dtype)))
+            variable.assign(to_keras(name, params[name]))
 
-    def params(self) -> dict[str, np.ndarray]:
+    def _native_params(self) -> dict[str, np.ndarray]:
         return {name: to_canonical(name, v.numpy()) for name, v in self._variables.items()}
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
+    def _native_logits(self, X: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
-            return self._logits(np.asarray(X, dtype=self.dtype)).numpy()
+            return self._logits(X).numpy()
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         with tf.device(self.device):
-            loss, _, grads = self._loss_and_grads(*self._inputs(X, y))
+            loss, _, grads = self._loss_and_grads(X, y)
         return float(loss), {
             name: to_canonical(name, grad.numpy()) for name, grad in zip(self._variables, grads, strict=True)
         }
 
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+    def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         with tf.device(self.device):
-            loss, correct = self._train_step(*self._inputs(X, y), np.asarray(lr, dtype=self.dtype))
+            loss, correct = self._train_step(X, y, np.asarray(lr, dtype=self.dtype))
         return float(loss), int(correct)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import torch
 from torch import nn
 
 from backends.lenet import LeNetModel
-from reference.lenet import PARAM_SHAPES, check_params, variant_of
+from reference.lenet import PARAM_SHAPES, variant_of
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -37,8 +35,9 @@ class TorchLeNet(LeNetModel):
     """LeNet as ``torch.nn.Sequential`` on ``device``, trained with plain SGD."""
 
     def __init__(self, variant: str, dtype: str, device: str) -> None:
-        self.variant, self.dtype, self.device = variant, dtype, device
-        self.net = build_lenet(variant).to(device=device, dtype=_DTYPES[dtype])
+        super().__init__(variant, dtype)
+        self.device = device
+        self.net = build_lenet(variant).to(device=device, dtype=_DTYPES[self.dtype])
         self.loss = nn.CrossEntropyLoss()
         self._optimizer: torch.optim.SGD | None = None
 
@@ -46,31 +45,30 @@ class TorchLeNet(LeNetModel):
         layer, kind = name.split(".")
         return getattr(self.net[_LAYERS[layer]], kind)
 
-    def load_params(self, params: Mapping[str, np.ndarray]) -> None:
-        check_params(params)
+    def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
             for name in PARAM_SHAPES:
-                self._tensor(name).copy_(torch.as_tensor(np.asarray(params[name])))
+                self._tensor(name).copy_(torch.as_tensor(params[name]))
 
-    def params(self) -> dict[str, np.ndarray]:
-        return {name: self._tensor(name).detach().cpu().numpy().copy() for name in PARAM_SHAPES}
+    def _native_params(self) -> dict[str, np.ndarray]:
+        return {name: self._tensor(name).detach().cpu().numpy() for name in PARAM_SHAPES}
 
     def _inputs(self, X: np.ndarray, y: np.ndarray | None = None):
-        X = torch.as_tensor(np.asarray(X), device=self.device).to(_DTYPES[self.dtype])
-        return X if y is None else (X, torch.as_tensor(np.asarray(y, dtype=np.int64), device=self.device))
+        X = torch.as_tensor(X, device=self.device)
+        return X if y is None else (X, torch.as_tensor(y, device=self.device))
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
+    def _native_logits(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.net(self._inputs(X)).cpu().numpy()
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         X, y = self._inputs(X, y)
         self.net.zero_grad(set_to_none=True)
         loss = self.loss(self.net(X), y)
         loss.backward()
         return float(loss.detach()), {name: self._tensor(name).grad.cpu().numpy() for name in PARAM_SHAPES}
 
-    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
+    def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         X, y = self._inputs(X, y)
         self.net.zero_grad(set_to_none=True)
         logits = self.net(X)
