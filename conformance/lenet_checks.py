@@ -119,7 +119,10 @@ TRAJECTORY_LR = {"chapter": 0.9, "relu-max": 0.1}
 POOL = {"kernel_size": 2, "stride": 2}
 LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 # The op names of the LeNet checks in the results file (and in known gaps).
-LENET_OPS = ("lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory")
+LENET_OPS = (
+    "lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory",
+    "lenet_arguments", "lenet_isolation",
+)  # fmt: skip
 
 Arrays = dict[str, np.ndarray]
 

@@ -17,11 +17,12 @@ from hypothesis import given, settings
 
 import reference
 from conformance.error_cases import W3, X4, Y2
+from conformance.lenet_errors import LENET_ERRORS
 from conformance.specs import error_cases
 from tests import naive
 from tests.test_against_naive import conv_cases
 
-ERROR_CASES = error_cases()
+ERROR_CASES = [*error_cases(), *LENET_ERRORS]  # the LeNet models' run on ReferenceLeNet
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=repr)
