@@ -155,7 +155,7 @@ class Backend(abc.ABC):
             raise ValueError(f"K must be a 1x1 kernel (O, C, 1, 1), got K.shape={K.shape}")
         c, h, w = X.shape
         Y = self.linear(X.reshape(c, h * w).T, K.reshape(K.shape[0], c))
-        return Y.T.reshape(-1, h, w)
+        return np.ascontiguousarray(Y.T.reshape(-1, h, w))  # the transpose is a view: a fresh C array
 
     def pool2d(self, X: Any, pool_size: Any, mode: str = "max") -> np.ndarray:
         """The chapter's pool2d (stride 1, no padding) through the backend's pooling."""

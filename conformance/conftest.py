@@ -67,7 +67,8 @@ def item_checks(item: pytest.Item) -> list[tuple[str, str]]:
     """The ``(function, result id)`` pairs a test item checks, from its parameters.
 
     A parameter with ``op`` and ``id`` (a :class:`~conformance.cases.Case`, a
-    LeNet check) or ``result_id`` (an :class:`~conformance.error_cases.ErrorCase`)
+    LeNet check), ``result_id`` (an :class:`~conformance.error_cases.ErrorCase`) or ``gap_id`` (an
+    :class:`~conformance.isolation.IsolationCheck`, matched as the case it calls)
     is one check; a :class:`~conformance.cases.Generated` stands for the cases
     it draws, ``hyp-<function>-...`` for each of its functions.
     """
@@ -76,7 +77,8 @@ def item_checks(item: pytest.Item) -> list[tuple[str, str]]:
         if isinstance(value, Generated):
             checks += [(function, f"hyp-{function}-") for function in value.functions]
         elif hasattr(value, "op"):
-            checks.append((value.op, getattr(value, "result_id", getattr(value, "id", ""))))
+            gap_id = getattr(value, "gap_id", getattr(value, "result_id", getattr(value, "id", "")))
+            checks.append((value.op, gap_id))
     return checks
 
 

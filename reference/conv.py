@@ -270,7 +270,7 @@ def conv2d_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     dX, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=True)
-    return dX.astype(dtype, copy=False), dW.astype(dtype), db.astype(dtype)
+    return dX.astype(dtype, copy=False), dW.astype(dtype, order="C"), db.astype(dtype)
 
 
 def conv2d_weight_vjp(
@@ -287,4 +287,4 @@ def conv2d_weight_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     _, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=False)
-    return dW.astype(dtype), db.astype(dtype)
+    return dW.astype(dtype, order="C"), db.astype(dtype)

@@ -13,7 +13,7 @@ def flatten(X: Any) -> np.ndarray:
     """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order); values move unchanged, -0.0 too."""
     check_flatten(X)
     X = np.asarray(X)
-    return X.reshape(X.shape[0], -1).astype(result_dtype(X), copy=False)
+    return X.reshape(X.shape[0], -1).astype(result_dtype(X), order="C")  # a new array, never a view of X
 
 
 def flatten_vjp(X: Any, dY: Any) -> np.ndarray:

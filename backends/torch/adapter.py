@@ -74,7 +74,9 @@ class TorchBackend(Backend):
 
     @staticmethod
     def _numpy(tensor: torch.Tensor) -> np.ndarray:
-        return tensor.detach().cpu().numpy()
+        # A copy: on the CPU .numpy() shares the tensor's memory, which may be the caller's input
+        # (as_tensor does not copy; a view op such as flatten returns it).
+        return np.array(tensor.detach().cpu().numpy(), order="C", copy=True)
 
     def _grads(
         self, forward: Callable[..., torch.Tensor], inputs: Sequence[Any], dY: Any, dtype: np.dtype
