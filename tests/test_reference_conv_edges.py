@@ -108,3 +108,15 @@ def test_shape_helpers_defaults():
     assert shapes.same_padding(6, 3) == (1, 1)  # stride 1: total 3 - 1 = 2
     assert shapes.pool_output_size(5, 2) == 2  # stride = window 2, floor: starts 0, 2
     assert shapes.pool_output_size(6, 3, stride=1) == 4  # no padding, dilation 1: starts 0..3
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_gradients_are_c_contiguous(stride, groups):
+    """Every public result is a C-contiguous array, the weight gradients included."""
+    rng = np.random.default_rng(3)
+    X, W = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2))
+    dY = rng.standard_normal(reference.conv2d_output_shape(X.shape, W.shape, stride=stride, groups=groups))
+    for grad in (*reference.conv2d_vjp(X, W, dY, stride=stride, groups=groups),
+                 *conv2d_weight_vjp(X, W, dY, stride=stride, groups=groups)):  # fmt: skip
+        assert grad.flags.c_contiguous

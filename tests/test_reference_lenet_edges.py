@@ -103,3 +103,21 @@ def test_backward_default_variant_is_the_chapters():
     dlogits = np.arange(20.0).reshape(2, 10)
     grads = lenet.backward(params, tape, dlogits)
     np.testing.assert_array_equal(grads["fc3.bias"], dlogits.sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", np.dtype("float32")])
+def test_check_dtype_returns_the_dtype_name(dtype):
+    assert lenet.check_dtype(dtype) == np.dtype(dtype).name
+
+
+def test_check_images_accepts_a_single_image_and_names_x_when_it_refuses():
+    one = np.zeros((1, 1, 28, 28))
+    assert lenet.check_images(one).shape == (1, 1, 28, 28)
+    with pytest.raises(TypeError, match=r"^X must hold real numbers"):
+        lenet.check_images(np.zeros((1, 1, 28, 28), complex))
+
+
+@pytest.mark.parametrize("lr", [1e-3, 0.5, 1.0, 7])
+def test_check_lr_accepts_any_finite_positive_rate_and_returns_it(lr):
+    checked = lenet.check_lr(lr)
+    assert type(checked) is float and checked == lr
