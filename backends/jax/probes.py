@@ -3,6 +3,8 @@ arguments, against the reference."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,9 +13,33 @@ from jax.example_libraries import stax
 
 import reference
 from backends.divergences import NotApplicableError, Probe
-from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences.inputs import (
+    ACTIVATION,
+    ALL_NEG_INF_3,
+    AVG_INF,
+    AVG_INF_NEG_INF,
+    CE_LABELS,
+    CE_LOGITS,
+    CEIL_6,
+    DILATED_IN_PADDING,
+    FC1,
+    FLAT_1D,
+    IMAGE_5,
+    KERNEL_2,
+    NANS_IN_MAX_WINDOWS,
+    RELU_KINK,
+    SIGMOID_TAIL_DY,
+    SIGMOID_TAILS,
+    TF32_W,
+    TF32_X,
+    TIES,
+    WITH_NAN,
+)
 
 NCHW = ("NCHW", "OIHW", "NCHW")
+PAD_1 = ((0, 0), (0, 0), (1, 1), (1, 1))  # PyTorch's padding=1 as reduce_window pads
+# padding=1 plus the row and column a ceil_mode window of 3 at stride 2 reaches past a padded 6x6
+PAD_1_CEIL = ((0, 0), (0, 0), (1, 2), (1, 2))
 
 
 def _x(array: np.ndarray) -> jax.Array:
@@ -42,6 +68,24 @@ def _max_pool_grad(array: np.ndarray) -> np.ndarray:
     return np.asarray(jax.grad(lambda x: _max_pool(x).sum())(_x(array)))
 
 
+def _vjp(forward: Callable[[jax.Array], jax.Array], array: np.ndarray, dy: np.ndarray | None = None):
+    """``jax.vjp(forward, x)[1](dy)`` (dy: ones of the output's shape by default)."""
+    y, pullback = jax.vjp(forward, _x(array))
+    return np.asarray(pullback(jnp.ones_like(y) if dy is None else _x(dy))[0])
+
+
+def _max_pool_3x3(x: jax.Array) -> jax.Array:
+    """3x3 max pooling, stride 2, padding 1, as a user writes it with ``reduce_window``."""
+    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2), PAD_1)
+
+
+def _cross_entropy(row: int) -> Callable[[jax.Array], jax.Array]:
+    """Mean softmax cross-entropy against CE_LABELS' label of ``row``, as a user writes it (lax and
+    jax.nn have no cross-entropy)."""
+    labels = jnp.asarray(CE_LABELS[row : row + 1])
+    return lambda z: -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), labels[:, None], axis=1))
+
+
 def _stax_avg_pool(array: np.ndarray) -> np.ndarray:
     _, apply = stax.AvgPool((3, 3), (2, 2), "SAME", spec="NCHW")
     return np.asarray(apply((), _x(array)))
@@ -55,6 +99,110 @@ def _tf32_conv() -> np.ndarray:
     # At the default precision XLA may run float32 convolutions in TF32 on Ampere and newer.
     x, w = jax.device_put(TF32_X, gpu), jax.device_put(TF32_W, gpu)
     return np.asarray(lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=NCHW))
+
+
+def _special_values() -> list[Probe]:
+    """What the native calls do with NaN, infinities, all-padding windows, tails and a 1-D flatten."""
+    ones_2x2 = np.ones((1, 1, 2, 2), np.float32)
+
+    def ce_row(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    def ce_grad(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy_vjp(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    ce_call = "-jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))"
+    max_3x3 = (
+        "lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2),"
+        " ((0, 0), (0, 0), (1, 1), (1, 1)))"
+    )
+    return [
+        Probe("NaN at ReLU's kink",
+              "jax.vjp(jax.nn.relu, x)[1](jnp.ones_like(x)), x = [nan, 0, -0, 1, -1, inf, -inf]",
+              lambda: _vjp(jax.nn.relu, RELU_KINK),
+              lambda: reference.relu_vjp(RELU_KINK, np.ones_like(RELU_KINK)),
+              "native"),
+        Probe("several NaNs in a max window",
+              "jax.grad(lambda x: lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2),"
+              " 'VALID').sum())(x), two NaNs in each 2x2 window",
+              lambda: _vjp(_max_pool, NANS_IN_MAX_WINDOWS),
+              lambda: reference.max_pool2d_vjp(NANS_IN_MAX_WINDOWS, np.ones((1, 1, 1, 2), np.float32), 2),
+              "custom VJP to the first maximal element, NaN maximal (jnp.argmax over the window taps)"),
+        Probe("all -inf window beside padding", f"{max_3x3}, x all -inf",
+              lambda: np.asarray(_max_pool_3x3(_x(ALL_NEG_INF_3))),
+              lambda: reference.max_pool2d(ALL_NEG_INF_3, 3, stride=2, padding=1),
+              "native"),
+        Probe("all -inf window beside padding", f"jax.grad(lambda x: {max_3x3}.sum())(x), x all -inf",
+              lambda: _vjp(_max_pool_3x3, ALL_NEG_INF_3),
+              lambda: reference.max_pool2d_vjp(ALL_NEG_INF_3, ones_2x2, 3, stride=2, padding=1),
+              "not yet: the custom VJP's jnp.argmax over the window taps of lax.pad(x, -inf) takes a tie's"
+              " first tap, padding included, so a window starting in padding loses its gradient"),
+        Probe("dilated window entirely in padding",
+              "lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 1, 1), ((0, 0), (0, 0), (1, 1),"
+              " (1, 1)), window_dilation=(1, 1, 3, 3)) on 2x2 (both taps of each axis in padding)",
+              lambda: np.asarray(lax.reduce_window(_x(DILATED_IN_PADDING), -jnp.inf, lax.max, (1, 1, 2, 2),
+                                                   (1, 1, 1, 1), PAD_1, window_dilation=(1, 1, 3, 3))),
+              lambda: reference.max_pool2d(DILATED_IN_PADDING, 2, stride=1, padding=1, dilation=3),
+              "native forward; the gradient is the custom VJP (jax.grad of a dilated reduce_window max"
+              " raises NotImplementedError)"),
+        Probe("ceil_mode window past the padded input",
+              "lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2), ((0, 0), (0, 0), (1, 2),"
+              " (1, 2))) on 6x6 (no ceil_mode: one more bottom/right pad)",
+              lambda: np.asarray(lax.reduce_window(_x(CEIL_6), -jnp.inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2),
+                                                   PAD_1_CEIL)),
+              lambda: reference.max_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "extra bottom/right padding forms the ceil_mode windows (reduce_window has no ceil_mode)"),
+        Probe("ceil_mode window past the padded input",
+              "lax.reduce_window(x, 0., lax.add, (1, 1, 3, 3), (1, 1, 2, 2), ((0, 0), (0, 0), (1, 2),"
+              " (1, 2))) / 9 on 6x6 (no ceil_mode, no average pooling)",
+              lambda: np.asarray(lax.reduce_window(_x(CEIL_6), 0.0, lax.add, (1, 1, 3, 3), (1, 1, 2, 2),
+                                                   PAD_1_CEIL) / 9),
+              lambda: reference.avg_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "reduce_window sum over a count of the padded-input cells each window covers, from pooling"
+              " a ones mask (the overhang never counts)"),
+        Probe("sigmoid gradient in the tails",
+              "jax.vjp(jax.nn.sigmoid, x)[1](dy), x = [-100, -40, -20, 0, 20, 40, 100],"
+              " dy = [1e30, 1e17, 1e8, 1, 1e8, 1e17, 1e30]",
+              lambda: _vjp(jax.nn.sigmoid, SIGMOID_TAILS, SIGMOID_TAIL_DY),
+              lambda: reference.sigmoid_vjp(SIGMOID_TAILS, SIGMOID_TAIL_DY),
+              "emulated: dY * jax.nn.sigmoid(x) * jax.nn.sigmoid(-x), no jax.vjp (its dY * y * (1 - y))"),
+        Probe("flatten of a 1-D input", "jnp.reshape(x, (x.shape[0], -1)), x of shape (5,)",
+              lambda: np.asarray(jnp.reshape(_x(FLAT_1D), (FLAT_1D.shape[0], -1))),
+              lambda: reference.flatten(FLAT_1D),
+              "native (x.reshape(x.shape[0], -1))"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[-inf, 0, 1]], y = [1]",
+              lambda: np.asarray(_cross_entropy(0)(_x(CE_LOGITS[0:1]))), ce_row(0), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[3e38, -3e38, 0]], y = [0]",
+              lambda: np.asarray(_cross_entropy(1)(_x(CE_LOGITS[1:2]))), ce_row(1), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[nan, 0, 1]], y = [2]",
+              lambda: np.asarray(_cross_entropy(2)(_x(CE_LOGITS[2:3]))), ce_row(2), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"jax.grad(lambda z: {ce_call})(z), z = [[-inf, 0, 1]], y = [1]",
+              lambda: np.asarray(jax.grad(_cross_entropy(0))(_x(CE_LOGITS[0:1]))), ce_grad(0),
+              "native (jax.vjp)"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"jax.grad(lambda z: {ce_call})(z), z = [[3e38, -3e38, 0]], y = [0]",
+              lambda: np.asarray(jax.grad(_cross_entropy(1))(_x(CE_LOGITS[1:2]))), ce_grad(1),
+              "native (jax.vjp)"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"jax.grad(lambda z: {ce_call})(z), z = [[nan, 0, 1]], y = [2]",
+              lambda: np.asarray(jax.grad(_cross_entropy(2))(_x(CE_LOGITS[2:3]))), ce_grad(2),
+              "native (jax.vjp)"),
+        Probe("inf and -inf in one average window",
+              "lax.reduce_window(x, 0., lax.add, (1, 1, 2, 2), (1, 1, 2, 2), 'VALID') / 4,"
+              " x = [[inf, -inf], [1, 2]]",
+              lambda: np.asarray(lax.reduce_window(_x(AVG_INF_NEG_INF), 0.0, lax.add, (1, 1, 2, 2),
+                                                   (1, 1, 2, 2), "VALID") / 4),
+              lambda: reference.avg_pool2d(AVG_INF_NEG_INF, 2),
+              "native (a reduce_window sum over a pooled count)"),
+        Probe("inf and -inf in one average window",
+              "lax.reduce_window(x, 0., lax.add, (1, 1, 2, 2), (1, 1, 2, 2), 'VALID') / 4,"
+              " x = [[inf, 1], [2, 3]]",
+              lambda: np.asarray(lax.reduce_window(_x(AVG_INF), 0.0, lax.add, (1, 1, 2, 2), (1, 1, 2, 2),
+                                                   "VALID") / 4),
+              lambda: reference.avg_pool2d(AVG_INF, 2),
+              "native (a reduce_window sum over a pooled count)"),
+    ]  # fmt: skip
 
 
 def probes() -> list[Probe]:
@@ -127,4 +275,5 @@ def probes() -> list[Probe]:
               _tf32_conv,
               lambda: reference.conv2d(TF32_X, TF32_W, padding=1),
               "precision=lax.Precision.HIGHEST on every convolution and matmul"),
+        *_special_values(),
     ]  # fmt: skip

@@ -8,7 +8,28 @@ import numpy as np
 
 import reference
 from backends.divergences import NotApplicableError, Probe
-from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences.inputs import (
+    ACTIVATION,
+    ALL_NEG_INF_3,
+    AVG_INF,
+    AVG_INF_NEG_INF,
+    CE_LABELS,
+    CE_LOGITS,
+    CEIL_6,
+    DILATED_IN_PADDING,
+    FC1,
+    FLAT_1D,
+    IMAGE_5,
+    KERNEL_2,
+    NANS_IN_MAX_WINDOWS,
+    RELU_KINK,
+    SIGMOID_TAIL_DY,
+    SIGMOID_TAILS,
+    TF32_W,
+    TF32_X,
+    TIES,
+    WITH_NAN,
+)
 from backends.mxnet.ops import mx  # imported there with its import-time warnings silenced
 
 nd = mx.nd
@@ -53,6 +74,39 @@ def _pool_grad(array: np.ndarray, **kwargs) -> np.ndarray:
         y = nd.Pooling(x, **kwargs)
     y.backward(nd.ones_like(y))
     return x.grad.asnumpy()
+
+
+def _grad(forward: Callable[[mx.nd.NDArray], mx.nd.NDArray], array: np.ndarray, dy: np.ndarray | None = None):
+    """x.grad after recording ``forward(x)`` and ``backward(dy)`` (dy: ones by default)."""
+    x = _a(array)
+    x.attach_grad()
+    with mx.autograd.record():
+        y = forward(x)
+    y.backward(nd.ones_like(y) if dy is None else _a(dy))
+    return x.grad.asnumpy()
+
+
+def _dilated_pool() -> np.ndarray:
+    """``Pooling`` asked for a dilation; its "unknown argument" error states the reason in its first line
+    (the lines after it list Pooling's arguments)."""
+    try:
+        return nd.Pooling(_a(DILATED_IN_PADDING), kernel=(2, 2), pool_type="max", stride=(1, 1), pad=(1, 1),
+                          dilate=(3, 3)).asnumpy()  # fmt: skip
+    except mx.base.MXNetError as error:
+        reason = str(error).strip().splitlines()[0].removeprefix("MXNetError: ").partition(", Possible")[0]
+        raise mx.base.MXNetError(reason) from None
+
+
+def _cross_entropy_loss(row: int) -> Callable[[mx.nd.NDArray], mx.nd.NDArray]:
+    """Gluon's softmax cross-entropy of one CE_LOGITS row against its label, averaged over the batch."""
+    labels = _a(CE_LABELS[row : row + 1].astype(np.float32))
+    loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    return lambda z: loss(z, labels).mean()
+
+
+def _cross_entropy(row: int) -> np.ndarray:
+    """The loss as a 0-d array, as the reference's (a legacy NDArray has shape (1,))."""
+    return _run(lambda: _cross_entropy_loss(row)(_a(CE_LOGITS[row : row + 1]))).reshape(())
 
 
 def _tf32_conv() -> np.ndarray:
@@ -199,6 +253,147 @@ def _tf32() -> list[Probe]:
     ]  # fmt: skip
 
 
+def _relu_kink() -> list[Probe]:
+    """ReLU's gradient at NaN and at both zeros."""
+    return [
+        Probe("NaN at ReLU's kink",
+              "x.grad after nd.relu(x), backward of ones, x = [nan, 0, -0, 1, -1, inf, -inf]",
+              lambda: _grad(nd.relu, RELU_KINK),
+              lambda: reference.relu_vjp(RELU_KINK, np.ones_like(RELU_KINK)),
+              "inputs with NaN: autograd of nd.where(x > 0, x, 0) (relu's backward gives NaN at NaN);"
+              " otherwise native"),
+    ]  # fmt: skip
+
+
+def _special_max_windows() -> list[Probe]:
+    """Max windows with several NaNs, only -inf beside padding, or only padding (dilated)."""
+    ones_2x2 = np.ones((1, 1, 2, 2), np.float32)
+    return [
+        Probe("several NaNs in a max window",
+              "x.grad after nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(2, 2)), backward of ones,"
+              " two NaNs in each 2x2 window",
+              lambda: _grad(lambda x: nd.Pooling(x, kernel=(2, 2), pool_type="max", stride=(2, 2)),
+                            NANS_IN_MAX_WINDOWS),
+              lambda: reference.max_pool2d_vjp(NANS_IN_MAX_WINDOWS, np.ones((1, 1, 1, 2), np.float32), 2),
+              "inputs with NaN or -inf: autograd of strided slices, argmax and pick (first NaN)"),
+        Probe("all -inf window beside padding",
+              "nd.Pooling(x, kernel=(3, 3), pool_type='max', stride=(2, 2), pad=(1, 1)), x all -inf",
+              lambda: _pool(ALL_NEG_INF_3, kernel=(3, 3), pool_type="max", stride=(2, 2), pad=(1, 1)),
+              lambda: reference.max_pool2d(ALL_NEG_INF_3, 3, stride=2, padding=1),
+              "inputs with NaN or -inf: strided slices of mx.nd.pad(x, -inf), argmax and pick"),
+        Probe("all -inf window beside padding",
+              "x.grad after nd.Pooling(x, kernel=(3, 3), pool_type='max', stride=(2, 2), pad=(1, 1)),"
+              " backward of ones, x all -inf",
+              lambda: _pool_grad(ALL_NEG_INF_3, kernel=(3, 3), pool_type="max", stride=(2, 2), pad=(1, 1)),
+              lambda: reference.max_pool2d_vjp(ALL_NEG_INF_3, ones_2x2, 3, stride=2, padding=1),
+              "not yet: autograd of strided slices of mx.nd.pad(x, -inf), argmax and pick; argmax takes a"
+              " tie's first tap, padding included, so a window starting in padding loses its gradient"),
+        Probe("dilated window entirely in padding",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(1, 1), pad=(1, 1), dilate=(3, 3))"
+              " on 2x2 (both taps of each axis in padding)",
+              _dilated_pool,
+              lambda: reference.max_pool2d(DILATED_IN_PADDING, 2, stride=1, padding=1, dilation=3),
+              "strided slices of mx.nd.pad(x, -inf), argmax and pick (Pooling has no dilation)"),
+    ]  # fmt: skip
+
+
+def _ceil_window_past_padding() -> list[Probe]:
+    """A ceil_mode window that reaches past the padded input: ``pooling_convention='full'``."""
+    return [
+        Probe("ceil_mode window past the padded input",
+              "nd.Pooling(x, kernel=(3, 3), pool_type='max', stride=(2, 2), pad=(1, 1),"
+              " pooling_convention='full') on 6x6",
+              lambda: _pool(CEIL_6, kernel=(3, 3), pool_type="max", stride=(2, 2), pad=(1, 1),
+                            pooling_convention="full"),
+              lambda: reference.max_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "pooling_convention='full' (no window to slice off here)"),
+        Probe("ceil_mode window past the padded input",
+              "nd.Pooling(x, kernel=(3, 3), pool_type='avg', stride=(2, 2), pad=(1, 1),"
+              " pooling_convention='full') on 6x6",
+              lambda: _pool(CEIL_6, kernel=(3, 3), pool_type="avg", stride=(2, 2), pad=(1, 1),
+                            pooling_convention="full"),
+              lambda: reference.avg_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "sum pooling divided by a sum-pooled mask of the counted cells (the window hangs past the"
+              " padded input; MKL-DNN's float32 backward counts the overhang)"),
+    ]  # fmt: skip
+
+
+def _sigmoid_tails() -> list[Probe]:
+    """Autograd's sigmoid gradient ``dY * y * (1 - y)`` in both tails."""
+    return [
+        Probe("sigmoid gradient in the tails",
+              "x.grad after nd.sigmoid(x), backward of dy, x = [-100, -40, -20, 0, 20, 40, 100],"
+              " dy = [1e30, 1e17, 1e8, 1, 1e8, 1e17, 1e30]",
+              lambda: _grad(nd.sigmoid, SIGMOID_TAILS, SIGMOID_TAIL_DY),
+              lambda: reference.sigmoid_vjp(SIGMOID_TAILS, SIGMOID_TAIL_DY),
+              "emulated: dY * nd.sigmoid(x) * nd.sigmoid(-x), no autograd (its dY * y * (1 - y))"),
+    ]  # fmt: skip
+
+
+def _flatten_1d() -> list[Probe]:
+    """Flatten of an input with only a batch axis."""
+    return [
+        Probe("flatten of a 1-D input", "nd.flatten(x), x of shape (5,)",
+              lambda: _run(lambda: nd.flatten(_a(FLAT_1D))),
+              lambda: reference.flatten(FLAT_1D),
+              "nd.reshape(x, shape=(0, -1))"),
+    ]  # fmt: skip
+
+
+def _cross_entropy_specials() -> list[Probe]:
+    """Gluon's softmax cross-entropy of a -inf, a huge and a NaN logits row, and two gradients."""
+    call = "mx.gluon.loss.SoftmaxCrossEntropyLoss()(z, y).mean()"
+
+    def ce_row(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    def ce_grad(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy_vjp(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    def native_grad(row: int) -> Callable[[], np.ndarray]:
+        return lambda: _grad(_cross_entropy_loss(row), CE_LOGITS[row : row + 1])
+
+    forward = "-nd.mean(nd.pick(nd.log_softmax(z, axis=1), y, axis=1))"
+    backward = "emulated: (nd.softmax(z, axis=1) - nd.one_hot(y)) * dloss / n, no autograd"
+    nan_forward = f"not yet: {forward}, whose log_softmax gives a NaN row finite values (88.72 here)"
+    nan_backward = (
+        "not yet: (nd.softmax(z, axis=1) - nd.one_hot(y)) * dloss / n, finite where the reference is NaN"
+    )
+    return [
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{call}, z = [[-inf, 0, 1]], y = [1]",
+              lambda: _cross_entropy(0), ce_row(0), forward),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{call}, z = [[3e38, -3e38, 0]], y = [0]",
+              lambda: _cross_entropy(1), ce_row(1), forward),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{call}, z = [[nan, 0, 1]], y = [2]",
+              lambda: _cross_entropy(2), ce_row(2), nan_forward),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"z.grad after {call}, backward, z = [[-inf, 0, 1]], y = [1]",
+              native_grad(0), ce_grad(0), backward),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"z.grad after {call}, backward, z = [[3e38, -3e38, 0]], y = [0]",
+              native_grad(1), ce_grad(1), backward),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"z.grad after {call}, backward, z = [[nan, 0, 1]], y = [2]",
+              native_grad(2), ce_grad(2), nan_backward),
+    ]  # fmt: skip
+
+
+def _avg_of_infinities() -> list[Probe]:
+    """Average windows holding inf and -inf, or inf among finite values."""
+    return [
+        Probe("inf and -inf in one average window",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='avg', stride=(2, 2)), x = [[inf, -inf], [1, 2]]",
+              lambda: _pool(AVG_INF_NEG_INF, kernel=(2, 2), pool_type="avg", stride=(2, 2)),
+              lambda: reference.avg_pool2d(AVG_INF_NEG_INF, 2),
+              "native"),
+        Probe("inf and -inf in one average window",
+              "nd.Pooling(x, kernel=(2, 2), pool_type='avg', stride=(2, 2)), x = [[inf, 1], [2, 3]]",
+              lambda: _pool(AVG_INF, kernel=(2, 2), pool_type="avg", stride=(2, 2)),
+              lambda: reference.avg_pool2d(AVG_INF, 2),
+              "native"),
+    ]  # fmt: skip
+
+
 def probes() -> list[Probe]:
     """Every probe, family by family."""
     families = (
@@ -211,5 +406,12 @@ def probes() -> list[Probe]:
         _nan_in_max_window,
         _flatten_order,
         _tf32,
+        _relu_kink,
+        _special_max_windows,
+        _ceil_window_past_padding,
+        _sigmoid_tails,
+        _flatten_1d,
+        _cross_entropy_specials,
+        _avg_of_infinities,
     )
     return [probe for family in families for probe in family()]

@@ -14,7 +14,28 @@ import tensorflow as tf
 
 import reference
 from backends.divergences import NotApplicableError, Probe
-from backends.divergences.inputs import ACTIVATION, FC1, IMAGE_5, KERNEL_2, TF32_W, TF32_X, TIES, WITH_NAN
+from backends.divergences.inputs import (
+    ACTIVATION,
+    ALL_NEG_INF_3,
+    AVG_INF,
+    AVG_INF_NEG_INF,
+    CE_LABELS,
+    CE_LOGITS,
+    CEIL_6,
+    DILATED_IN_PADDING,
+    FC1,
+    FLAT_1D,
+    IMAGE_5,
+    KERNEL_2,
+    NANS_IN_MAX_WINDOWS,
+    RELU_KINK,
+    SIGMOID_TAIL_DY,
+    SIGMOID_TAILS,
+    TF32_W,
+    TF32_X,
+    TIES,
+    WITH_NAN,
+)
 
 # The ResNet stem (224x224, 7x7, stride 2): PyTorch's padding=3 becomes 'SAME'
 # in a port, and TF's 'SAME' pads (2, 3) there.
@@ -22,6 +43,9 @@ IMAGE_224 = np.random.default_rng(4).standard_normal((1, 1, 224, 224)).astype(np
 KERNEL_7 = np.random.default_rng(5).standard_normal((1, 1, 7, 7)).astype(np.float32)
 ONES_5 = np.ones((1, 1, 5, 5), dtype=np.float32)
 BOTTOM_RIGHT = [[0, 0], [0, 1], [0, 1], [0, 0]]  # NHWC pads: one row below, one column right
+PAD_1 = [[0, 0], [1, 1], [1, 1], [0, 0]]  # NHWC pads: PyTorch's padding=1
+# padding=1 plus the row and column a ceil_mode window of 3 at stride 2 reaches past a padded 6x6
+PAD_1_CEIL = [[0, 0], [1, 2], [1, 2], [0, 0]]
 
 
 def _nhwc(array: np.ndarray) -> tf.Tensor:
@@ -40,6 +64,30 @@ def _cpu(call: Callable[[], tf.Tensor]) -> Callable[[], np.ndarray]:
             return call().numpy().transpose(0, 3, 1, 2)
 
     return run
+
+
+def _on_cpu(call: Callable[[], tf.Tensor]) -> Callable[[], np.ndarray]:
+    """``call`` on the CPU, its result as it is (no layout change)."""
+
+    def run() -> np.ndarray:
+        with tf.device("/CPU:0"):
+            return call().numpy()
+
+    return run
+
+
+def _grad(forward: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, dy: np.ndarray | None = None) -> tf.Tensor:
+    """``tape.gradient(forward(x), x, output_gradients=dy)`` (dy: ones by default)."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = forward(x)
+    return tape.gradient(y, x, output_gradients=None if dy is None else tf.constant(dy))
+
+
+def _cross_entropy(row: int) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Mean sparse softmax cross-entropy against CE_LABELS' label of ``row``."""
+    labels = CE_LABELS[row : row + 1]
+    return lambda z: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z))
 
 
 def _max_pool_grad(array: np.ndarray) -> tf.Tensor:
@@ -67,6 +115,106 @@ def _tf32_conv() -> np.ndarray:
             return tf.nn.conv2d(_nhwc(TF32_X), _hwio(TF32_W), 1, "SAME").numpy().transpose(0, 3, 1, 2)
     finally:
         tf.config.experimental.enable_tensor_float_32_execution(before)
+
+
+def _special_values() -> list[Probe]:
+    """What the native calls do with NaN, infinities, all-padding windows, tails and a 1-D flatten."""
+    ones_2x2 = np.ones((1, 1, 2, 2), np.float32)
+
+    def ce_row(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    def ce_grad(row: int) -> Callable[[], np.ndarray]:
+        return lambda: reference.softmax_cross_entropy_vjp(CE_LOGITS[row : row + 1], CE_LABELS[row : row + 1])
+
+    def logits(row: int) -> tf.Tensor:
+        return tf.constant(CE_LOGITS[row : row + 1])
+
+    ce_call = "tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, z))"
+    return [
+        Probe("NaN at ReLU's kink",
+              "tape.gradient(tf.nn.relu(x), x), x = [nan, 0, -0, 1, -1, inf, -inf]",
+              _on_cpu(lambda: _grad(tf.nn.relu, tf.constant(RELU_KINK))),
+              lambda: reference.relu_vjp(RELU_KINK, np.ones_like(RELU_KINK)),
+              "native (the tape's gradient of tf.nn.relu)"),
+        Probe("several NaNs in a max window",
+              "tape.gradient of tf.reduce_sum(tf.nn.max_pool2d(x, 2, 2, 'VALID')),"
+              " two NaNs in each 2x2 window",
+              _cpu(lambda: _grad(lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID"), _nhwc(NANS_IN_MAX_WINDOWS))),
+              lambda: reference.max_pool2d_vjp(NANS_IN_MAX_WINDOWS, np.ones((1, 1, 1, 2), np.float32), 2),
+              "inputs with NaN or -inf: the tape's gradient of a per-tap tf.where selection (first NaN)"),
+        Probe("all -inf window beside padding",
+              "tf.nn.max_pool2d(x, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]), x all -inf",
+              _cpu(lambda: tf.nn.max_pool2d(_nhwc(ALL_NEG_INF_3), 3, 2, PAD_1)),
+              lambda: reference.max_pool2d(ALL_NEG_INF_3, 3, stride=2, padding=1),
+              "inputs with NaN or -inf: a per-tap tf.where selection over tf.pad(x, -inf)"),
+        Probe("all -inf window beside padding",
+              "tape.gradient of tf.reduce_sum(tf.nn.max_pool2d(x, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]])),"
+              " x all -inf",
+              _cpu(lambda: _grad(lambda x: tf.nn.max_pool2d(x, 3, 2, PAD_1), _nhwc(ALL_NEG_INF_3))),
+              lambda: reference.max_pool2d_vjp(ALL_NEG_INF_3, ones_2x2, 3, stride=2, padding=1),
+              "not yet: the tape's gradient of a per-tap tf.where selection over tf.pad(x, -inf) keeps a"
+              " tie's first tap, padding included, so a window starting in padding loses its gradient"),
+        Probe("dilated window entirely in padding",
+              "tf.nn.pool(x, (2, 2), 'MAX', strides=(1, 1), padding=[[0, 0], [1, 1], [1, 1], [0, 0]],"
+              " dilations=(3, 3)) on 2x2 (both taps of each axis in padding)",
+              _cpu(lambda: tf.nn.pool(_nhwc(DILATED_IN_PADDING), (2, 2), "MAX", strides=(1, 1), padding=PAD_1,
+                                      dilations=(3, 3))),
+              lambda: reference.max_pool2d(DILATED_IN_PADDING, 2, stride=1, padding=1, dilation=3),
+              "not yet: tf.pad(x, -inf), then tf.nn.pool 'VALID' with dilations, gives -FLT_MAX for a window"
+              " of only padding (the tf.where selection is taken for NaN or -inf inputs only)"),
+        Probe("ceil_mode window past the padded input",
+              "tf.nn.max_pool2d(x, 3, 2, [[0, 0], [1, 2], [1, 2], [0, 0]]) on 6x6 (no ceil_mode: one more"
+              " bottom/right pad)",
+              _cpu(lambda: tf.nn.max_pool2d(_nhwc(CEIL_6), 3, 2, PAD_1_CEIL)),
+              lambda: reference.max_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "tf.nn.max_pool2d with the explicit pads plus the ceil_mode overhang (TF rounds down)"),
+        Probe("ceil_mode window past the padded input",
+              "tf.nn.avg_pool2d(tf.pad(x, [[0, 0], [1, 2], [1, 2], [0, 0]]), 3, 2, 'VALID') on 6x6"
+              " (no ceil_mode, no explicit padding)",
+              _cpu(lambda: tf.nn.avg_pool2d(tf.pad(_nhwc(CEIL_6), PAD_1_CEIL), 3, 2, "VALID")),
+              lambda: reference.avg_pool2d(CEIL_6, 3, stride=2, padding=1, ceil_mode=True),
+              "tf.pad with the pads and the overhang, 'VALID', divided by the average of a mask of ones"
+              " (padding counted when count_include_pad, the overhang never)"),
+        Probe("sigmoid gradient in the tails",
+              "tape.gradient(tf.sigmoid(x), x, output_gradients=dy), x = [-100, -40, -20, 0, 20, 40, 100],"
+              " dy = [1e30, 1e17, 1e8, 1, 1e8, 1e17, 1e30]",
+              _on_cpu(lambda: _grad(tf.sigmoid, tf.constant(SIGMOID_TAILS), SIGMOID_TAIL_DY)),
+              lambda: reference.sigmoid_vjp(SIGMOID_TAILS, SIGMOID_TAIL_DY),
+              "emulated: dY * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x), no tape (its dY * y * (1 - y))"),
+        Probe("flatten of a 1-D input", "tf.keras.layers.Flatten()(x), x of shape (5,)",
+              _on_cpu(lambda: tf.keras.layers.Flatten()(tf.constant(FLAT_1D))),
+              lambda: reference.flatten(FLAT_1D),
+              "tf.reshape(x, (tf.shape(x)[0], -1))"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[-inf, 0, 1]], y = [1]",
+              _on_cpu(lambda: _cross_entropy(0)(logits(0))), ce_row(0), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[3e38, -3e38, 0]], y = [0]",
+              _on_cpu(lambda: _cross_entropy(1)(logits(1))), ce_row(1), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits", f"{ce_call}, z = [[nan, 0, 1]], y = [2]",
+              _on_cpu(lambda: _cross_entropy(2)(logits(2))), ce_row(2), "native"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"tape.gradient({ce_call}, z), z = [[-inf, 0, 1]], y = [1]",
+              _on_cpu(lambda: _grad(_cross_entropy(0), logits(0))), ce_grad(0),
+              "native (the tape's gradient)"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"tape.gradient({ce_call}, z), z = [[3e38, -3e38, 0]], y = [0]",
+              _on_cpu(lambda: _grad(_cross_entropy(1), logits(1))), ce_grad(1),
+              "native (the tape's gradient)"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              f"tape.gradient({ce_call}, z), z = [[nan, 0, 1]], y = [2]",
+              _on_cpu(lambda: _grad(_cross_entropy(2), logits(2))), ce_grad(2),
+              "native (the tape's gradient)"),
+        Probe("inf and -inf in one average window",
+              "tf.nn.avg_pool2d(x, 2, 2, 'VALID'), x = [[inf, -inf], [1, 2]]",
+              _cpu(lambda: tf.nn.avg_pool2d(_nhwc(AVG_INF_NEG_INF), 2, 2, "VALID")),
+              lambda: reference.avg_pool2d(AVG_INF_NEG_INF, 2),
+              "native"),
+        Probe("inf and -inf in one average window",
+              "tf.nn.avg_pool2d(x, 2, 2, 'VALID'), x = [[inf, 1], [2, 3]]",
+              _cpu(lambda: tf.nn.avg_pool2d(_nhwc(AVG_INF), 2, 2, "VALID")),
+              lambda: reference.avg_pool2d(AVG_INF, 2),
+              "native"),
+    ]  # fmt: skip
 
 
 def probes() -> list[Probe]:
@@ -122,4 +270,5 @@ def probes() -> list[Probe]:
               _tf32_conv,
               lambda: reference.conv2d(TF32_X, TF32_W, padding=1),
               "tf.config.experimental.enable_tensor_float_32_execution(False) when the backend is made"),
+        *_special_values(),
     ]  # fmt: skip
