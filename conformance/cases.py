@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from hypothesis.strategies import SearchStrategy
 
+from conformance.adversarial import ADVERSARIAL_FILLS, fill_values, lay_out
+
 DTYPES = ("float32", "float64")
 GENERATED = "hypothesis"  # the source of generated cases: not test items of their own
 
@@ -30,7 +32,10 @@ class ArraySpec:
 
     ``fill``: ``"normal"`` (standard normal), ``"ties"`` (integers 0..2, so
     windows hold repeated maxima), ``"nan"`` / ``"inf"`` (normal with a few NaN or
-    +-Inf entries), ``"labels:K"`` (int64 in [0, K)), or ``"given"`` (``values``).
+    +-Inf entries), ``"labels:K"`` (int64 in [0, K)), ``"given"`` (``values``), or
+    one of :data:`conformance.adversarial.ADVERSARIAL_FILLS`. ``layout``: the
+    memory layout of the array (:data:`conformance.adversarial.LAYOUTS`); the
+    values do not depend on it.
     """
 
     name: str
@@ -38,8 +43,14 @@ class ArraySpec:
     fill: str = "normal"
     values: tuple | None = None
     dtype: str | None = None  # overrides the case's dtype (integer labels)
+    layout: str = "C"
 
     def make(self, dtype: str, rng: np.random.Generator) -> np.ndarray:
+        return lay_out(self._values(dtype, rng), self.layout)
+
+    def _values(self, dtype: str, rng: np.random.Generator) -> np.ndarray:
+        if self.fill in ADVERSARIAL_FILLS:
+            return fill_values(self.fill, self.shape, dtype, rng)
         if self.fill == "given":
             return np.asarray(self.values, dtype=self.dtype or dtype)
         if self.fill.startswith("labels:"):
@@ -56,7 +67,9 @@ class ArraySpec:
 
     def summary(self) -> str:
         shape = "x".join(map(str, self.shape))
-        return f"{self.name}[{shape}{'' if self.fill == 'normal' else ' ' + self.fill}]"
+        fill = "" if self.fill == "normal" else " " + self.fill
+        layout = "" if self.layout == "C" else f" {self.layout}"
+        return f"{self.name}[{shape}{fill}{layout}]"
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class Case:
     kwargs: tuple[tuple[str, Any], ...] = ()
     dtype: str = "float64"
     seed: int = 0
-    source: str = "grid"  # "chapter", "grid", "ties", "special" or GENERATED
+    source: str = "grid"  # "chapter", "grid", "ties", "special", "pairwise" or GENERATED
 
     @property
     def kw(self) -> dict[str, Any]:
@@ -88,11 +101,14 @@ class Case:
 
     def params(self) -> dict[str, Any]:
         """JSON-friendly parameters for the results file."""
-        return {
+        params: dict[str, Any] = {
             "inputs": {spec.name: list(spec.shape) for spec in self.inputs},
             "fills": {spec.name: spec.fill for spec in self.inputs if spec.fill != "normal"},
-            **{k: _jsonable(v) for k, v in self.kwargs},
         }
+        layouts = {spec.name: spec.layout for spec in self.inputs if spec.layout != "C"}
+        if layouts:
+            params["layouts"] = layouts
+        return params | {k: _jsonable(v) for k, v in self.kwargs}
 
     def to_json(self) -> str:
         """The whole record as one line of JSON; :meth:`from_json` gives back an equal case."""
@@ -123,7 +139,7 @@ class Generated:
     """An op spec's strategy of generated cases, named after the op, and the functions it draws."""
 
     name: str
-    strategy: SearchStrategy[Case]
+    strategy: SearchStrategy[Case] | SearchStrategy[tuple[Case, ...]]
     functions: tuple[str, ...]
 
 

@@ -72,8 +72,8 @@ def check_output(name: str, actual, expected, bound: Bound) -> float:
         return 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-        ratio = np.where(finite, error / np.asarray(bound, dtype=np.float64), 0.0)
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # 0 / 0: a zero bound accepts no error
+        ratio = np.where(finite & (error > 0), error / np.asarray(bound, dtype=np.float64), 0.0)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)  # a NaN bound accepts no error
     worst = float(ratio.max(initial=0.0))
     if worst > 1.0:
         index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio > 1.0)), ratio.shape))

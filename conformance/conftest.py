@@ -13,11 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import backends
 from conformance import known_gaps
 from conformance.cases import Generated
 from conformance.results import Results
+
+# Hypothesis profiles of the adversarial search (conformance/test_adversarial.py), chosen with
+# ``--hypothesis-profile``: "ci" (the default) is fast; "deep" (nox -s report) draws at least 200
+# combinations per op and dtype. Both are derandomized, so a run is reproducible and a results
+# file does not depend on when it was written.
+_PROFILE = {"deadline": None, "derandomize": True, "database": None, "print_blob": True,
+            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}  # fmt: skip
+settings.register_profile("ci", max_examples=8, **_PROFILE)
+settings.register_profile("deep", max_examples=200, **_PROFILE)
+settings.load_profile("ci")
 
 _RESULTS = pytest.StashKey[Results]()
 _BACKEND = pytest.StashKey[backends.Backend]()

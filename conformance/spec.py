@@ -22,6 +22,7 @@ from hypothesis.strategies import SearchStrategy
 import reference
 from conformance.cases import Case
 from conformance.error_cases import ErrorCase
+from conformance.space import Space
 from conformance.tolerance import Bounds
 from conformance.workloads import Workload
 
@@ -59,8 +60,9 @@ class OpSpec:
 
     ``section``: the chapter section that introduces the op (one of
     :data:`CHAPTER_SECTIONS`). ``cases()`` yields the named cases of the op's functions; ``strategy`` draws
-    generated ones (None: the op has none); ``errors`` are its invalid calls;
-    ``workloads`` the sizes :mod:`benchmarks.test_backend_ops` times it at.
+    generated ones (None: the op has none); ``space`` is its adversarial argument
+    space; ``errors`` are its invalid calls; ``workloads`` the sizes
+    :mod:`benchmarks.test_backend_ops` times it at.
     """
 
     name: str
@@ -70,6 +72,7 @@ class OpSpec:
     cases: Callable[[], Iterable[Case]]
     vjp: Function | None = None
     strategy: SearchStrategy[Case] | None = None
+    space: Space | None = None
     errors: tuple[ErrorCase, ...] = ()
     workloads: tuple[Workload, ...] = ()
 
@@ -100,6 +103,10 @@ class OpSpec:
         cases = list(self.cases())
         if not cases:
             raise SpecError(f"op {self.name!r} has no named cases")
+        if self.space is not None:
+            if "dtype" not in self.space.names:
+                raise SpecError(f"op {self.name!r}: its space has no dtype factor")
+            cases += self.space.build(self.space.rows()[0], 0, "pairwise")
         strays = sorted({case.op for case in cases} - names)
         if strays:
             raise SpecError(f"op {self.name!r}: named cases call {strays}, not one of {sorted(names)}")

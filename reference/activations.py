@@ -22,7 +22,12 @@ def _sigmoid64(X: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(X: Any) -> np.ndarray:
-    """``1 / (1 + exp(-X))`` elementwise, stable for large ``|X|``."""
+    """``1 / (1 + exp(-X))`` elementwise, one rounding of the float64 value.
+
+    Stable for any ``|X|`` (no overflow warning): exactly 0 at -inf (and where
+    the value underflows the dtype), exactly 1 at +inf and where it rounds to 1;
+    NaN at NaN; ``sigmoid(+-0.0) = 0.5``.
+    """
     check_elementwise(X)
     return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
 
@@ -31,14 +36,20 @@ def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
     """``dY * s(X) * s(-X)`` (= ``dY * s * (1 - s)``), accurate relative to its value in both tails.
 
     Computed as ``dY * e / (1 + e)**2`` with ``e = exp(-|X|)``, so ``1 - s`` never
-    cancels: ``sigmoid_vjp(40, 1)`` is ``exp(-40)``, not 0. 0 at +-inf, NaN at NaN.
+    cancels: ``sigmoid_vjp(40, 1)`` is ``exp(-40)``, not 0 (both tails right to
+    one rounding). The derivative is 0 at +-inf and NaN at NaN; an infinite ``dY``
+    at a finite ``X`` gives that infinity (the derivative is positive at every
+    finite ``X``, even where it underflows), at +-inf it gives NaN (inf * 0).
     """
     check_elementwise(X, dY)
+    X, dY = np.asarray(X), np.asarray(dY)
     e = np.abs(X, dtype=np.float64)
     np.negative(e, out=e)
     np.exp(e, out=e)
     grad = e / np.square(1.0 + e)
-    grad *= dY
+    with np.errstate(invalid="ignore"):  # inf * 0 at X = +-inf is the NaN the rule gives
+        grad *= dY
+    grad = np.where(np.isinf(dY) & np.isfinite(X), dY, grad)
     return grad.astype(result_dtype(X, dY))
 
 
@@ -59,7 +70,7 @@ def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
 
 
 def relu(X: Any) -> np.ndarray:
-    """``max(X, +0.0)`` elementwise; NaN propagates.
+    """``max(X, +0.0)`` elementwise; NaN propagates, ``relu(+inf) = +inf``, ``relu(-inf) = +0.0``.
 
     Signed zeros: the maximum of IEEE 754-2019, which orders -0.0 below +0.0, so
     ``relu(-0.0)`` is ``+0.0`` and no result carries a sign bit (except NaN).
@@ -72,7 +83,8 @@ def relu(X: Any) -> np.ndarray:
 
 
 def relu_vjp(X: Any, dY: Any) -> np.ndarray:
-    """``dY`` where ``X > 0``, else 0 (the gradient at exactly 0, -0.0 and NaN is 0).
+    """``dY`` where ``X > 0`` (``+inf`` included), else 0: the gradient at exactly 0, -0.0,
+    -inf and NaN is 0, whatever ``dY`` holds there (a NaN or inf ``dY`` included).
 
     The sign of a zero gradient is unspecified: native backwards multiply ``dY`` by 0.
     """

@@ -216,9 +216,45 @@ def conv2d(
     return Y.astype(dtype, copy=False)
 
 
+def _conv2d_vjp_by_taps(
+    X: np.ndarray, W: np.ndarray, dY: np.ndarray, geometry: ConvGeometry, input_grad: bool
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The VJP by its definition, one strided view of the padded input per kernel tap.
+
+    IEEE-exact where an input holds NaN or inf: only the terms of real windows
+    are summed (the fast path also multiplies its waste columns, which alias
+    input positions, by zeros, and 0 * inf is NaN).
+    """
+    n, c, h, w = X.shape
+    o, c_g, kh, kw = W.shape
+    groups = geometry.groups
+    (top, bottom), (left, right) = geometry.padding
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    out_h, out_w = geometry.output_size
+    padded = np.zeros((n, c, h + top + bottom, w + left + right))
+    padded[:, :, top : top + h, left : left + w] = X
+    dpadded = np.zeros_like(padded)
+    dY_g = dY.astype(np.float64).reshape(n, groups, o // groups, out_h, out_w)
+    W_g = W.astype(np.float64).reshape(groups, o // groups, c_g, kh, kw)
+    dW = np.zeros(W_g.shape)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            tap = padded[:, :, rows, cols].reshape(n, groups, c_g, out_h, out_w)
+            dW[..., i, j] = np.einsum("ngohw,ngchw->goc", dY_g, tap)
+            if input_grad:
+                dtap = np.einsum("ngohw,goc->ngchw", dY_g, W_g[..., i, j])
+                dpadded[:, :, rows, cols] += dtap.reshape(n, c, out_h, out_w)
+    dX = dpadded[:, :, top : top + h, left : left + w] if input_grad else None
+    return dX, dW.reshape(o, c_g, kh, kw), dY.sum(axis=(0, 2, 3), dtype=np.float64)
+
+
 def _conv2d_vjp(
     X: np.ndarray, W: np.ndarray, dY: np.ndarray, geometry: ConvGeometry, input_grad: bool
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    if not (np.isfinite(X).all() and np.isfinite(W).all() and np.isfinite(dY).all()):
+        return _conv2d_vjp_by_taps(X, W, dY, geometry, input_grad)
     n, c, h, w = X.shape
     o, _, kh, kw = W.shape
     groups = geometry.groups

@@ -10,10 +10,14 @@ from reference.validation import check_dense, check_flatten, result_dtype
 
 
 def flatten(X: Any) -> np.ndarray:
-    """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order); values move unchanged, -0.0 too."""
+    """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order); values move unchanged, -0.0 too.
+
+    A 1-D input (N,) gives (N, 1); zero-size inputs keep their shape's product, e.g. (0, 3, 2) -> (0, 6).
+    """
     check_flatten(X)
     X = np.asarray(X)
-    return X.reshape(X.shape[0], -1).astype(result_dtype(X), order="C")  # a new array, never a view of X
+    features = int(np.prod(X.shape[1:], dtype=np.int64))
+    return X.reshape(X.shape[0], features).astype(result_dtype(X), order="C")  # new, never a view of X
 
 
 def flatten_vjp(X: Any, dY: Any) -> np.ndarray:

@@ -18,8 +18,12 @@ def _log_softmax64(logits: np.ndarray) -> np.ndarray:
 def softmax_cross_entropy(logits: Any, labels: Any) -> np.floating:
     """Mean over the batch of ``-log softmax(logits)[label]``: logits (N, K), labels (N,).
 
-    Stable for any logits (the row maximum is subtracted before ``exp``).
-    Returns a scalar of the logits' floating dtype.
+    Stable for any finite logits (the row maximum is subtracted before ``exp``,
+    in float64, so logits up to the dtype's largest finite value give a finite
+    loss unless the result itself overflows the dtype). Special values follow
+    IEEE 754 through ``log_softmax(z) = z - max - log(sum(exp(z - max)))``: a -inf
+    logit has probability 0 (loss +inf when it is the label's); a row holding NaN
+    or +inf, or only -inf, gives NaN. Returns a scalar of the logits' floating dtype.
     """
     check_cross_entropy(logits, labels)
     logits, labels = np.asarray(logits), np.asarray(labels)
@@ -28,7 +32,10 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> np.floating:
 
 
 def softmax_cross_entropy_vjp(logits: Any, labels: Any, dloss: Any = 1.0) -> np.ndarray:
-    """Gradient wrt logits: ``dloss * (softmax(logits) - onehot(labels)) / N``, shape (N, K)."""
+    """Gradient wrt logits: ``dloss * (softmax(logits) - onehot(labels)) / N``, shape (N, K).
+
+    A -inf logit has softmax 0; a row holding NaN or +inf, or only -inf, is NaN throughout.
+    """
     check_cross_entropy(logits, labels)
     check_real_array("dloss", dloss, 0)
     logits, labels = np.asarray(logits), np.asarray(labels)

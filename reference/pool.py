@@ -7,8 +7,11 @@ input) and every window tap ``(i, j)`` is a strided view of shape
 
 Semantics (DESIGN.md): stride defaults to the window; padding is at most half
 the window per side; with ``ceil_mode`` a last window that would start in the
-bottom/right padding is dropped. Max pooling is exact (no rounding) and a tie
-sends the gradient to the first maximal element in row-major window order.
+bottom/right padding is dropped. Max pooling is exact (no rounding): the
+maximum over a window's real elements, -inf for a window with none (dilation
+can place a window entirely in padding). Padding never wins a tie and never
+takes a gradient; a tie sends the gradient to the first maximal real element in
+row-major window order.
 NaN wins: a window holding a NaN gives NaN, and its gradient goes to the first
 NaN of the window (PyTorch's forward behaviour). Signed zeros: a window whose
 maximum is -0.0 and that holds no +0.0 (all -0.0, or -0.0 with negatives) gives
@@ -16,7 +19,8 @@ maximum is -0.0 and that holds no +0.0 (all -0.0, or -0.0 with negatives) gives
 maximum gives a zero of unspecified sign (frameworks keep the first or the
 IEEE 754-2019 maximum, +0.0), and its gradient goes to the first zero. Average pooling divides by the
 window area inside the padded input (``count_include_pad=True``, the ceil_mode
-overhang never counts) or by the number of real input cells.
+overhang never counts) or by the number of real input cells; sums follow IEEE
+754 (a window holding +inf and -inf gives NaN, +inf alone gives +inf).
 """
 
 from __future__ import annotations
@@ -84,7 +88,11 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> np.ndarray:
-    """Max pooling: X (N, C, H, W) -> (N, C, Ho, Wo), exact; pads with -inf.
+    """Max pooling: X (N, C, H, W) -> (N, C, Ho, Wo), exact: each window's maximum over its real elements.
+
+    Padding only places windows: a window with no real element (possible with
+    dilation) gives -inf. NaN wins. ``ceil_mode`` windows that reach past the
+    padded input take the maximum over what they cover.
 
     ``kernel_size``, ``stride`` (default: the window), ``padding`` (each side,
     at most ``kernel_size // 2``) and ``dilation`` are an int or a pair.
@@ -107,8 +115,11 @@ def max_pool2d_vjp(
 ) -> np.ndarray:
     """Vector-Jacobian product of :func:`max_pool2d`: dX (N, C, H, W).
 
-    Each window's gradient goes to its first maximal element (row-major);
-    overlapping windows accumulate in float64, rounded once.
+    Each window's gradient goes to its first maximal real element in row-major
+    window order (the first NaN if it holds one); padding never takes it, so a
+    window whose real elements are all -inf sends it to the first of them and a
+    window with no real element (possible with dilation) sends none.
+    Overlapping windows accumulate in float64, rounded once.
     """
     geometry = check_pool2d(
         X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
@@ -124,11 +135,15 @@ def max_pool2d_vjp(
     disjoint = all(s >= d * (k - 1) + 1 for s, d, k in sizes)
     dpadded = np.zeros(padded.shape)
     dY64 = dY.astype(np.float64)
+    # Padding places windows but never wins: only real cells may take a window's gradient.
+    real = _padded(np.ones(X.shape, dtype=bool), geometry, False, np.dtype(bool))
+    taps = zip(_taps(padded, geometry), _taps(real, geometry), _taps(dpadded, geometry), strict=True)
     # Taps in row-major window order; a window's maximum is Y (NaN if it holds one).
-    for values, view in zip(_taps(padded, geometry), _taps(dpadded, geometry), strict=True):
+    for values, is_real, view in taps:
         first = values == Y
         if has_nan:
             first |= np.isnan(values)
+        first &= is_real
         first &= unassigned
         unassigned ^= first
         if disjoint:

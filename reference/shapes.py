@@ -236,6 +236,23 @@ class PoolGeometry:
     ceil_mode: bool
     output_size: Pair
 
+    def empty_windows(self, input_size: Pair) -> np.ndarray:
+        """(Ho, Wo) bool: the windows with no real element, every tap in padding or past the
+        padded input (possible with dilation, or a ceil_mode window)."""
+        empty = []
+        for n, k, s, p, d, out in zip(
+            input_size,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.output_size,
+            strict=True,
+        ):
+            taps = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
+            empty.append(~((taps >= 0) & (taps < n)).any(axis=1))
+        return empty[0][:, None] | empty[1][None, :]
+
 
 def pool2d_geometry(
     x_shape: tuple[int, ...],

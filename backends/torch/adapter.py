@@ -148,17 +148,30 @@ class TorchBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
         dtype = result_dtype(X, dY)
-        if not np.isnan(X).any():
+        empty = geometry.empty_windows(np.shape(X)[2:])
+        has_nan = bool(np.isnan(X).any())
+        if not has_nan and not empty.any():
             return self._grads(self._max_pool(geometry), (X,), dY, dtype)[0]
-        self.note(
-            "max-pool gradient of a NaN window to its first NaN via pooled indices (autograd's: the last)"
-        )
+        if has_nan:
+            self.note(
+                "max-pool gradient of a NaN window to its first NaN via pooled indices (autograd's: the last)"
+            )
+        if empty.any():
+            # PyTorch's index of a window with no real element lies outside the input: its backward
+            # writes out of bounds (heap corruption, then an abort).
+            self.note(
+                "max-pool windows entirely in padding pass no gradient (native backward writes out of bounds)"
+            )
         with torch.no_grad():
             x = self._tensor(X, dtype)
             Y, index = self._max_pool(geometry, return_indices=True)(x)
-            _, first_nan = self._max_pool(geometry, return_indices=True)(torch.isnan(x).to(x.dtype))
-            index = torch.where(torch.isnan(Y), first_nan, index).flatten(2)
-            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, self._tensor(dY, dtype).flatten(2))
+            if has_nan:
+                _, first_nan = self._max_pool(geometry, return_indices=True)(torch.isnan(x).to(x.dtype))
+                index = torch.where(torch.isnan(Y), first_nan, index)
+            real = ~torch.as_tensor(empty, device=self.device)
+            index = torch.where(real, index, 0).flatten(2)
+            dy = torch.where(real, self._tensor(dY, dtype), 0).flatten(2)
+            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, dy)
             return self._numpy(dX.view_as(x))
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

@@ -47,8 +47,9 @@ def unique(ids: Sequence[str], what: str) -> None:
 
 
 def all_cases() -> list[Case]:
-    """Every named case of every spec, in registry order; ids unique."""
+    """Every named case of every spec, then the pairwise-covering cases of its space; ids unique."""
     cases = [case for spec in SPECS.values() for case in spec.cases()]
+    cases += [case for spec in SPECS.values() if spec.space is not None for case in spec.space.cases()]
     unique([case.id for case in cases], "case")
     return cases
 

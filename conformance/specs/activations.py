@@ -7,14 +7,16 @@ Elementwise functions are bounded relative to their true value (see
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 import reference
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
 from conformance.error_cases import TE, VE, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.tolerance import (
     EXACT,
@@ -115,6 +117,32 @@ def relu_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype
     return [UNSIGNED_ZEROS]
 
 
+# Shapes from zero-size and 1-D to a batch of images; fills at the kinks and far into the tails.
+ELEMENTWISE_SHAPES = ((0,), (7,), (3, 5), (2, 3, 4, 4), (1, 1, 1, 1))
+ELEMENTWISE_FACTORS = (
+    ("shape", ELEMENTWISE_SHAPES),
+    ("fill", ("normal", "special", "kinks", "tails", "nans")),
+    ("dY", ("normal", "special")),
+    ("layout", LAYOUTS),
+    ("dtype", DTYPES),
+)
+
+
+def elementwise_calls(op: str) -> Callable[[Mapping[str, Any]], tuple[Call, ...]]:
+    """``op`` and its VJP on one combination of :data:`ELEMENTWISE_FACTORS`."""
+
+    def calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+        x = ArraySpec("X", levels["shape"], levels["fill"], layout=levels["layout"])
+        dy = ArraySpec("dY", levels["shape"], levels["dY"], layout=levels["layout"])
+        return (op, (x,), {}), (f"{op}_vjp", (x, dy), {})
+
+    return calls
+
+
+SIGMOID_SPACE = Space(ELEMENTWISE_FACTORS, elementwise_calls("sigmoid"))
+RELU_SPACE = Space(ELEMENTWISE_FACTORS, elementwise_calls("relu"))
+
+
 SIGMOID = OpSpec(
     name="sigmoid",
     section="lenet",
@@ -122,6 +150,7 @@ SIGMOID = OpSpec(
     forward=Function("sigmoid", ("Y",), sigmoid_bound),
     vjp=Function("sigmoid_vjp", ("dX",), sigmoid_vjp_bound),
     cases=sigmoid_cases,
+    space=SIGMOID_SPACE,
     errors=(
         E("sigmoid-X-complex", lambda ops: ops.sigmoid(np.ones(3, complex)), TE, "X", "complex"),
         E(
@@ -140,6 +169,7 @@ RELU = OpSpec(
     forward=Function("relu", ("Y",), relu_bound),
     vjp=Function("relu_vjp", ("dX",), relu_vjp_bound),
     cases=relu_cases,
+    space=RELU_SPACE,
     errors=(
         E("relu-X-bool", lambda ops: ops.relu(np.ones(3, bool)), TE, "X", "bool"),
         E("relu_vjp-dY-shape", lambda ops: ops.relu_vjp(np.ones((2, 3)), np.ones(6)), VE, "dY", "(6,)"),

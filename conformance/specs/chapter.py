@@ -7,13 +7,15 @@ are the values the chapter prints (conv-layer.md, channels.md, pooling.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
 from conformance.error_cases import TE, VE, E, ErrorCase
+from conformance.space import Call, Space
 from conformance.spec import BoundFn, Function, OpSpec
 from conformance.specs.conv import conv2d_bound
 from conformance.specs.pool import SIGNED_ZEROS, avg_pool2d_bound, max_pool2d_bound
@@ -115,6 +117,72 @@ def pool2d_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) 
     return [avg_pool2d_bound([X], batched, dtype)[0][0, 0]]
 
 
+def _kernel(levels: Mapping[str, Any]) -> tuple[int, int]:
+    return levels["kernel"] if isinstance(levels["kernel"], tuple) else (levels["kernel"],) * 2
+
+
+def _image(levels: Mapping[str, Any]) -> tuple[int, int]:
+    """An image just as large as the kernel (``"minimal"``) or larger, of odd size."""
+    return tuple(k if levels["size"] == "minimal" else k + 4 for k in _kernel(levels))  # type: ignore[return-value]
+
+
+def corr2d_calls(op: str) -> Callable[[Mapping[str, Any]], tuple[Call, ...]]:
+    """One call of the corr2d function ``op``: X with 0, 1 (multi-in) or 1 and K with 2 channel axes."""
+
+    def calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+        kernel, layout = _kernel(levels), levels["layout"]
+        channels, out = (levels.get("channels"),), (levels.get("out"),)
+        x_lead, k_lead = {
+            "corr2d": ((), ()),
+            "corr2d_multi_in": (channels, channels),
+        }.get(op, (channels, out + channels))
+        x = ArraySpec("X", (*x_lead, *_image(levels)), levels["fill"], layout=layout)
+        k = ArraySpec("K", (*k_lead, *kernel), levels["K"], layout=layout)
+        return ((op, (x, k), {}),)
+
+    return calls
+
+
+def corr2d_space(op: str) -> Space:
+    """The space of a corr2d function: kernel (1x1 for the 1x1 one) and image sizes, its channel
+    axes, special values, layouts."""
+    kernels = (1,) if op == "corr2d_multi_in_out_1x1" else (1, 2, (2, 3))
+    channels = () if op == "corr2d" else (("channels", (1, 3)),)
+    out = (("out", (1, 2)),) if op.startswith("corr2d_multi_in_out") else ()
+    return Space(
+        (
+            ("kernel", kernels),
+            ("size", ("minimal", "odd")),
+            *channels,
+            *out,
+            ("fill", ("normal", "special-sum")),
+            ("K", ("normal", "special-sum")),
+            ("layout", LAYOUTS),
+            ("dtype", DTYPES),
+        ),
+        corr2d_calls(op),
+    )
+
+
+def pool2d_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+    """The chapter's pool2d of one combination of :data:`POOL2D_SPACE`."""
+    x = ArraySpec("X", _image(levels), levels["fill"], layout=levels["layout"])
+    return (("pool2d", (x,), {"pool_size": _kernel(levels), "mode": levels["mode"]}),)
+
+
+POOL2D_SPACE = Space(
+    (
+        ("kernel", (1, 2, (2, 3))),
+        ("size", ("minimal", "odd")),
+        ("mode", ("max", "avg")),
+        ("fill", ("normal", "special-sum", "nans", "neginf")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    pool2d_calls,
+)
+
+
 def _spec(
     name: str,
     section: str,
@@ -122,14 +190,16 @@ def _spec(
     bound: BoundFn,
     cases: Callable[[], Iterator[Case]],
     errors: tuple[ErrorCase, ...],
+    space: Space | None = None,
 ) -> OpSpec:
-    """A chapter function's spec: a forward with one output ``Y``, no VJP."""
+    """A chapter function's spec: a forward with one output ``Y``, no VJP; its space, the corr2d one."""
     return OpSpec(
         name=name,
         section=section,
         validate=validate,
         forward=Function(name, ("Y",), bound),
         cases=cases,
+        space=space or corr2d_space(name),
         errors=errors,
     )
 
@@ -212,7 +282,8 @@ POOL2D = _spec(
     check_real_array,
     pool2d_bound,
     pool2d_cases,
-    (
+    space=POOL2D_SPACE,
+    errors=(
         E("pool2d-X-3d", lambda ops: ops.pool2d(np.ones((1, 3, 3)), 2), VE, "X", "(1, 3, 3)"),
         E("pool2d-window-larger-than-input", lambda ops: ops.pool2d(np.ones((2, 2)), 3), VE, "3"),
         E("pool2d-mode-min", lambda ops: ops.pool2d(np.ones((3, 3)), 2, mode="min"), VE, "mode", "'min'"),

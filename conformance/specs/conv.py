@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
 import reference
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, suffix
 from conformance.error_cases import TE, VE, W3, X4, Y2, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.tolerance import Bounds, absolute, reduction_bound
 from conformance.workloads import ConvWorkload
@@ -265,6 +267,72 @@ WORKLOADS = (
     ),
 )
 
+
+def _conv_axes(levels: Mapping[str, Any]) -> tuple[tuple[int, int], tuple[int, int], Any, tuple[int, int]]:
+    """(kernel, stride, padding, input size) of a conv space's relative levels."""
+    kernel = levels["kernel"] if isinstance(levels["kernel"], tuple) else (levels["kernel"],) * 2
+    dilation = levels["dilation"]
+    spans = [dilation * (k - 1) + 1 for k in kernel]
+    stride = tuple(k + 1 for k in kernel) if levels["stride"] == "over" else (levels["stride"],) * 2
+    named = {
+        "half": tuple((k // 2, k // 2) for k in kernel),
+        "full": tuple((s - 1, s - 1) for s in spans),  # windows that hold one real element
+        "asym": ((0, 1), (1, 0)),
+    }
+    padding = named.get(levels["padding"], levels["padding"])
+    if isinstance(padding, str):  # "same" fits any input, "valid" none smaller than the window
+        minimal = [1 if padding == "same" else span for span in spans]
+    else:
+        pads = ((padding, padding),) * 2 if isinstance(padding, int) else padding
+        minimal = [max(1, span - sum(pair)) for span, pair in zip(spans, pads, strict=True)]
+    size = tuple(
+        m if levels["size"] == "minimal" else m + 2 * s + 1 for m, s in zip(minimal, stride, strict=True)
+    )
+    return kernel, stride, padding, size  # type: ignore[return-value]
+
+
+def conv_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+    """conv2d (with or without bias) and conv2d_vjp of one combination of :data:`CONV2D_SPACE`."""
+    kernel, stride, padding, size = _conv_axes(levels)
+    channels = levels["channels"]
+    groups = channels if levels["groups"] == "depthwise" else 1
+    x_shape = (levels["batch"], channels, *size)
+    w_shape = (groups * levels["out"], channels // groups, *kernel)
+    kwargs = {"stride": stride, "padding": padding, "dilation": levels["dilation"], "groups": groups}
+    y_shape = reference.conv2d_output_shape(x_shape, w_shape, **kwargs)
+    layout = levels["layout"]
+    x = ArraySpec("X", x_shape, levels["fill"], layout=layout)
+    w = ArraySpec("W", w_shape, levels["W"], layout=layout)
+    b = (ArraySpec("b", (w_shape[0],), levels["W"], layout=layout),) if levels["bias"] else ()
+    dy = ArraySpec("dY", y_shape, levels["dY"], layout=layout)
+    return ("conv2d", (x, w, *b), kwargs), ("conv2d_vjp", (x, w, dy), kwargs)
+
+
+# Relative levels (every combination valid): stride "over" the window by one; padding "half"
+# the window, "full" (all but one tap in padding), "asym"metric, "same" or "valid"; size
+# "minimal" (the padded input one window) or "odd"; groups one or "depthwise" (one per channel).
+CONV2D_SPACE = Space(
+    (
+        ("kernel", (1, 3, (2, 3))),
+        ("stride", (1, 2, "over")),
+        ("padding", (0, "half", "full", "asym", "same", "valid")),
+        ("dilation", (1, 2)),
+        ("groups", ("one", "depthwise")),
+        ("bias", (True, False)),
+        ("size", ("minimal", "odd")),
+        ("batch", (0, 1, 2)),
+        ("channels", (1, 2, 3)),
+        ("out", (1, 2)),
+        ("fill", ("normal", "special-sum")),
+        ("W", ("normal", "special-sum")),
+        ("dY", ("normal", "special-sum")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    conv_calls,
+)
+
+
 CONV2D = OpSpec(
     name="conv2d",
     section="padding-and-strides",
@@ -273,6 +341,7 @@ CONV2D = OpSpec(
     vjp=Function("conv2d_vjp", ("dX", "dW", "db"), conv2d_vjp_bound),
     cases=named_cases,
     strategy=generated_cases(),
+    space=CONV2D_SPACE,
     errors=ERRORS,
     workloads=WORKLOADS,
 )

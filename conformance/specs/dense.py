@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 import reference
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, ArraySpec, Case, suffix
 from conformance.error_cases import TE, VE, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.tolerance import Bounds, absolute, reduction_bound
 from reference.validation import check_dense
@@ -42,6 +44,32 @@ def linear_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dty
     return [reduction_bound(dtype, out, dX), reduction_bound(dtype, n, dW), reduction_bound(dtype, n, db)]
 
 
+def linear_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+    """linear (with or without bias) and linear_vjp of one combination of :data:`LINEAR_SPACE`."""
+    n, features, out, layout = levels["batch"], levels["features"], levels["out"], levels["layout"]
+    x = ArraySpec("X", (n, features), levels["fill"], layout=layout)
+    w = ArraySpec("W", (out, features), levels["W"], layout=layout)
+    b = (ArraySpec("b", (out,), levels["W"], layout=layout),) if levels["bias"] else ()
+    dy = ArraySpec("dY", (n, out), levels["dY"], layout=layout)
+    return ("linear", (x, w, *b), {}), ("linear_vjp", (x, w, dy), {})
+
+
+LINEAR_SPACE = Space(
+    (
+        ("batch", (0, 1, 3)),
+        ("features", (1, 5)),
+        ("out", (1, 4)),
+        ("bias", (True, False)),
+        ("fill", ("normal", "special-sum")),
+        ("W", ("normal", "special-sum")),
+        ("dY", ("normal", "special-sum")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    linear_calls,
+)
+
+
 LINEAR = OpSpec(
     name="linear",
     section="lenet",
@@ -49,6 +77,7 @@ LINEAR = OpSpec(
     forward=Function("linear", ("Y",), linear_bound),
     vjp=Function("linear_vjp", ("dX", "dW", "db"), linear_vjp_bound),
     cases=named_cases,
+    space=LINEAR_SPACE,
     errors=(
         E("linear-X-1d", lambda ops: ops.linear(np.ones(3), np.ones((2, 3))), VE, "X", "(3,)"),
         E(

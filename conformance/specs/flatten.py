@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
 from conformance.error_cases import TE, VE, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.specs.activations import FIRST_SEED, SHAPES
 from conformance.specs.pool import NEGATIVE_ZEROS, SIGNED_ZEROS
@@ -48,6 +50,28 @@ def flatten_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype)
     return [EXACT]
 
 
+def flatten_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+    """flatten and flatten_vjp of one combination of :data:`FLATTEN_SPACE`."""
+    shape = levels["shape"]
+    flat = (shape[0], int(np.prod(shape[1:], dtype=np.int64)))
+    x = ArraySpec("X", shape, levels["fill"], layout=levels["layout"])
+    dy = ArraySpec("dY", flat, levels["dY"], layout=levels["layout"])
+    return ("flatten", (x,), {}), ("flatten_vjp", (x, dy), {})
+
+
+# 1-D (N,) flattens to (N, 1); zero-size inputs keep their product.
+FLATTEN_SPACE = Space(
+    (
+        ("shape", ((5,), (3, 4), (2, 3, 4, 5), (1, 1, 1, 1), (0, 3, 2), (4, 0))),
+        ("fill", ("normal", "special", "nans")),
+        ("dY", ("normal", "special")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    flatten_calls,
+)
+
+
 FLATTEN = OpSpec(
     name="flatten",
     section="lenet",
@@ -55,6 +79,7 @@ FLATTEN = OpSpec(
     forward=Function("flatten", ("Y",), flatten_bound),
     vjp=Function("flatten_vjp", ("dX",), flatten_bound),
     cases=named_cases,
+    space=FLATTEN_SPACE,
     errors=(
         E("flatten-X-object", lambda ops: ops.flatten(np.ones((2, 3), object)), TE, "X", "object"),
         E(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
 from conformance.error_cases import TE, VE, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.specs.dense import FIRST_SEED, SIZES
 from conformance.tolerance import Bounds, elementary_error, gamma, relative_bound
@@ -56,8 +58,8 @@ def softmax_cross_entropy_bound(arrays: list[np.ndarray], kw: dict[str, Any], dt
 
 
 def softmax_cross_entropy_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
-    """``(p - onehot) / n`` with ``p = exp(z - max z) / sum``: exp, a k-term sum and the divide
-    relative to p at its error scale; the one-hot subtraction and /n round once each."""
+    """``dloss * (p - onehot) / n`` with ``p = exp(z - max z) / sum``: exp, a k-term sum and the
+    divide relative to p at its error scale; the one-hot subtraction, dloss and /n round once each."""
     logits, labels = arrays
     n, k = np.shape(logits)
     z = np.asarray(logits, dtype=np.float64)
@@ -65,9 +67,35 @@ def softmax_cross_entropy_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any]
     p /= p.sum(axis=1, keepdims=True)
     onehot = np.zeros_like(p)
     onehot[np.arange(n), np.asarray(labels)] = 1.0
-    magnitude = (p * log_softmax_error(logits) + onehot) / n
-    relative = elementary_error(dtype) + gamma(k + 2, dtype) + gamma(k + 2, np.float64)
+    scaled = np.where(p > 0, p * log_softmax_error(logits), 0.0)  # p = 0 (a far logit) has no error
+    magnitude = (scaled + onehot) * abs(float(kw.get("dloss", 1.0))) / n
+    relative = elementary_error(dtype) + gamma(k + 3, dtype) + gamma(k + 3, np.float64)
     return [relative_bound(dtype, relative, magnitude)]
+
+
+def loss_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+    """The loss and its VJP (with ``dloss``) of one combination of :data:`LOSS_SPACE`."""
+    n, classes, layout = levels["batch"], levels["classes"], levels["layout"]
+    logits = ArraySpec("logits", (n, classes), levels["fill"], layout=layout)
+    labels = ArraySpec("labels", (n,), f"labels:{classes}", layout=layout)
+    return (
+        ("softmax_cross_entropy", (logits, labels), {}),
+        ("softmax_cross_entropy_vjp", (logits, labels), {"dloss": levels["dloss"]}),
+    )
+
+
+# Logits with huge (the largest finite, "tails"), -inf, +inf and NaN values; one class or ten.
+LOSS_SPACE = Space(
+    (
+        ("batch", (1, 4)),
+        ("classes", (1, 3, 10)),
+        ("fill", ("normal", "special", "tails", "nans", "neginf")),
+        ("dloss", (1.0, 0.0, -2.5)),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    loss_calls,
+)
 
 
 SOFTMAX_CROSS_ENTROPY = OpSpec(
@@ -77,6 +105,7 @@ SOFTMAX_CROSS_ENTROPY = OpSpec(
     forward=Function("softmax_cross_entropy", ("loss",), softmax_cross_entropy_bound),
     vjp=Function("softmax_cross_entropy_vjp", ("dlogits",), softmax_cross_entropy_vjp_bound),
     cases=named_cases,
+    space=LOSS_SPACE,
     errors=(
         E(
             "softmax_cross_entropy-logits-1d",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
 import reference
+from conformance.adversarial import LAYOUTS
 from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, given, suffix
 from conformance.error_cases import TE, VE, X4, E
+from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.tolerance import Bounds, Exact, absolute, reduction_bound
 from conformance.workloads import PoolWorkload
@@ -342,6 +344,80 @@ AVG_POOL2D_ERRORS = (
     ),
 )
 
+
+def _window_levels(levels: Mapping[str, Any], dilation: int) -> tuple[tuple[int, int], ...]:
+    """(kernel, stride, padding, input size) per axis of a pooling space's relative levels."""
+    kernel = levels["kernel"] if isinstance(levels["kernel"], tuple) else (levels["kernel"],) * 2
+    axes = []
+    for k in kernel:
+        stride = {"window": k, "over": k + 1}.get(levels["stride"], levels["stride"])
+        pad = k // 2 if levels["padding"] == "half" else 0
+        minimal = max(1, dilation * (k - 1) + 1 - 2 * pad)  # one window, the padded input no larger
+        size = minimal if levels["size"] == "minimal" else minimal + 2 * stride + 1
+        axes.append((k, stride, pad, size))
+    return tuple(zip(*axes, strict=True))  # type: ignore[return-value]
+
+
+def pool_calls(op: str) -> Callable[[Mapping[str, Any]], tuple[Call, ...]]:
+    """The calls of one combination of a pooling space: ``op`` and its VJP on the same X."""
+
+    def calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
+        dilation = levels.get("dilation", 1)
+        kernel, stride, padding, size = _window_levels(levels, dilation)
+        kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
+        kwargs["ceil_mode"] = levels["ceil_mode"]
+        if op == "max_pool2d":
+            kwargs["dilation"] = dilation
+        else:
+            kwargs["count_include_pad"] = levels["count_include_pad"]
+        x_shape = (levels["batch"], levels["channels"], *size)
+        y_shape = reference.pool2d_output_shape(
+            x_shape, kernel, stride, padding, dilation, levels["ceil_mode"]
+        )
+        x = ArraySpec("X", x_shape, levels["fill"], layout=levels["layout"])
+        dy = ArraySpec("dY", y_shape, levels["dY"], layout=levels["layout"])
+        return (op, (x,), kwargs), (f"{op}_vjp", (x, dy), kwargs)
+
+    return calls
+
+
+# Relative levels (every combination valid): stride "window" (the default) or "over" the window by
+# one; padding none or "half" the window; size "minimal" (the padded input one window, a 1x1
+# image where padding allows; with dilation, windows entirely in padding) or "odd" (ceil_mode
+# windows past the padded input).
+POOL_FACTORS = (
+    ("kernel", (1, 2, 3, (2, 3))),
+    ("stride", ("window", 1, 2, "over")),
+    ("padding", ("none", "half")),
+    ("ceil_mode", (False, True)),
+    ("size", ("minimal", "odd")),
+    ("batch", (0, 1, 2)),
+    ("channels", (1, 3)),
+)
+MAX_POOL2D_SPACE = Space(
+    (
+        *POOL_FACTORS,
+        ("dilation", (1, 2, 3)),
+        ("fill", ("normal", "ties", "special", "nans", "neginf")),
+        ("dY", ("normal", "special")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    pool_calls("max_pool2d"),
+)
+AVG_POOL2D_SPACE = Space(
+    (
+        *POOL_FACTORS,
+        ("count_include_pad", (True, False)),
+        ("fill", ("normal", "special-sum", "infs", "neginf")),
+        ("dY", ("normal", "special-sum")),
+        ("layout", LAYOUTS),
+        ("dtype", DTYPES),
+    ),
+    pool_calls("avg_pool2d"),
+)
+
+
 # LeNet's two poolings at batch 128 (the chapter's network); a ResNet stem pooling at batch 32.
 WORKLOADS = (
     PoolWorkload("lenet-pool1", (128, 6, 28, 28), 2),
@@ -357,6 +433,7 @@ MAX_POOL2D = OpSpec(
     vjp=Function("max_pool2d_vjp", ("dX",), max_pool2d_vjp_bound),
     cases=max_pool2d_cases,
     strategy=generated_cases("max_pool2d"),
+    space=MAX_POOL2D_SPACE,
     errors=MAX_POOL2D_ERRORS,
     workloads=WORKLOADS,
 )
@@ -368,6 +445,7 @@ AVG_POOL2D = OpSpec(
     vjp=Function("avg_pool2d_vjp", ("dX",), avg_pool2d_vjp_bound),
     cases=avg_pool2d_cases,
     strategy=generated_cases("avg_pool2d"),
+    space=AVG_POOL2D_SPACE,
     errors=AVG_POOL2D_ERRORS,
     workloads=WORKLOADS,
 )
