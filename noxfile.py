@@ -263,7 +263,8 @@ for _backend in BACKENDS:
 def report(session: nox.Session) -> None:
     """The main job: every backend's conformance, divergences and benchmarks, merged into report/.
 
-    After --: --quick (short benchmarks, a short training run, the CI form),
+    After --: --quick (the CI form: the "ci" adversarial profile, short benchmarks, a short
+    training run; without it the conformance runs the "deep" adversarial search),
     --backends a,b (a subset), --rebuild (no runs: rebuild from results/),
     --reuse-conformance (keep existing results/conformance-*.json), --gpu (the GPU packages).
     """
@@ -281,7 +282,9 @@ def report(session: nox.Session) -> None:
             python = backend_python(session, backend, gpu)
             if not (reuse and (RESULTS / f"conformance-{backend}.json").exists()):
                 session.log(f"[{step}/{len(selected)}] {backend}: conformance")
-                conformance(session, python, backend, "-q")
+                # The deep adversarial search (200 combinations per op and dtype) in the full report.
+                profile = [] if quick else ["--hypothesis-profile=deep"]
+                conformance(session, python, backend, "-q", *profile)
                 if backend == CATALOGUE_BACKEND:
                     session.log(f"[{step}/{len(selected)}] {backend}: the suite's fault catalogue")
                     run_fault_catalogue(session, python, "-q")

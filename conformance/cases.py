@@ -24,6 +24,8 @@ from conformance.adversarial import ADVERSARIAL_FILLS, fill_values, lay_out
 
 DTYPES = ("float32", "float64")
 GENERATED = "hypothesis"  # the source of generated cases: not test items of their own
+ADVERSARIAL = "adversarial"  # the source of cases drawn from an op's adversarial space
+DRAWN = (GENERATED, ADVERSARIAL)  # cases Hypothesis draws: replayed from their JSON
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Case:
     kwargs: tuple[tuple[str, Any], ...] = ()
     dtype: str = "float64"
     seed: int = 0
-    source: str = "grid"  # "chapter", "grid", "ties", "special", "pairwise" or GENERATED
+    source: str = "grid"  # "chapter", "grid", "ties", "special", "pairwise" or one of DRAWN
 
     @property
     def kw(self) -> dict[str, Any]:
@@ -128,7 +130,7 @@ class Case:
         A named case is a test item, selected by its name; a generated case is
         replayed from its JSON by ``conformance/test_replay.py``.
         """
-        if self.source == GENERATED:
+        if self.source in DRAWN:
             replay = shlex.quote(self.to_json())
             return f"pytest conformance/test_replay.py --backend {backend} --replay {replay}"
         return rerun_item(backend, f"test_case[{self.id}]")

@@ -53,8 +53,9 @@ class CaseResult:
     largest error-to-bound ratio over the outputs (0 for exact comparisons, None
     when nothing was compared); ``notes``: the emulations the adapter used;
     ``source``: where the case comes from (``chapter``, ``grid``, ``ties``,
-    ``special``, ``hypothesis``, ``error``, ``lenet``); ``gap`` and ``upstream``: the
-    declared reason, and where it is tracked, when the case is a known gap;
+    ``special``, ``pairwise``, ``hypothesis``, ``adversarial``, ``error``, ``lenet``,
+    ``isolation``); ``gap`` and ``upstream``: the declared reason, and where it is
+    tracked, when the case is a known gap;
     ``rerun``: a command that reruns exactly this case.
     """
 

@@ -24,7 +24,7 @@ from typing import Any
 from allpairspy import AllPairs
 from hypothesis import strategies as st
 
-from conformance.cases import GENERATED, ArraySpec, Case, suffix
+from conformance.cases import ADVERSARIAL, ArraySpec, Case, suffix
 
 Levels = Mapping[str, Any]
 # One call of a combination: (function name, input arrays, keyword arguments).
@@ -61,11 +61,13 @@ class Space:
 
     def build(self, levels: Levels, seed: int, source: str) -> tuple[Case, ...]:
         """The cases of one combination: ids ``pairwise-<function>-<levels>`` for the covering
-        set, ``hyp-<function>-<levels>-<seed>`` for generated ones."""
+        set, ``hyp-<function>-<levels>-<seed>`` for drawn ones (source ``"adversarial"``)."""
         label = self.label(levels)
         cases = []
         for function, inputs, kwargs in self.calls(levels):
-            name = f"hyp-{function}-{label}-{seed}" if source == GENERATED else f"{source}-{function}-{label}"
+            name = (
+                f"hyp-{function}-{label}-{seed}" if source == ADVERSARIAL else f"{source}-{function}-{label}"
+            )
             cases.append(Case(name, function, inputs, tuple(kwargs.items()), levels["dtype"], seed, source))
         return tuple(cases)
 
@@ -78,7 +80,7 @@ class Space:
         """The generated cases of one random combination with ``dtype``, over the whole space."""
         others = {name: st.sampled_from(values) for name, values in self.factors if name != "dtype"}
         return st.builds(
-            lambda levels, seed: self.build({**levels, "dtype": dtype}, seed, GENERATED),
+            lambda levels, seed: self.build({**levels, "dtype": dtype}, seed, ADVERSARIAL),
             st.fixed_dictionaries(others),
             st.integers(0, 2**31 - 1),
         )

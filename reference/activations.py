@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.ieee import ieee
 from reference.validation import check_elementwise, result_dtype
 
 
@@ -21,6 +22,7 @@ def _sigmoid64(X: np.ndarray) -> np.ndarray:
     return numerator
 
 
+@ieee
 def sigmoid(X: Any) -> np.ndarray:
     """``1 / (1 + exp(-X))`` elementwise, one rounding of the float64 value.
 
@@ -32,6 +34,7 @@ def sigmoid(X: Any) -> np.ndarray:
     return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
 
 
+@ieee
 def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
     """``dY * s(X) * s(-X)`` (= ``dY * s * (1 - s)``), accurate relative to its value in both tails.
 
@@ -47,12 +50,12 @@ def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
     np.negative(e, out=e)
     np.exp(e, out=e)
     grad = e / np.square(1.0 + e)
-    with np.errstate(invalid="ignore"):  # inf * 0 at X = +-inf is the NaN the rule gives
-        grad *= dY
+    grad *= dY  # inf * 0 at X = +-inf: the NaN the rule gives
     grad = np.where(np.isinf(dY) & np.isfinite(X), dY, grad)
     return grad.astype(result_dtype(X, dY))
 
 
+@ieee
 def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
     """``dY * Y * (1 - Y)`` with ``Y = sigmoid(X)`` already computed (as autograd does; no exp).
 
@@ -69,6 +72,7 @@ def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
     return grad.astype(result_dtype(Y, dY))
 
 
+@ieee
 def relu(X: Any) -> np.ndarray:
     """``max(X, +0.0)`` elementwise; NaN propagates, ``relu(+inf) = +inf``, ``relu(-inf) = +0.0``.
 
@@ -82,6 +86,7 @@ def relu(X: Any) -> np.ndarray:
     return Y
 
 
+@ieee
 def relu_vjp(X: Any, dY: Any) -> np.ndarray:
     """``dY`` where ``X > 0`` (``+inf`` included), else 0: the gradient at exactly 0, -0.0,
     -inf and NaN is 0, whatever ``dY`` holds there (a NaN or inf ``dY`` included).

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.ieee import ieee
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, result_dtype
 
@@ -176,6 +177,7 @@ def _backward_taps(flat, dY_g, weights, channels, layout, input_grad):
     return dflat, dweights
 
 
+@ieee
 def conv2d(
     X: Any,
     W: Any,
@@ -287,6 +289,7 @@ def _conv2d_vjp(
     return dX, dW, db
 
 
+@ieee
 def conv2d_vjp(
     X: Any,
     W: Any,
@@ -309,6 +312,7 @@ def conv2d_vjp(
     return dX.astype(dtype, copy=False), dW.astype(dtype, order="C"), db.astype(dtype)
 
 
+@ieee
 def conv2d_weight_vjp(
     X: Any,
     W: Any,

@@ -22,6 +22,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     benchmarks, rates = collect.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
+        "adversarial-coverage": collect.adversarial_coverage(found),
         "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),
         "divergences": collect.divergence_table(found),

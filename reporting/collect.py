@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.records import MATMUL_NAME
+from conformance.cases import ADVERSARIAL
 from conformance.results import (
     TRAINING_FILE,
     BenchmarkResult,
@@ -182,6 +183,57 @@ def conformance_matrix(found: Found) -> Table:
         "(accepted at <= 1; 0 for exact comparisons). A gap is a declared known gap that failed "
         "as declared; a fixed gap passed and fails the run until its entry is removed.",
     )
+
+
+def _passed(cases: list[CaseResult]) -> Cell:
+    """``passed/total``, good when all passed (declared gaps count as not passed)."""
+    passed = sum(case.status == Status.PASS for case in cases)
+    return Cell(f"{passed}/{len(cases)}", Tone.GOOD if passed == len(cases) else Tone.BAD)
+
+
+def adversarial_coverage(found: Found) -> Table:
+    """Per op with an adversarial space: its pairwise coverage, and per backend the pairwise
+    cases and the cases of the Hypothesis search that passed."""
+    backends = [b for b in found.backends if b in found.conformance]
+    rows: list[list[str | Cell]] = []
+    for name, spec in SPECS.items():
+        if spec.space is None:
+            continue
+        covered, possible = spec.space.coverage()
+        functions = {function.name for function in spec.functions}
+        row: list[str | Cell] = [
+            name,
+            str(len(spec.space.factors)),
+            str(len(spec.space.rows())),
+            Cell(f"{covered}/{possible} ({100 * covered / possible:.0f}%)",
+                 Tone.GOOD if covered == possible else Tone.BAD),
+        ]  # fmt: skip
+        for backend in backends:
+            mine = [case for case in found.cases(backend) if case.op in functions]
+            pairwise = [case for case in mine if case.source == "pairwise"]
+            drawn = [case for case in mine if case.source == ADVERSARIAL]
+            row.append(
+                Cell(
+                    f"{_passed(pairwise).text} · {_passed(drawn).text}",
+                    _worst(_passed(pairwise), _passed(drawn)),
+                )
+                if pairwise or drawn
+                else "-"
+            )
+        rows.append(row)
+    return Table(
+        "Adversarial coverage",
+        ["op", "factors", "pairwise rows", "pairs covered", *backends],
+        rows,
+        "Each op's adversarial space (special values, memory layouts, degenerate geometry, dtypes): "
+        "its pairwise-covering rows hold every pair of levels of two factors; a backend cell is "
+        "pairwise cases passed/run · cases of the Hypothesis search passed/run (the deep profile "
+        "in the full report, the ci profile in the quick one).",
+    )
+
+
+def _worst(*cells: Cell) -> Tone:
+    return Tone.BAD if any(cell.tone == Tone.BAD for cell in cells) else Tone.GOOD
 
 
 def known_gaps(found: Found) -> Table:
