@@ -4,6 +4,7 @@ headless Chromium from a file URL with the network off."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -22,6 +23,7 @@ from conformance.results import (
     TrainingRun,
     write_results,
 )
+from conformance.specs import SPECS
 from reporting.__main__ import build
 from reporting.collect import Tone, known_gaps, load, status_cell
 
@@ -115,6 +117,24 @@ def test_markdown_holds_every_table_with_measured_values(results: Path, tmp_path
     assert "| all | 2/3 | 67% | lazy-step |" in text
     assert "| 100 | 97 | 2 | 1 | 0 | 0 | 99.0% |" in text  # mutmut: 97 killed of 100 - 2 equivalent
     assert "| survived: pool.f | `a = b + 1` |" in text
+
+
+def test_adversarial_coverage_counts_pairs_and_cases(tmp_path: Path) -> None:
+    """relu: 5 factors; the row counts the pairwise and drawn relu cases per backend."""
+    folder = tmp_path / "results"
+    cases = [
+        CaseResult("pairwise-relu-a", "relu", Status.PASS, "float32", "pairwise", worst_ratio=0.0),
+        CaseResult("pairwise-relu_vjp-a", "relu_vjp", Status.FAIL, "float32", "pairwise", worst_ratio=9.0),
+        CaseResult("hyp-relu-a-1", "relu", Status.PASS, "float32", "adversarial", worst_ratio=0.0),
+        CaseResult("relu-5-f32", "relu", Status.PASS, "float32", "grid", worst_ratio=0.0),
+    ]
+    _conformance(folder, "torch", cases)
+    text = build(folder, tmp_path / "report", ["torch"], quick=True)[0].read_text()
+    space = SPECS["relu"].space
+    possible = sum(len(a) * len(b) for (_, a), (_, b) in itertools.combinations(space.factors, 2))
+    rows = len(space.rows())
+    assert f"| relu | 5 | {rows} | {possible}/{possible} (100%) | 1/2 · 1/1 |" in text
+    assert "| sigmoid | 5 |" in text and "| - |" in text  # no sigmoid results: a dash
 
 
 def test_matrix_rows_follow_the_chapter_then_the_lenet_checks(results: Path, tmp_path: Path) -> None:
