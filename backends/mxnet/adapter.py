@@ -81,6 +81,23 @@ class MXNetBackend(Backend):
             raise UnsupportedError(f"legacy mx.nd arrays cannot be 0-d or empty, got shape {array.shape}")
         return mx.nd.array(array, ctx=self._context, dtype=dtype)
 
+    def _zero_size(self, *arrays: Any) -> bool:
+        """Whether an input is empty; legacy ``mx.nd`` reads a 0 dimension as "unknown"
+        (``mx.nd.array`` refuses it, ``reshape`` divides by it), so such calls get
+        results of the reference's shape without MXNet: empty, or zero gradients."""
+        if any(np.size(a) == 0 for a in arrays):
+            self.note(
+                "zero-size input: an empty result or zero gradients (legacy mx.nd arrays cannot be empty)"
+            )
+            return True
+        return False
+
+    def _zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """Zeros of ``shape``, from MXNet where the shape is not empty."""
+        if 0 in shape:
+            return np.zeros(shape, dtype=dtype)
+        return mx.nd.zeros(shape, ctx=self._context, dtype=dtype).asnumpy()
+
     def _grads(
         self, forward: Callable[..., NDArray], inputs: Sequence[Any], dY: Any, dtype: np.dtype
     ) -> list[np.ndarray]:
@@ -121,15 +138,23 @@ class MXNetBackend(Backend):
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros(geometry.output_shape(0, np.shape(W)[0]), dtype)
         conv = self._conv(geometry, np.shape(W)[0])
         bias = None if b is None else self._array(b, dtype)
         return conv(self._array(X, dtype), self._array(W, dtype), bias).asnumpy()
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
-        out_channels = np.shape(W)[0]
+        out_channels, dtype = np.shape(W)[0], result_dtype(X, W, dY)
+        if self._zero_size(X):  # an empty batch: no gradient reaches W or b
+            return (
+                self._zeros(np.shape(X), dtype),
+                self._zeros(np.shape(W), dtype),
+                self._zeros((out_channels,), dtype),
+            )
         conv = self._conv(geometry, out_channels)
-        dX, dW, db = self._grads(conv, (X, W, np.zeros(out_channels)), dY, result_dtype(X, W, dY))
+        dX, dW, db = self._grads(conv, (X, W, np.zeros(out_channels)), dY, dtype)
         return dX, dW, db
 
     # -- pooling ---------------------------------------------------------
@@ -203,6 +228,8 @@ class MXNetBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
         X = np.asarray(X)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros((*X.shape[:2], *geometry.output_size), result_dtype(X))
         return self._max_pool(geometry, X)(self._array(X, result_dtype(X))).asnumpy()
 
     def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -210,6 +237,8 @@ class MXNetBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
         X = np.asarray(X)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros(X.shape, result_dtype(X, dY))
         return self._grads(self._max_pool(geometry, X), (X,), dY, result_dtype(X, dY))[0]
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -222,6 +251,8 @@ class MXNetBackend(Backend):
             count_include_pad=count_include_pad,
         )
         X = np.asarray(X)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros((*X.shape[:2], *geometry.output_size), result_dtype(X))
         pool = self._avg_pool(geometry, X.shape[2:], count_include_pad)
         return pool(self._array(X, result_dtype(X))).asnumpy()
 
@@ -238,30 +269,53 @@ class MXNetBackend(Backend):
             dY=dY,
         )
         X = np.asarray(X)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros(X.shape, result_dtype(X, dY))
         pool = self._avg_pool(geometry, X.shape[2:], count_include_pad)
         return self._grads(pool, (X,), dY, result_dtype(X, dY))[0]
 
     # -- activations, dense, loss -----------------------------------------
     def sigmoid(self, X):
         check_elementwise(X)
+        if self._zero_size(X):
+            return self._zeros(np.shape(X), result_dtype(X))
         return mx.nd.sigmoid(self._array(X, result_dtype(X))).asnumpy()
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (autograd's dY * y * (1 - y): 0 from x = 17)")
         dtype = result_dtype(X, dY)
-        x = self._array(X, dtype)
-        return (self._array(dY, dtype) * mx.nd.sigmoid(x) * mx.nd.sigmoid(-x)).asnumpy()
+        if self._zero_size(X):
+            return self._zeros(np.shape(X), dtype)
+        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (autograd's dY * y * (1 - y): 0 from x = 17)")
+        x, dy = self._array(X, dtype), self._array(dY, dtype)
+        grad = dy * mx.nd.sigmoid(x) * mx.nd.sigmoid(-x)
+        if np.isinf(dY).any():
+            # The derivative is positive at every finite x: an infinite dY gives that infinity
+            # there, not the NaN of inf * 0 where the derivative underflows the dtype.
+            self.note("sigmoid VJP of an infinite dY at a finite x via where (inf * an underflowed 0 is NaN)")
+            # v - v is 0 where v is finite, NaN where it is NaN or infinite (MXNet's scalars cannot be inf).
+            infinite_dy = (dy - dy != 0) * (dy == dy)
+            grad = mx.nd.where(infinite_dy * (x - x == 0), dy, grad)
+        return grad.asnumpy()
 
     def relu(self, X):
         check_elementwise(X)
+        if self._zero_size(X):
+            return self._zeros(np.shape(X), result_dtype(X))
         return mx.nd.relu(self._array(X, result_dtype(X))).asnumpy()
 
     def relu_vjp(self, X, dY):
         check_elementwise(X, dY)
+        if self._zero_size(X):
+            return self._zeros(np.shape(X), result_dtype(X, dY))
         relu = mx.nd.relu
-        if np.isnan(X).any():
-            self.note("relu gradient at NaN via where(x > 0, x, 0) (relu's backward gives NaN there)")
+        if np.isnan(X).any() or not np.isfinite(dY).all():
+            # relu's backward multiplies dY by (x > 0): NaN at x = NaN, and NaN where dY is
+            # NaN or inf at x <= 0; where's backward selects dY instead.
+            self.note(
+                "relu gradient via where(x > 0, x, 0) (relu's backward gives NaN at x = NaN"
+                " and where a NaN or infinite dY meets x <= 0)"
+            )
             relu = relu_by_where
         return self._grads(relu, (X,), dY, result_dtype(X, dY))[0]
 
@@ -272,13 +326,21 @@ class MXNetBackend(Backend):
     def linear(self, X, W, b=None):
         check_dense(X, W, b)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        if self._zero_size(X):  # an empty batch
+            return self._zeros((0, np.shape(W)[0]), dtype)
         bias = None if b is None else self._array(b, dtype)
         return self._linear(self._array(X, dtype), self._array(W, dtype), bias).asnumpy()
 
     def linear_vjp(self, X, W, dY):
         check_dense(X, W, dY=dY)
-        bias = np.zeros(np.shape(W)[0])
-        dX, dW, db = self._grads(self._linear, (X, W, bias), dY, result_dtype(X, W, dY))
+        out, dtype = np.shape(W)[0], result_dtype(X, W, dY)
+        if self._zero_size(X):  # an empty batch: no gradient reaches W or b
+            return (
+                self._zeros(np.shape(X), dtype),
+                self._zeros(np.shape(W), dtype),
+                self._zeros((out,), dtype),
+            )
+        dX, dW, db = self._grads(self._linear, (X, W, np.zeros(out)), dY, dtype)
         return dX, dW, db
 
     @staticmethod
@@ -287,21 +349,56 @@ class MXNetBackend(Backend):
 
     def flatten(self, X):
         check_flatten(X)
+        if self._zero_size(X):  # keeps its shape's product: (0, 3, 2) -> (0, 6), (4, 0) -> (4, 0)
+            return self._zeros(
+                (np.shape(X)[0], int(np.prod(np.shape(X)[1:], dtype=np.int64))), result_dtype(X)
+            )
         return self._flatten(self._array(X, result_dtype(X))).asnumpy()
 
     def flatten_vjp(self, X, dY):
         check_flatten(X, dY)
+        if self._zero_size(X):
+            return self._zeros(np.shape(X), result_dtype(X, dY))
         return self._grads(self._flatten, (X,), dY, result_dtype(X, dY))[0]
 
-    def _cross_entropy(self, labels: Any, dtype: np.dtype) -> Callable[[NDArray], NDArray]:
-        """Mean of ``-log_softmax(z)[label]``, a (1,) array (legacy NDArrays have no 0-d shape)."""
-        target = self._array(labels, dtype)  # pick takes float indices; exact below 2**24 classes
-        return lambda z: -mx.nd.mean(mx.nd.pick(mx.nd.log_softmax(z, axis=1), target, axis=1))
+    def _nan_rows(self, logits: Any) -> bool:
+        """Whether a row of ``logits`` may hold NaN, +inf or only -inf, which the reference's
+        ``z - max(z)`` makes NaN (``softmax`` skips NaN)."""
+        if np.isfinite(logits).all():
+            return False
+        self.note(
+            "loss gradient rows whose maximum is NaN or infinite made NaN by adding max - max"
+            " (softmax skips NaN)"
+        )
+        return True
+
+    @staticmethod
+    def _log_softmax(z: NDArray) -> NDArray:
+        """``z - max - log(sum(exp(z - max)))`` along axis 1, IEEE throughout: a row whose maximum
+        is NaN (MXNet's max reduction propagates NaN) or infinite gives NaN, a -inf logit -inf."""
+        shifted = mx.nd.broadcast_sub(z, mx.nd.max(z, axis=1, keepdims=True))
+        return mx.nd.broadcast_sub(shifted, mx.nd.log(mx.nd.sum(mx.nd.exp(shifted), axis=1, keepdims=True)))
 
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
         dtype = result_dtype(logits)
-        loss = self._cross_entropy(labels, dtype)(self._array(logits, dtype))
+        # log_softmax: MKL-DNN's float32 kernel is off by up to 64 u (24 u with one class, where the
+        # loss is exactly 0) and skips NaN; its own formula from mx.nd ops is within a few u.
+        self.note(
+            "loss as z - max - log(sum(exp(z - max))) from mx.nd ops"
+            " (MKL-DNN's log_softmax: error 64 u, skips NaN)"
+        )
+        finite = np.abs(logits, where=np.isfinite(logits), out=np.zeros(np.shape(logits)))
+        compute = dtype
+        if dtype != np.float64 and 4.0 * len(finite) * finite.max() > np.finfo(dtype).max:
+            # z - max, or the sum of the row losses, would overflow where the reference's float64 does not.
+            self.note(
+                "loss of logits near the dtype's largest value computed in float64 (z - max would overflow)"
+            )
+            compute = np.dtype(np.float64)
+        z = self._array(logits, compute)
+        target = self._array(labels, compute)  # pick takes float indices; exact below 2**24 classes
+        loss = -mx.nd.mean(mx.nd.pick(self._log_softmax(z), target, axis=1))
         return dtype.type(loss.asscalar())
 
     def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
@@ -311,8 +408,11 @@ class MXNetBackend(Backend):
         self.note("loss gradient as (softmax(z) - one_hot) * dloss / n (log_softmax backward: error 64 u)")
         z = self._array(logits, dtype)
         onehot = mx.nd.one_hot(self._array(labels, dtype), depth=z.shape[1], dtype=dtype)
-        n = z.shape[0]
-        return ((mx.nd.softmax(z, axis=1) - onehot) * (float(dloss) / n)).asnumpy()
+        grad = (mx.nd.softmax(z, axis=1) - onehot) * (float(dloss) / z.shape[0])
+        if self._nan_rows(logits):
+            top = mx.nd.max(z, axis=1, keepdims=True)  # NaN wins in MXNet's max reduction
+            grad = mx.nd.broadcast_add(grad, top - top)
+        return grad.asnumpy()
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):

@@ -31,7 +31,8 @@ def full_convention(geometry: PoolGeometry, size: tuple[int, ...]) -> tuple[tupl
 
 
 def max_pool_taps(geometry: PoolGeometry) -> Callable[[NDArray], NDArray]:
-    """Max pooling as a pick among the window taps: first NaN of a window, else its first maximum."""
+    """Max pooling as a pick among the window taps: the first NaN of a window, else its first
+    maximum; a window of -inf picks its first real element (never padding)."""
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
     kh, kw = geometry.kernel_size
     out_h, out_w = geometry.output_size
@@ -41,26 +42,34 @@ def max_pool_taps(geometry: PoolGeometry) -> Callable[[NDArray], NDArray]:
         # -inf padding, with enough rows/columns after for a ceil_mode overhang.
         bottom = max(ph, (out_h - 1) * sh + dh * (kh - 1) + 1 - h - ph)
         right = max(pw, (out_w - 1) * sw + dw * (kw - 1) + 1 - w - pw)
-        padded = mx.nd.pad(
-            x, mode="constant", constant_value=-np.inf, pad_width=(0, 0, 0, 0, ph, bottom, pw, right)
-        )
-        taps = mx.nd.stack(
-            *(
-                mx.nd.slice(
-                    padded,
-                    begin=(None, None, i * dh, j * dw),
-                    end=(None, None, i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1),
-                    step=(None, None, sh, sw),
+        pad_width = (0, 0, 0, 0, ph, bottom, pw, right)
+
+        def taps(array: NDArray) -> NDArray:
+            return mx.nd.stack(
+                *(
+                    mx.nd.slice(
+                        array,
+                        begin=(None, None, i * dh, j * dw),
+                        end=(None, None, i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1),
+                        step=(None, None, sh, sw),
+                    )
+                    for i in range(kh)
+                    for j in range(kw)
                 )
-                for i in range(kh)
-                for j in range(kw)
             )
-        )
+
+        values = taps(mx.nd.pad(x, mode="constant", constant_value=-np.inf, pad_width=pad_width))
         with mx.autograd.pause():
             # argmax keeps the first of equal values, so this is the reference's row-major rule.
-            nan = taps != taps
-            first = mx.nd.where(mx.nd.max(nan, axis=0), mx.nd.argmax(nan, axis=0), mx.nd.argmax(taps, axis=0))
-        return mx.nd.pick(taps, first, axis=0)
+            nan = values != values
+            first = mx.nd.argmax(values, axis=0)
+            # A padding -inf ties a real one: a window whose maximum is -inf picks its first
+            # real tap (tap 0, padding, if it has none: the pad's backward drops that gradient).
+            real = taps(mx.nd.pad(mx.nd.ones_like(x), mode="constant", constant_value=0, pad_width=pad_width))
+            neginf = mx.nd.pick(values, first, axis=0) == -np.inf
+            first = mx.nd.where(neginf, mx.nd.argmax(real, axis=0), first)
+            first = mx.nd.where(mx.nd.max(nan, axis=0), mx.nd.argmax(nan, axis=0), first)
+        return mx.nd.pick(values, first, axis=0)
 
     return pool
 
