@@ -38,8 +38,12 @@ from backends.jax.ops import (
     flatten,
     linear,
     max_pool,
+    max_pool_subnormal,
     pool_pads,
+    relu_subnormal,
+    relu_vjp_subnormal,
     sigmoid_vjp,
+    sigmoid_vjp_infinite_dy,
 )
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
@@ -82,6 +86,12 @@ _forward = jax.jit(_apply, static_argnums=(0, 1), compiler_options=_QUICK_COMPIL
 _vjp = jax.jit(_pullback, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
 _optimised_forward = jax.jit(_apply, static_argnums=(0, 1))
 _optimised_step = jax.jit(_forward_and_pullback, static_argnums=(0, 1))
+
+
+def _has_subnormal(array: Any, dtype: np.dtype) -> bool:
+    """Whether ``array`` as ``dtype`` holds a subnormal (XLA's CPU runtime reads those as 0, DAZ)."""
+    values = np.abs(np.asarray(array, dtype=dtype))
+    return bool(((values > 0) & (values < np.finfo(dtype).tiny)).any())
 
 
 def _gpu_count() -> int:
@@ -166,7 +176,15 @@ class JaxBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
         self._note_ceil_mode(geometry, np.shape(X))
-        return self._run(max_pool, (geometry,), self._array(X, result_dtype(X)))
+        dtype = result_dtype(X)
+        pool = max_pool
+        if _has_subnormal(X, dtype):
+            self.note(
+                "max pooling of subnormals as an integer max of order-preserving keys of the bits"
+                " (XLA's CPU max reads a subnormal as 0: max(1e-45, -1) gives 0)"
+            )
+            pool = max_pool_subnormal
+        return self._run(pool, (geometry,), self._array(X, dtype))
 
     def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         geometry = check_pool2d(
@@ -174,9 +192,11 @@ class JaxBackend(Backend):
         )
         self._note_ceil_mode(geometry, np.shape(X))
         self.note(
-            "max-pool gradient via a custom VJP to the first maximal window element, NaN maximal"
+            "max-pool gradient via a custom VJP to the first maximal real window element, NaN maximal,"
+            " an argmax of order-preserving integer keys with padding below every value"
             " (reduce_window's select_and_scatter compares with >=: a window with a NaN sends"
-            " its gradient to the largest element after its last NaN, or to that NaN if last)"
+            " its gradient to the largest element after its last NaN, or to that NaN if last,"
+            " and -inf padding can take an all -inf window's gradient)"
         )
         return self._grads(max_pool, (geometry,), dY, (X,), result_dtype(X, dY))[0]
 
@@ -220,15 +240,36 @@ class JaxBackend(Backend):
         check_elementwise(X, dY)
         self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (jax.vjp's dY * y * (1 - y): 0 from x = 17)")
         dtype = result_dtype(X, dY)
-        return self._run(sigmoid_vjp, (), self._array(X, dtype), self._array(dY, dtype))
+        vjp = sigmoid_vjp
+        if np.isinf(np.asarray(dY, dtype=dtype)).any():
+            self.note(
+                "sigmoid VJP: an infinite dY at a finite x gives that infinity"
+                " (dY * s(x) * s(-x) is inf * 0 = NaN where s(-x) underflows)"
+            )
+            vjp = sigmoid_vjp_infinite_dy
+        return self._run(vjp, (), self._array(X, dtype), self._array(dY, dtype))
+
+    def _note_relu_subnormal(self) -> None:
+        self.note(
+            "ReLU of subnormals: x > 0 from the bits, values moved by a select"
+            " (XLA's CPU runtime reads a subnormal as 0: relu(1e-45) gives 0, its gradient 0)"
+        )
 
     def relu(self, X):
         check_elementwise(X)
-        return self._run(jax.nn.relu, (), self._array(X, result_dtype(X)))
+        dtype = result_dtype(X)
+        if _has_subnormal(X, dtype):
+            self._note_relu_subnormal()
+            return self._run(relu_subnormal, (), self._array(X, dtype))
+        return self._run(jax.nn.relu, (), self._array(X, dtype))
 
     def relu_vjp(self, X, dY):
         check_elementwise(X, dY)
-        return self._grads(jax.nn.relu, (), dY, (X,), result_dtype(X, dY))[0]
+        dtype = result_dtype(X, dY)
+        if _has_subnormal(X, dtype):
+            self._note_relu_subnormal()
+            return self._run(relu_vjp_subnormal, (), self._array(X, dtype), self._array(dY, dtype))
+        return self._grads(jax.nn.relu, (), dY, (X,), dtype)[0]
 
     def linear(self, X, W, b=None):
         check_dense(X, W, b)

@@ -10,6 +10,7 @@ use TF32.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -86,17 +87,63 @@ def _reduce_windows(
     )
 
 
+# -- XLA's CPU runtime reads subnormal inputs as zero (DAZ): exact selections on the bits --
+def _bits(x: jax.Array) -> jax.Array:
+    """``x``'s bit patterns as signed integers of its width."""
+    return lax.bitcast_convert_type(x, jnp.int32 if x.dtype == jnp.float32 else jnp.int64)
+
+
+def is_positive(x: jax.Array) -> jax.Array:
+    """``x > 0`` (+inf included, NaN not) from the bits: an XLA CPU compare reads a subnormal as 0."""
+    bits = _bits(x)
+    return (bits > 0) & (bits <= _bits(jnp.array(jnp.inf, x.dtype)))
+
+
+def relu_subnormal(x: jax.Array) -> jax.Array:
+    """ReLU that keeps positive subnormals (jax.nn.relu on XLA's CPU turns them into 0); NaN stays."""
+    return jnp.where(is_positive(x) | jnp.isnan(x), x, jnp.zeros_like(x))
+
+
+def relu_vjp_subnormal(x: jax.Array, dy: jax.Array) -> jax.Array:
+    """``dy`` where ``x > 0`` (a positive subnormal included), else 0."""
+    return jnp.where(is_positive(x), dy, jnp.zeros_like(dy))
+
+
+def _order_key(x: jax.Array) -> jax.Array:
+    """Integers in the order of ``x``'s values, -0.0 below +0.0, every NaN the largest."""
+    bits = _bits(x)
+    top = jnp.iinfo(bits.dtype).max
+    key = bits ^ (jnp.right_shift(bits, bits.dtype.itemsize * 8 - 1) & top)
+    return jnp.where(jnp.isnan(x), top, key)
+
+
+def _from_order_key(key: jax.Array, dtype: jnp.dtype) -> jax.Array:
+    """The float of :func:`_order_key` ``key`` (the map is its own inverse on the bits)."""
+    top = jnp.iinfo(key.dtype).max
+    bits = key ^ (jnp.right_shift(key, key.dtype.itemsize * 8 - 1) & top)
+    return lax.bitcast_convert_type(bits, dtype)
+
+
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
 def max_pool(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
-    """Max pooling of NCHW ``x``, -inf padding; the gradient goes to each window's first maximum
-    (NaN maximal), see :func:`_max_pool_bwd`."""
+    """Max pooling of NCHW ``x``, -inf padding; the gradient goes to each window's first maximal
+    real element (NaN maximal), see :func:`_max_pool_bwd`."""
     return _reduce_windows(x, -jnp.inf, lax.max, geometry, pool_pads(geometry, x.shape))
 
 
-def _window_taps(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
-    """(kh*kw, N, C, Ho, Wo): each window's elements in row-major window order, padding -inf."""
+@partial(jax.custom_vjp, nondiff_argnums=(0,))
+def max_pool_subnormal(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """:func:`max_pool` as an integer max of :func:`_order_key`: XLA's CPU max reads a subnormal
+    as 0 (``max(1e-45, -1)`` gives 0)."""
+    lowest = _order_key(jnp.array(-jnp.inf, x.dtype))
+    keys = _reduce_windows(_order_key(x), lowest, lax.max, geometry, pool_pads(geometry, x.shape))
+    return _from_order_key(keys, x.dtype)
+
+
+def _window_taps(geometry: PoolGeometry, fill: float | int, x: jax.Array) -> jax.Array:
+    """(kh*kw, N, C, Ho, Wo): each window's elements in row-major window order, padding ``fill``."""
     pads = [(lo, hi, 0) for lo, hi in pool_pads(geometry, x.shape)]
-    padded = lax.pad(x, jnp.array(-jnp.inf, x.dtype), pads)
+    padded = lax.pad(x, jnp.array(fill, x.dtype), pads)
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
     out_h, out_w = geometry.output_size
     rows = [slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh) for i in range(kh)]
@@ -108,14 +155,25 @@ def _max_pool_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.Array, jax.
     return max_pool(geometry, x), x
 
 
+def _max_pool_subnormal_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return max_pool_subnormal(geometry, x), x
+
+
 def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
-    taps, scatter = jax.vjp(partial(_window_taps, geometry), x)
-    first = jnp.argmax(taps, axis=0)  # NumPy's rule: first maximum, a NaN is maximal
-    chosen = jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first
-    return scatter(jnp.where(chosen, dy, 0))
+    """Each window's ``dy`` to its first maximal real element, NaN maximal (select_and_scatter
+    skips past NaNs, and its -inf padding can take an all -inf window's gradient): an argmax of
+    :func:`_order_key`, padding below every value, so a window with no real element sends none."""
+    keys = _order_key(x)
+    padding = jnp.iinfo(keys.dtype).min  # below every key of a real element (NaN is the largest)
+    taps = _window_taps(geometry, padding, keys)
+    first = jnp.argmax(taps, axis=0)  # the first maximum
+    chosen = (jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first) & (jnp.max(taps, axis=0) > padding)
+    _, scatter = jax.vjp(partial(_window_taps, geometry, -jnp.inf), x)
+    return scatter(jnp.where(chosen, dy, jnp.zeros_like(dy)))
 
 
 max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
+max_pool_subnormal.defvjp(_max_pool_subnormal_fwd, _max_pool_bwd)
 
 
 def avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> jax.Array:
@@ -142,13 +200,20 @@ def linear(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
 
 
 def flatten(x: jax.Array) -> jax.Array:
-    """(N, ...) -> (N, prod(...)) in C order (C, H, W for NCHW)."""
-    return x.reshape(x.shape[0], -1)
+    """(N, ...) -> (N, prod(...)) in C order (C, H, W for NCHW); (N,) -> (N, 1)."""
+    # The feature count spelled out: reshape's -1 cannot be inferred for a zero-size batch.
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 def sigmoid_vjp(x: jax.Array, dy: jax.Array) -> jax.Array:
     """``dy * s(x) * s(-x)``: no ``1 - y`` to cancel in the positive tail."""
     return dy * jax.nn.sigmoid(x) * jax.nn.sigmoid(-x)
+
+
+def sigmoid_vjp_infinite_dy(x: jax.Array, dy: jax.Array) -> jax.Array:
+    """:func:`sigmoid_vjp`, an infinite ``dy`` at a finite ``x`` giving that infinity: the derivative
+    is positive at every finite ``x``, but ``s(-x)`` underflows to 0 in the tails (inf * 0 = NaN)."""
+    return jnp.where(jnp.isinf(dy) & jnp.isfinite(x), dy, sigmoid_vjp(x, dy))
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
