@@ -141,7 +141,8 @@ def test_matrix_rows_follow_the_chapter_then_the_lenet_checks(results: Path, tmp
     """Convolution comes before pooling in the chapter (and the op-spec registry); checks that no
     op spec names, such as the LeNet trajectory, follow."""
     text = build(results, tmp_path / "report", ["torch"], quick=False)[0].read_text()
-    rows = re.findall(r"^\| (conv2d|max_pool2d|lenet_trajectory) \| \d", text, flags=re.MULTILINE)
+    pattern = r"^\| (conv2d|max_pool2d|lenet_trajectory) \| \d+/\d+/\d+/\d+/\d+ "  # the matrix's rows
+    rows = re.findall(pattern, text, flags=re.MULTILINE)
     assert rows == ["conv2d", "max_pool2d", "lenet_trajectory"]
 
 
