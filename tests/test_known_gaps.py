@@ -78,7 +78,15 @@ def test_a_declared_gap_that_passes_fails_the_run_with_status_fixed(pytester, mo
 def test_a_gap_covers_an_op_spec_forward_and_vjp_alike(pytester, monkeypatch, tmp_path):
     scaled = ReferenceBackend({"relu_vjp": lambda X, dY: 2 * np.asarray(dY)})  # wrong where x > 0
     gaps = _gap("relu", "relu*-2x3x4x4-f64")
-    run, records = _run(pytester, monkeypatch, tmp_path, gaps, scaled, "-k", "relu and 2x3x4x4 and not pairwise and not adversarial")
+    run, records = _run(
+        pytester,
+        monkeypatch,
+        tmp_path,
+        gaps,
+        scaled,
+        "-k",
+        "relu and 2x3x4x4 and not pairwise and not adversarial",
+    )
     # relu itself passes (an XPASS, strict: failed), relu_vjp fails as declared; float32 runs as usual.
     run.assert_outcomes(passed=1, failed=2, xfailed=1)
     assert records["relu-2x3x4x4-f64"].status == Status.FIXED
