@@ -75,9 +75,8 @@ QUICK_TRAIN = ["--epochs", "1", "--max-steps", "300", "--no-progress", "--out", 
 # The suite's own tests: its fault catalogue subclasses one in-tree adapter, so it runs in that
 # backend's environment ([tool.cnn_chapter_reference] fault_catalogue_backend in pyproject.toml).
 META_TESTS = "conformance/meta_tests"
-CATALOGUE_BACKEND = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cnn_chapter_reference"][
-    "fault_catalogue_backend"
-]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CATALOGUE_BACKEND = PYPROJECT["tool"]["cnn_chapter_reference"]["fault_catalogue_backend"]
 # Builds a backend package outside the tree and takes it through nox; needs nox itself.
 PLUGIN_TEST = "tests/test_plugin_backend.py"
 
@@ -176,7 +175,7 @@ def mutation_reference(session: nox.Session) -> None:
     and each survivor that is not listed, with its changed line.
     """
     # mutmut pinned: reporting.mutmut_summary parses its results listing and its mutants/ layout.
-    session.install("numpy", "pytest>=8", "hypothesis>=6.100", "mutmut==3.8.1")
+    session.install("numpy", *PYPROJECT["project"]["optional-dependencies"]["test"], "mutmut==3.8.1")
     if "--summary-only" not in session.posargs:
         shutil.rmtree("mutants", ignore_errors=True)  # cached verdicts would outlive changed tests
         session.run("mutmut", "run", *(session.posargs or ["--max-children", "2"]))
