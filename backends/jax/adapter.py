@@ -5,9 +5,13 @@ Quirks handled here (each call that needs one records a note):
   last windows; the reference's output size applies the drop rule.
 - lax has no average pooling: a ``reduce_window`` sum divided by the count of
   (padded) input cells each window covers, found by pooling a ones mask.
-- XLA's CPU float64 grouped convolution is one convolution with a
-  block-diagonal kernel, so a NaN or Inf times its zeros spills NaN into other
-  groups; such inputs run one convolution per group.
+- XLA's CPU runtime reads subnormal inputs as 0 (denormals-are-zero): ReLU,
+  max pooling and their gradients select on the bits; convolutions and dense
+  layers with subnormal, NaN or inf inputs add scaled-up subnormal parts and
+  count non-finite terms with 0/1 masks (which also corrects XLA's CPU conv
+  skipping padding taps, its transposed conv multiplying dilation zeros by W
+  and its float64 grouped conv, one conv with a block-diagonal kernel, spilling
+  NaN into other groups).
 - The gradient of ``reduce_window`` max (XLA's select_and_scatter, comparing
   with ``>=``) moves a window's gradient past every NaN; a custom VJP sends it
   to the first maximal element, NaN counting as maximal, as the reference does.
@@ -33,10 +37,13 @@ from backends.devices import resolve_device
 from backends.jax.ops import (
     avg_pool,
     conv,
-    conv_per_group,
+    conv_exact,
+    conv_vjp_exact,
     cross_entropy,
     flatten,
     linear,
+    linear_exact,
+    linear_vjp_exact,
     max_pool,
     max_pool_subnormal,
     pool_pads,
@@ -45,7 +52,7 @@ from backends.jax.ops import (
     sigmoid_vjp,
     sigmoid_vjp_infinite_dy,
 )
-from reference.shapes import ConvGeometry, PoolGeometry
+from reference.shapes import PoolGeometry
 from reference.validation import (
     check_conv2d,
     check_cross_entropy,
@@ -134,28 +141,33 @@ class JaxBackend(Backend):
         return [np.array(g) for g in _vjp(op, static, self._array(dY, dtype), arrays)]
 
     # -- convolution -----------------------------------------------------
-    def _conv_op(self, geometry: ConvGeometry, dtype: np.dtype, *arrays: Any) -> Callable[..., jax.Array]:
-        """:func:`conv`, or :func:`conv_per_group` for float64 groups fed a NaN or Inf."""
-        if geometry.groups == 1 or dtype != np.float64 or all(np.isfinite(a).all() for a in arrays):
-            return conv
+    def _needs_exact(self, op: str, dtype: np.dtype, *arrays: Any) -> bool:
+        """Whether ``arrays`` (as ``dtype``) hold a NaN, inf or subnormal (noted: the exact path runs)."""
+        if all(
+            np.isfinite(np.asarray(a, dtype=dtype)).all() and not _has_subnormal(a, dtype) for a in arrays
+        ):
+            return False
         self.note(
-            "float64 grouped conv with NaN/Inf via one conv per group (XLA's CPU float64 grouped"
-            " conv is one conv with a block-diagonal kernel: NaN/Inf times its zeros spill NaN"
-            " into the other groups)"
+            f"{op} with NaN, inf or subnormal inputs as finite normal and scaled-up subnormal parts"
+            " plus counts of non-finite terms from 0/1 masks (XLA's CPU runtime reads a subnormal"
+            " as 0, so subnormal * inf gives NaN; its conv skips padding taps, its transposed conv"
+            " multiplies dilation zeros by W; its float64 grouped conv spills NaN across groups)"
         )
-        return conv_per_group
+        return True
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
-        conv = self._conv_op(geometry, dtype, X, W)
+        op = conv_exact if self._needs_exact("conv2d", dtype, X, W) else conv
         bias = None if b is None else self._array(b, dtype)
-        return self._run(conv, (geometry,), self._array(X, dtype), self._array(W, dtype), bias)
+        return self._run(op, (geometry,), self._array(X, dtype), self._array(W, dtype), bias)
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
         dtype = result_dtype(X, W, dY)
-        conv = self._conv_op(geometry, dtype, X, W, dY)
+        if self._needs_exact("conv2d VJP", dtype, X, W, dY):
+            arrays = (self._array(a, dtype) for a in (X, W, dY))
+            return tuple(np.array(g) for g in _forward(conv_vjp_exact, (geometry,), *arrays))
         dX, dW, db = self._grads(conv, (geometry,), dY, (X, W, np.zeros(np.shape(W)[0])), dtype)
         return dX, dW, db
 
@@ -275,12 +287,17 @@ class JaxBackend(Backend):
         check_dense(X, W, b)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
         bias = None if b is None else self._array(b, dtype)
-        return self._run(linear, (), self._array(X, dtype), self._array(W, dtype), bias)
+        op = linear_exact if self._needs_exact("linear", dtype, X, W) else linear
+        return self._run(op, (), self._array(X, dtype), self._array(W, dtype), bias)
 
     def linear_vjp(self, X, W, dY):
         check_dense(X, W, dY=dY)
+        dtype = result_dtype(X, W, dY)
+        if self._needs_exact("linear VJP", dtype, X, W, dY):
+            arrays = (self._array(a, dtype) for a in (X, W, dY))
+            return tuple(np.array(g) for g in _forward(linear_vjp_exact, (), *arrays))
         bias = np.zeros(np.shape(W)[0])
-        dX, dW, db = self._grads(linear, (), dY, (X, W, bias), result_dtype(X, W, dY))
+        dX, dW, db = self._grads(linear, (), dY, (X, W, bias), dtype)
         return dX, dW, db
 
     def flatten(self, X):

@@ -45,14 +45,128 @@ def conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None
     return y if b is None else y + b[:, None, None]
 
 
-def conv_per_group(
-    geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None
-) -> jax.Array:
-    """:func:`conv` as one convolution per group, so a NaN or Inf stays in its own group."""
-    groups, single = geometry.groups, dataclasses.replace(geometry, groups=1)
-    pairs = zip(jnp.split(x, groups, axis=1), jnp.split(w, groups, axis=0), strict=True)
-    y = jnp.concatenate([conv(single, x_g, w_g) for x_g, w_g in pairs], axis=1)
+# -- sums of products that XLA's CPU runtime gets wrong: subnormals read as 0 (DAZ), so a
+# subnormal times inf gives NaN and a subnormal times a large value 0; its convolution skips
+# padding taps (0 * NaN weights), its transposed convolution multiplies dilation zeros by W.
+_SCALE = 64  # a subnormal times 2**64 is normal, and times any finite value finite
+
+
+def _split(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(x's normal values, 0 elsewhere; x's subnormals times ``2**_SCALE``, 0 elsewhere), exact."""
+    info = jnp.finfo(x.dtype)
+    bits = _bits(x)
+    magnitude = bits & jnp.iinfo(bits.dtype).max
+    subnormal = (magnitude > 0) & (magnitude < _bits(jnp.array(info.tiny, x.dtype)))
+    # A subnormal is its integer significand times the smallest subnormal: no float op reads it.
+    significand = jnp.where(bits < 0, -magnitude, magnitude).astype(x.dtype)
+    scaled = significand * jnp.array(2.0 ** (int(info.minexp) - int(info.nmant) + _SCALE), x.dtype)
+    normal = jnp.isfinite(x) & ~subnormal
+    return jnp.where(normal, x, jnp.zeros_like(x)), jnp.where(subnormal, scaled, jnp.zeros_like(x))
+
+
+def _classes(x: jax.Array) -> dict[str, jax.Array]:
+    """0/1 masks (x's dtype) of NaN, +inf, -inf, zero, finite positive and finite negative values."""
+    bits = _bits(x)
+    finite, zero = jnp.isfinite(x), (bits & jnp.iinfo(bits.dtype).max) == 0
+    masks = {
+        "nan": jnp.isnan(x),
+        "pinf": jnp.isinf(x) & (bits > 0),
+        "ninf": jnp.isinf(x) & (bits < 0),
+        "zero": zero,
+        "pos": finite & ~zero & (bits > 0),
+        "neg": finite & ~zero & (bits < 0),
+    }
+    return {name: mask.astype(x.dtype) for name, mask in masks.items()}
+
+
+def exact_bilinear(product: Callable, a: jax.Array, c: jax.Array) -> jax.Array:
+    """``product(a, c)`` (bilinear: a sum of products of a's and c's elements) as IEEE 754 gives it.
+
+    The finite terms: normal parts plus the subnormal parts scaled up by ``2**_SCALE`` and the sum
+    scaled back (XLA's CPU runtime reads a subnormal as 0); non-finite terms are counted by the
+    same product of 0/1 masks, so its structural zeros never meet an inf or NaN: a NaN term (NaN,
+    inf * 0) or terms of both infinities give NaN, terms of one infinity that infinity.
+    """
+    a_normal, a_sub = _split(a)
+    c_normal, c_sub = _split(c)
+    scale = jnp.array(2.0**-_SCALE, a.dtype)
+    finite = product(a_normal, c_normal) + (product(a_sub, c_normal) + product(a_normal, c_sub)) * scale
+    ma, mc = _classes(a), _classes(c)
+    a_inf, c_inf = ma["pinf"] + ma["ninf"], mc["pinf"] + mc["ninf"]
+    nan_terms = (
+        product(ma["nan"], jnp.ones_like(c))
+        + product(jnp.ones_like(a), mc["nan"])
+        + product(a_inf, mc["zero"])
+        + product(ma["zero"], c_inf)
+    )
+    c_up, c_down = mc["pos"] + mc["pinf"], mc["neg"] + mc["ninf"]
+    pinf_terms = (
+        product(ma["pinf"], c_up)
+        + product(ma["ninf"], c_down)
+        + product(ma["pos"], mc["pinf"])
+        + product(ma["neg"], mc["ninf"])
+    )
+    ninf_terms = (
+        product(ma["pinf"], c_down)
+        + product(ma["ninf"], c_up)
+        + product(ma["pos"], mc["ninf"])
+        + product(ma["neg"], mc["pinf"])
+    )
+    inf = jnp.array(jnp.inf, a.dtype)
+    y = jnp.where(pinf_terms > 0, inf, jnp.where(ninf_terms > 0, -inf, finite))
+    return jnp.where((nan_terms > 0) | ((pinf_terms > 0) & (ninf_terms > 0)), jnp.nan, y)
+
+
+def _conv_valid(geometry: ConvGeometry, xp: jax.Array, w: jax.Array) -> jax.Array:
+    """:func:`conv` of an explicitly zero-padded input: every padding tap is a real product."""
+    return conv(dataclasses.replace(geometry, padding=((0, 0), (0, 0))), xp, w)
+
+
+def _pad_conv_input(geometry: ConvGeometry, x: jax.Array) -> jax.Array:
+    (top, bottom), (left, right) = geometry.padding
+    return lax.pad(x, jnp.array(0, x.dtype), ((0, 0, 0), (0, 0, 0), (top, bottom, 0), (left, right, 0)))
+
+
+def conv_exact(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
+    """:func:`conv` IEEE-exact for subnormal, NaN and inf inputs (:func:`exact_bilinear`)."""
+    y = exact_bilinear(partial(_conv_valid, geometry), _pad_conv_input(geometry, x), w)
     return y if b is None else y + b[:, None, None]
+
+
+def conv_vjp_exact(
+    geometry: ConvGeometry, x: jax.Array, w: jax.Array, dy: jax.Array
+) -> tuple[jax.Array, ...]:
+    """(dX, dW, db) of :func:`conv_exact`: dX only from the terms of real input cells."""
+    xp = _pad_conv_input(geometry, x)
+
+    def input_grad(dy: jax.Array, w: jax.Array) -> jax.Array:
+        return jax.vjp(lambda xp: _conv_valid(geometry, xp, w), jnp.zeros_like(xp))[1](dy)[0]
+
+    def weight_grad(xp: jax.Array, dy: jax.Array) -> jax.Array:
+        return jax.vjp(lambda w: _conv_valid(geometry, xp, w), jnp.zeros_like(w))[1](dy)[0]
+
+    (top, _), (left, _) = geometry.padding
+    dxp = exact_bilinear(input_grad, dy, w)
+    dx = dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]]
+    return dx, exact_bilinear(weight_grad, xp, dy), dy.sum(axis=(0, 2, 3))
+
+
+def linear_exact(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
+    """:func:`linear` IEEE-exact for subnormal, NaN and inf inputs (:func:`exact_bilinear`)."""
+    y = exact_bilinear(linear, x, w)
+    return y if b is None else y + b
+
+
+def linear_vjp_exact(x: jax.Array, w: jax.Array, dy: jax.Array) -> tuple[jax.Array, ...]:
+    """(dX, dW, db) of :func:`linear_exact`: ``dy @ w``, ``dy.T @ x``, the column sums of ``dy``."""
+
+    def input_grad(dy: jax.Array, w: jax.Array) -> jax.Array:
+        return jnp.matmul(dy, w, precision=HIGHEST)
+
+    def weight_grad(dy: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.matmul(dy.T, x, precision=HIGHEST)
+
+    return exact_bilinear(input_grad, dy, w), exact_bilinear(weight_grad, dy, x), dy.sum(axis=0)
 
 
 def pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
