@@ -1,25 +1,39 @@
 """MXNet adapter: legacy ``mx.nd`` ops and ``mx.autograd`` gradients (MXNet 1.9.1, the last release).
 
 Quirks handled here, as measured on MXNet 1.9.1 (each call that needs one records a note):
+- Legacy ``mx.nd`` shapes read a 0 dimension as "unknown": ``mx.nd.array`` refuses
+  zero-size arrays and ``reshape`` divides by them (SIGFPE). Zero-size inputs get
+  results of the reference's shape without MXNet: empty, or zero gradients
+  (``dW``, ``db`` of an empty batch, from ``mx.nd.zeros``).
 - ``Convolution`` pads symmetrically only: asymmetric or TensorFlow-"same"
   padding goes through ``mx.nd.pad``.
 - ``Pooling``'s ``pooling_convention="full"`` rounds up like ceil_mode but keeps
   a last window that starts in the bottom/right padding: it is sliced off.
 - With a ceil_mode window hanging past the padded input, MKL-DNN's float32
   average pooling gets the gradient's divisor wrong (it counts the overhang)
-  or, without count_include_pad, fails; such average pools are sum pools
-  divided by a sum-pooled mask of the cells the divisor counts.
-- ``Pooling`` has no dilation, skips NaN and starts a max from the lowest
-  finite number (a window of -inf gives -FLT_MAX): such max pools pick among
-  strided slices (``argmax`` + ``pick``) instead.
-- ``relu``'s gradient at NaN is NaN (the reference's is 0): inputs with NaN
-  take the gradient of ``where(x > 0, x, 0)``.
+  or, without count_include_pad, fails, and ``Pooling`` refuses a window larger
+  than the padded input: such average pools are sum pools of the input padded
+  by hand, divided by a sum-pooled mask of the cells the divisor counts.
+- ``Pooling`` has no dilation, skips NaN, starts a max from the lowest finite
+  number (a window of -inf gives -FLT_MAX; MKL-DNN's padding ties a real
+  -FLT_MAX and takes its gradient) and refuses a window larger than the padded
+  input: such max pools pick among strided slices (``argmax`` + ``pick``), where
+  a window whose maximum is -inf picks its first real element, never padding.
+- ``relu``'s backward multiplies dY by ``x > 0``: NaN at x = NaN, and where a NaN
+  or infinite dY meets x <= 0 (the reference's is 0): such inputs take the
+  gradient of ``where(x > 0, x, 0)``.
 - ``Pooling``'s stride defaults to 1, not to the window: it is always passed.
 - autograd's sigmoid gradient ``dY * y * (1 - y)`` flushes the positive tail:
-  the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
-- ``log_softmax``'s float32 output is off by up to 64 u (absolute; PyTorch's
-  and TensorFlow's by a few u), which its backward carries into the loss
-  gradient: that gradient is ``(softmax(z) - one_hot(labels)) * dloss / n``.
+  the VJP is ``dY * sigmoid(x) * sigmoid(-x)``; an infinite dY at a finite x
+  (inf times a derivative that underflows to 0 is NaN) is passed through ``where``.
+- ``log_softmax``'s float32 output (MKL-DNN) is off by up to 64 u (absolute; 24 u
+  with one class, where the loss is exactly 0) and it and ``softmax`` skip NaN: the
+  loss is ``z - max - log(sum(exp(z - max)))`` from ``mx.nd`` ops (IEEE: a row whose
+  maximum is NaN or infinite gives NaN), in float64 where ``z - max`` or the sum of
+  the row losses could overflow float32 (the reference computes in float64). The
+  gradient (log_softmax's backward would carry its error) is ``(softmax(z) -
+  one_hot(labels)) * dloss / n``, plus ``max - max`` (NaN in such rows) where the
+  logits are not all finite.
 Native and matching: the average divisors of the forward pass (both
 count_include_pad settings, the ceil overhang never counted) and max-pool
 gradient ties (first maximum).
@@ -189,13 +203,26 @@ class MXNetBackend(Backend):
         if geometry.dilation != (1, 1):
             self.note("dilated max pooling via strided slices, argmax and pick (Pooling has no dilation)")
             return max_pool_taps(geometry)
-        if np.isnan(X).any() or np.isneginf(X).any():
+        lowest = np.finfo(result_dtype(X)).min
+        if not np.greater(X, lowest).all():  # false at NaN too
+            # MKL-DNN pads with the lowest finite value, which then ties a real one and takes its gradient.
             self.note(
-                "max pooling of NaN or -inf via strided slices, argmax and pick"
-                " (Pooling skips NaN and gives -FLT_MAX for a window of -inf)"
+                "max pooling of NaN, -inf or the lowest finite value via strided slices, argmax and pick"
+                " (Pooling skips NaN, gives -FLT_MAX for a window of -inf, and its padding ties -FLT_MAX)"
+            )
+            return max_pool_taps(geometry)
+        if self._window_past_input(geometry, X.shape[2:]):
+            self.note(
+                "max pooling of a window larger than the padded input via strided slices, argmax and pick"
             )
             return max_pool_taps(geometry)
         return self._pool(geometry, X.shape[2:], "max")
+
+    @staticmethod
+    def _window_past_input(geometry: PoolGeometry, size: tuple[int, ...]) -> bool:
+        """Whether the window exceeds the padded input (possible with ceil_mode): Pooling refuses it."""
+        pairs = zip(geometry.kernel_size, size, geometry.padding, strict=True)
+        return any(k > n + 2 * p for k, n, p in pairs)
 
     def _avg_pool(
         self, geometry: PoolGeometry, size: tuple[int, ...], count_include_pad: bool
@@ -203,23 +230,34 @@ class MXNetBackend(Backend):
         if not (geometry.ceil_mode and full_convention(geometry, size)[1]):
             return self._pool(geometry, size, "avg", count_include_pad)
         self.note(
-            "ceil_mode average pooling via sum pooling over a sum-pooled mask of the counted cells"
-            " (MKL-DNN's float32 avg-pool gradient counts the ceil overhang in the divisor and,"
-            " without count_include_pad, fails on a window past the input)"
+            "ceil_mode average pooling via sum pooling of the padded input over a sum-pooled mask of the"
+            " counted cells (MKL-DNN's float32 avg-pool gradient counts the ceil overhang in the divisor and,"
+            " without count_include_pad, fails on a window past the input; Pooling refuses a window larger"
+            " than the padded input)"
         )
         (ph, pw), (h, w) = geometry.padding, size
-        total = self._pool(geometry, size, "sum")
-        # The mask is padded by hand (1 where the divisor counts padding), so it is pooled unpadded.
-        count = self._pool(replace(geometry, padding=(0, 0)), (h + 2 * ph, w + 2 * pw), "sum")
+        (kh, kw), (sh, sw) = geometry.kernel_size, geometry.stride
+        out_h, out_w = geometry.output_size
+        # Zeros past the bottom/right padding hold every ceil_mode window whole; both are pooled unpadded.
+        bottom, right = max(ph, (out_h - 1) * sh + kh - h - ph), max(pw, (out_w - 1) * sw + kw - w - pw)
+        unpadded = replace(geometry, padding=(0, 0), ceil_mode=False)
+        total = self._pool(unpadded, (h + ph + bottom, w + pw + right), "sum")
 
         def pool(x: NDArray) -> NDArray:
+            padded = mx.nd.pad(
+                x, mode="constant", constant_value=0, pad_width=(0, 0, 0, 0, ph, bottom, pw, right)
+            )
+            # The divisor's cells: the input, the padding if count_include_pad, never the overhang.
             mask = mx.nd.pad(
                 mx.nd.ones((1, 1, h, w), ctx=x.context, dtype=x.dtype),
                 mode="constant",
                 constant_value=float(count_include_pad),
                 pad_width=(0, 0, 0, 0, ph, ph, pw, pw),
             )
-            return mx.nd.broadcast_div(total(x), count(mask))
+            mask = mx.nd.pad(
+                mask, mode="constant", constant_value=0, pad_width=(0, 0, 0, 0, 0, bottom - ph, 0, right - pw)
+            )
+            return mx.nd.broadcast_div(total(padded), total(mask))
 
         return pool
 
