@@ -15,6 +15,7 @@ cases of one combination. From it come
 
 from __future__ import annotations
 
+import functools
 import itertools
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -49,8 +50,7 @@ class Space:
 
     def rows(self) -> list[dict[str, Any]]:
         """The pairwise-covering combinations (allpairspy's, deterministic)."""
-        levels = [list(values) for _, values in self.factors]
-        return [dict(zip(self.names, row, strict=True)) for row in AllPairs(levels)]
+        return [dict(zip(self.names, row, strict=True)) for row in _covering_array(self.factors)]
 
     def label(self, levels: Levels) -> str:
         """``levels`` as an id fragment: each factor's first four letters and level."""
@@ -88,6 +88,12 @@ class Space:
     def coverage(self) -> tuple[int, int]:
         """(pairs of levels that some row holds, pairs possible) over every two factors."""
         return pair_coverage(self.factors, self.rows())
+
+
+@functools.cache
+def _covering_array(factors: tuple[tuple[str, tuple[Any, ...]], ...]) -> tuple[tuple[Any, ...], ...]:
+    """allpairspy's rows for ``factors``' levels, computed once per space."""
+    return tuple(tuple(row) for row in AllPairs([list(values) for _, values in factors]))
 
 
 def pair_coverage(
