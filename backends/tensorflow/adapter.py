@@ -13,10 +13,17 @@ needs one records a note):
   padding: the input is zero-padded and divided by a pooled mask of ones.
 - ``tf.nn.max_pool2d`` has no dilation (``tf.nn.pool`` has, at stride 1 only),
   drops NaN, and gives the lowest finite number for an all -inf window: inputs
-  with NaN or -inf go through a per-tap ``tf.where`` selection instead.
+  with NaN, -inf or subnormals, and windows entirely in padding, go through a
+  per-tap ``tf.where`` selection instead.
+- With dilation, the stride-1 route's gradient multiplies skipped positions by
+  a zero dY (0 * inf = NaN): NaN or inf inputs go through a sum over kernel taps.
+- TF's CPU kernels read subnormal inputs as 0 (denormals-are-zero): ReLU and
+  max pooling compare on the bits; sums of products add the subnormals' terms
+  back from exactly scaled copies (:meth:`TensorFlowBackend._without_daz`).
 - TF32 is switched off.
-- ``tf.nn.relu(-0.0)`` is -0.0 (the reference: +0.0) and the tape's sigmoid
-  gradient ``dY * y * (1 - y)`` flushes the positive tail: both emulated.
+- ``tf.nn.relu(-0.0)`` is -0.0 (the reference: +0.0), ReluGrad multiplies dY by
+  ``x > 0`` (a NaN or inf dY at x <= 0 gives NaN) and the tape's sigmoid
+  gradient ``dY * y * (1 - y)`` flushes the positive tail: all emulated.
 """
 
 from __future__ import annotations
@@ -55,9 +62,92 @@ def _oihw(tensor: tf.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.numpy().transpose(3, 2, 0, 1))
 
 
-def _has_nan_or_neg_inf(X: Any) -> bool:
+def _needs_taps(X: Any) -> bool:
+    """Max pooling input that the native kernels get wrong: NaN, -inf or subnormals."""
     X = np.asarray(X)
-    return X.dtype.kind == "f" and bool(np.isnan(X).any() or np.isneginf(X).any())
+    return X.dtype.kind == "f" and bool(np.isnan(X).any() or np.isneginf(X).any() or _has_subnormal(X))
+
+
+def _has_subnormal(*arrays: Any) -> bool:
+    """Whether a float array holds a subnormal number (TF's CPU kernels read those as 0: DAZ)."""
+    for array in map(np.asarray, arrays):
+        if array.dtype.kind == "f" and array.size:
+            magnitude = np.abs(array)
+            if ((magnitude > 0) & (magnitude < np.finfo(array.dtype).tiny)).any():
+                return True
+    return False
+
+
+def _has_inf(*arrays: Any) -> bool:
+    return any(np.asarray(a).dtype.kind == "f" and bool(np.isinf(a).any()) for a in arrays)
+
+
+def _int_view(x: tf.Tensor) -> tf.Tensor:
+    """``x``'s bits as the signed integers of its width (no float arithmetic: no DAZ)."""
+    return tf.bitcast(x, {2: tf.int16, 4: tf.int32, 8: tf.int64}[x.dtype.size])
+
+
+def _positive(x: tf.Tensor) -> tf.Tensor:
+    """``x > 0`` for every float, subnormals included: TF's CPU comparisons read subnormals as 0
+    (denormals-are-zero), so the test is on the bits: sign clear, not +0.0, not NaN."""
+    return (_int_view(x) > 0) & ~tf.math.is_nan(x)
+
+
+def _order_key(x: tf.Tensor) -> tf.Tensor:
+    """Integers ordered as the (non-NaN) floats, subnormals included, with -0.0 equal to +0.0:
+    the sign-magnitude bits as two's complement (TF's float comparisons read subnormals as 0)."""
+    bits = _int_view(x)
+    magnitude = bits & tf.constant(np.iinfo(bits.dtype.as_numpy_dtype).max, bits.dtype)
+    return tf.where(bits < 0, -magnitude, magnitude)
+
+
+def _conv_taps(x: tf.Tensor, w: tf.Tensor, geometry: ConvGeometry, b: tf.Tensor | None) -> tf.Tensor:
+    """Convolution of the padded NHWC ``x`` as a sum over kernel taps of ``tap @ w[i, j]`` per group:
+    each input position meets only the windows that read it, as in the reference."""
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
+    out_h, out_w = geometry.output_size
+    groups, c_g, o = geometry.groups, w.shape[2], w.shape[3]
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            tap = tf.reshape(x[:, rows, cols], (-1, out_h, out_w, groups, c_g))
+            term = tf.einsum("nhwgc,cgo->nhwgo", tap, tf.reshape(w[i, j], (c_g, groups, o // groups)))
+            y = term if y is None else y + term
+    y = tf.reshape(y, (-1, out_h, out_w, o))
+    return y if b is None else tf.nn.bias_add(y, b)
+
+
+def _subnormal_bits(t: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``t``'s bits, the magnitude of its bits, and where it is subnormal (on the bits: no DAZ)."""
+    info = np.finfo(t.dtype.as_numpy_dtype)
+    bits = _int_view(t)
+    magnitude = bits & tf.constant(np.iinfo(bits.dtype.as_numpy_dtype).max, bits.dtype)
+    return bits, magnitude, (magnitude > 0) & (magnitude < (1 << info.nmant))
+
+
+def _subnormals_as_zero(t: tf.Tensor) -> tf.Tensor:
+    """``t`` with its subnormals replaced by +0.0: what TF's CPU kernels read (DAZ), made explicit."""
+    return tf.where(_subnormal_bits(t)[2], tf.zeros_like(t), t)
+
+
+def _lifted_subnormals(t: tf.Tensor, k: int) -> tf.Tensor:
+    """``t``'s subnormal entries times 2**k, exactly, 0 elsewhere: built from their integer
+    mantissas (TF's CPU arithmetic reads subnormals as 0, DAZ, so ``t * 2**k`` would give 0)."""
+    bits, magnitude, subnormal = _subnormal_bits(t)
+    mantissa = tf.where(subnormal, magnitude, tf.zeros_like(magnitude))
+    scale = float(np.finfo(t.dtype.as_numpy_dtype).smallest_subnormal) * 2.0**k
+    lifted = tf.cast(mantissa, t.dtype) * tf.constant(scale, t.dtype)
+    return tf.where(bits < 0, -lifted, lifted)
+
+
+def _subnormals_as_tiny(t: tf.Tensor) -> tf.Tensor:
+    """``t`` with its subnormals replaced by the smallest normal number of their sign: the
+    same product with an infinity (where DAZ makes subnormal * inf a NaN)."""
+    bits, _, subnormal = _subnormal_bits(t)
+    tiny = tf.constant(float(np.finfo(t.dtype.as_numpy_dtype).tiny), t.dtype)
+    return tf.where(subnormal, tf.where(bits < 0, -tiny, tiny), t)
 
 
 def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> tuple[list[int], ...]:
@@ -77,27 +167,36 @@ def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> tuple[list[int], 
     return [0, 0], *pads, [0, 0]
 
 
-def _max_taps(x: tf.Tensor, geometry: PoolGeometry, pads: Sequence[Sequence[int]]) -> tf.Tensor:
+def _max_taps(
+    x: tf.Tensor, geometry: PoolGeometry, size: Sequence[int], pads: Sequence[Sequence[int]]
+) -> tf.Tensor:
     """Max pooling as a running ``tf.where`` over the window taps in row-major order.
 
-    A tap replaces the best so far only when strictly larger, or NaN over a
-    non-NaN, so the first maximal element (or first NaN) wins, and the
-    gradient of ``tf.where`` goes to that element alone.
+    A real tap replaces the best so far when the best is padding, or when it is
+    strictly larger (compared on :func:`_order_key`, so subnormals count), or NaN
+    over a non-NaN: the first maximal real element (or first NaN) wins, and the
+    gradient of ``tf.where`` goes to that element alone. Padding never wins; a
+    window with no real element keeps the -inf padding and sends its gradient
+    into the padding, which ``tf.pad``'s gradient drops.
     """
     x = tf.pad(x, pads, constant_values=-np.inf)
+    keys = _order_key(x)
+    real = tf.constant(np.pad(np.ones((1, *size, 1), dtype=bool), pads))  # True on the real input
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
     out_h, out_w = geometry.output_size
-    best = None
+    best = best_key = best_real = None
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-            tap = x[:, rows, cols]
+            tap, tap_key, tap_real = x[:, rows, cols], keys[:, rows, cols], real[:, rows, cols]
             if best is None:
-                best = tap
+                best, best_key, best_real = tap, tap_key, tap_real
                 continue
-            better = (tap > best) | (tf.math.is_nan(tap) & ~tf.math.is_nan(best))
-            best = tf.where(better, tap, best)
+            larger = tf.math.is_nan(tap) | (tap_key > best_key)
+            better = tap_real & (~best_real | (~tf.math.is_nan(best) & larger))
+            best, best_key = tf.where(better, tap, best), tf.where(better, tap_key, best_key)
+            best_real = best_real | tap_real
     return best
 
 
@@ -141,14 +240,70 @@ class TensorFlowBackend(Backend):
             output = forward(*inputs)
         return output, tape.gradient(output, inputs, output_gradients=dY)
 
+    def _without_daz(
+        self,
+        compute: Callable[..., Sequence[tf.Tensor]],
+        tensors: Sequence[tf.Tensor],
+        arrays: Sequence[Any],
+        linear_in: Sequence[set[int]],
+    ) -> list[tf.Tensor]:
+        """``compute(*tensors)``, a list of outputs, each linear in the operands ``linear_in[o]``
+        (a sum of products, e.g. (dX, dW, db) with dX linear in W and dY), as if subnormals counted.
+
+        TF's CPU kernels read subnormal inputs as 0 (denormals-are-zero): a subnormal times a large
+        number loses its product, and times an infinity gives NaN. Emulated only where ``arrays``
+        (the inputs as given) hold subnormals: the outputs of the operands with their subnormals
+        as 0 (explicitly, so a device without DAZ gives the same), plus each such operand's terms
+        from its subnormals lifted by 2**k (exact) with the other operands' finite values, scaled
+        by 2**-k; outputs that are NaN or inf come from a run with every subnormal replaced by
+        the smallest normal number of its sign, whose products with infinities are the same.
+        """
+        subnormal = [_has_subnormal(a) for a in arrays]
+        if not any(subnormal):
+            return list(compute(*tensors))
+        outputs = list(compute(*map(_subnormals_as_zero, tensors)))
+        self.note(
+            "sums of products with subnormal inputs: the subnormals' terms added back exactly scaled by"
+            " 2**k, the signs of infinities from subnormals replaced by the smallest normal number"
+            " (TF's CPU kernels read subnormals as 0: their products are lost, and times inf give NaN)"
+        )
+        finite = [tf.where(tf.math.is_finite(t), t, tf.zeros_like(t)) for t in tensors]
+        corrected = list(outputs)
+        for i, t in enumerate(tensors):
+            if not subnormal[i]:
+                continue
+            k = np.finfo(t.dtype.as_numpy_dtype).nmant + 2  # lifts every subnormal into the normals
+            lifted = _lifted_subnormals(t, k)
+            parts = compute(*(lifted if j == i else f for j, f in enumerate(finite)))
+            for o, part in enumerate(parts):
+                if i in linear_in[o]:
+                    corrected[o] = corrected[o] + part * tf.constant(2.0**-k, part.dtype)
+        nonfinite = list(compute(*map(_subnormals_as_tiny, tensors))) if _has_inf(*arrays) else outputs
+        return [
+            tf.where(tf.math.is_finite(y), c, n)
+            for y, c, n in zip(outputs, corrected, nonfinite, strict=True)
+        ]
+
     # -- convolution -----------------------------------------------------
-    def _conv(self, geometry: ConvGeometry, differentiable: bool) -> Forward:
-        """conv(x NHWC, w HWIO, b) with explicit (possibly asymmetric) padding, natively."""
+    def _conv(self, geometry: ConvGeometry, differentiable: bool, finite: bool = True) -> Forward:
+        """conv(x NHWC, w HWIO, b) with explicit (possibly asymmetric) padding, natively.
+
+        ``finite``: the inputs (and dY) hold no NaN or inf.
+        """
         pads = [[0, 0], *map(list, geometry.padding), [0, 0]]
         (sh, sw), groups = geometry.stride, geometry.groups
         # The CPU gradient kernels reject dilation and groups; the forward kernel takes both.
         dilated = differentiable and self.device == "cpu" and geometry.dilation != (1, 1)
         split = differentiable and self.device == "cpu" and groups > 1
+        if dilated and not finite:
+            # The stride-1 route's gradient multiplies the positions that the stride skips (and
+            # space-to-batch's zero padding) by a zero dY: 0 * inf is NaN where no window reaches.
+            self.note(
+                "dilation > 1 with gradients of NaN or inf inputs as a sum over kernel taps of strided"
+                " slices times the tap's weights (tf.nn.convolution at stride 1 multiplies the skipped"
+                " positions by a zero gradient, and 0 * inf is NaN)"
+            )
+            return lambda x, w, b=None: _conv_taps(tf.pad(x, pads), w, geometry, b)
         if dilated:
             self.note(
                 "dilation > 1 with gradients via tf.nn.convolution at stride 1 (space-to-batch) and"
@@ -181,34 +336,45 @@ class TensorFlowBackend(Backend):
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
         conv = self._conv(geometry, differentiable=False)
         with tf.device(self._tf_device):
-            bias = None if b is None else self._tensor(b, dtype)
             hwio = self._tensor(np.asarray(W).transpose(2, 3, 1, 0), dtype)
-            return _nchw(conv(self._image(X, dtype), hwio, bias))
+            (Y,) = self._without_daz(
+                lambda x, w: [conv(x, w)], [self._image(X, dtype), hwio], [X, W], [{0, 1}]
+            )
+            if b is not None:
+                Y = tf.nn.bias_add(Y, self._tensor(b, dtype))
+            return _nchw(Y)
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
         dtype = result_dtype(X, W, dY)
-        conv = self._conv(geometry, differentiable=True)
+        finite = all(np.isfinite(a).all() for a in (X, W, dY))
+        conv = self._conv(geometry, differentiable=True, finite=finite)
         with tf.device(self._tf_device):
             hwio = self._tensor(np.asarray(W).transpose(2, 3, 1, 0), dtype)
-            inputs = [self._image(X, dtype), hwio, self._tensor(np.zeros(np.shape(W)[0]), dtype)]
-            _, (dX, dW, db) = self._grads(conv, inputs, self._image(dY, dtype))
+            zero_bias = self._tensor(np.zeros(np.shape(W)[0]), dtype)
+
+            def vjp(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor) -> list[tf.Tensor]:
+                return self._grads(conv, [x, w, zero_bias], dy)[1]
+
+            tensors = [self._image(X, dtype), hwio, self._image(dY, dtype)]
+            dX, dW, db = self._without_daz(vjp, tensors, [X, W, dY], [{1, 2}, {0, 2}, {2}])
         return _nchw(dX), _oihw(dW), db.numpy()
 
     # -- pooling ---------------------------------------------------------
     def _max_pool(self, geometry: PoolGeometry, size: Sequence[int], special: bool) -> Forward:
-        """Max pooling of NHWC x; ``special``: x holds NaN or -inf."""
+        """Max pooling of NHWC x; ``special``: x holds NaN, -inf or subnormals (:func:`_needs_taps`)."""
         pads = _pool_pads(geometry, size)
         stride, dilation = geometry.stride, geometry.dilation
         if pads[1][1] > pads[1][0] or pads[2][1] > pads[2][0]:
             self.note("ceil_mode via extra bottom/right padding (TF pooling rounds the output size down)")
-        if special:
+        if special or geometry.empty_windows(size).any():
             self.note(
-                "max pooling of NaN or -inf via a per-tap tf.where selection (tf.nn.max_pool2d drops NaN,"
-                " gives the lowest finite number for an all -inf window, and MaxPoolGrad sends a NaN"
-                " window's gradient to its first element or its largest number)"
+                "max pooling of NaN, -inf, subnormals or windows entirely in padding via a per-tap"
+                " tf.where selection (tf.nn.max_pool2d drops NaN, gives the lowest finite number for"
+                " an all -inf or empty window, reads subnormals as 0, and MaxPoolGrad sends a NaN"
+                " window's gradient to its first element)"
             )
-            return lambda x: _max_taps(x, geometry, pads)
+            return lambda x: _max_taps(x, geometry, size, pads)
         if dilation == (1, 1):
             return lambda x: tf.nn.max_pool2d(x, geometry.kernel_size, stride, pads)
         if stride != (1, 1):
@@ -259,7 +425,7 @@ class TensorFlowBackend(Backend):
         geometry = check_pool2d(
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
-        pool = self._max_pool(geometry, np.shape(X)[2:], _has_nan_or_neg_inf(X))
+        pool = self._max_pool(geometry, np.shape(X)[2:], _needs_taps(X))
         with tf.device(self._tf_device):
             return _nchw(pool(self._image(X, result_dtype(X))))
 
@@ -268,7 +434,7 @@ class TensorFlowBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
         dtype = result_dtype(X, dY)
-        pool = self._max_pool(geometry, np.shape(X)[2:], _has_nan_or_neg_inf(X))
+        pool = self._max_pool(geometry, np.shape(X)[2:], _needs_taps(X))
         with tf.device(self._tf_device):
             _, (dX,) = self._grads(pool, [self._image(X, dtype)], self._image(dY, dtype))
         return _nchw(dX)
@@ -326,15 +492,34 @@ class TensorFlowBackend(Backend):
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
         self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (the tape's dY * y * (1 - y): 0 from x = 17)")
-        return self._apply(lambda x, dy: dy * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x), X, dY)
+
+        def vjp(x: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
+            grad = dy * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x)
+            # The derivative is positive at every finite x, even where it underflows to 0
+            # (where inf * 0 would give NaN): an infinite dY there is the result.
+            return tf.where(tf.math.is_inf(dy) & tf.math.is_finite(x), dy, grad)
+
+        return self._apply(vjp, X, dY)
 
     def relu(self, X):
         check_elementwise(X)
+        if _has_subnormal(X):
+            self.note(
+                "relu of subnormals as tf.where on the sign bits (TF's CPU kernels read subnormals"
+                " as 0, so tf.nn.relu and x > 0 give 0 for a positive subnormal)"
+            )
+            return self._apply(lambda x: tf.where(_positive(x) | tf.math.is_nan(x), x, tf.zeros_like(x)), X)
         self.note("relu as tf.nn.relu(x) + 0.0, so relu(-0.0) is +0.0 (tf.nn.relu keeps -0.0)")
         return self._apply(lambda x: tf.nn.relu(x) + 0.0, X)
 
     def relu_vjp(self, X, dY):
         check_elementwise(X, dY)
+        if _has_subnormal(X, dY) or not np.isfinite(dY).all():
+            self.note(
+                "relu VJP as tf.where(x > 0, dY, 0) on the sign bits (ReluGrad multiplies dY by"
+                " (x > 0), so a NaN or inf dY at x <= 0 gives NaN, and reads subnormals as 0)"
+            )
+            return self._apply(lambda x, dy: tf.where(_positive(x), dy, tf.zeros_like(dy)), X, dY)
         return self._vjp(tf.nn.relu, [X], dY)[0]
 
     @staticmethod
@@ -344,12 +529,24 @@ class TensorFlowBackend(Backend):
 
     def linear(self, X, W, b=None):
         check_dense(X, W, b)
-        return self._apply(self._linear, X, W) if b is None else self._apply(self._linear, X, W, b)
+        dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        with tf.device(self._tf_device):
+            tensors = [self._tensor(X, dtype), self._tensor(W, dtype)]
+            (Y,) = self._without_daz(lambda x, w: [self._linear(x, w)], tensors, [X, W], [{0, 1}])
+            return (Y if b is None else tf.nn.bias_add(Y, self._tensor(b, dtype))).numpy()
 
     def linear_vjp(self, X, W, dY):
         check_dense(X, W, dY=dY)
-        zero_bias = np.zeros(np.shape(W)[0], dtype=result_dtype(X, W, dY))
-        dX, dW, db = self._vjp(self._linear, [X, W, zero_bias], dY)
+        dtype = result_dtype(X, W, dY)
+        with tf.device(self._tf_device):
+            zero_bias = self._tensor(np.zeros(np.shape(W)[0]), dtype)
+
+            def vjp(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor) -> list[tf.Tensor]:
+                return self._grads(self._linear, [x, w, zero_bias], dy)[1]
+
+            tensors = [self._tensor(a, dtype) for a in (X, W, dY)]
+            grads = self._without_daz(vjp, tensors, [X, W, dY], [{1, 2}, {0, 2}, {2}])
+        dX, dW, db = (g.numpy() for g in grads)
         return dX, dW, db
 
     @staticmethod
@@ -399,7 +596,7 @@ class TensorFlowBackend(Backend):
             geometry = check_pool2d(*arrays, dY=dY, **kwargs)
             size = np.shape(arrays[0])[2:]
             if op == "max_pool2d":
-                forward = self._max_pool(geometry, size, _has_nan_or_neg_inf(arrays[0]))
+                forward = self._max_pool(geometry, size, _needs_taps(arrays[0]))
             else:
                 forward = self._avg_pool(geometry, size, kwargs.get("count_include_pad", True))
             arrays = (np.asarray(arrays[0]).transpose(0, 2, 3, 1),)
