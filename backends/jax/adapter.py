@@ -9,14 +9,16 @@ Quirks handled here (each call that needs one records a note):
   max pooling and their gradients select on the bits; convolutions and dense
   layers with subnormal, NaN or inf inputs add scaled-up subnormal parts and
   count non-finite terms with 0/1 masks (which also corrects XLA's CPU conv
-  skipping padding taps, its transposed conv multiplying dilation zeros by W
+  skipping padding taps, its transposed conv multiplying the zeros it pads dY with by W
   and its float64 grouped conv, one conv with a block-diagonal kernel, spilling
   NaN into other groups).
 - The gradient of ``reduce_window`` max (XLA's select_and_scatter, comparing
-  with ``>=``) moves a window's gradient past every NaN; a custom VJP sends it
-  to the first maximal element, NaN counting as maximal, as the reference does.
+  with ``>=``) moves a window's gradient past every NaN, and its -inf padding
+  can take an all -inf window's gradient; a custom VJP sends it to the first
+  maximal real element, NaN counting as maximal, as the reference does.
 - ``jax.vjp`` of sigmoid computes ``dY * y * (1 - y)``, which flushes the
-  positive tail: the VJP is ``dY * sigmoid(x) * sigmoid(-x)``.
+  positive tail: the VJP is ``dY * sigmoid(x) * sigmoid(-x)`` (an infinite dY at
+  a finite x gives that infinity, not inf * 0 where ``sigmoid(-x)`` underflows).
 - float64 needs ``jax_enable_x64``, switched on when :mod:`backends.jax.ops`
   (the ops as pure functions, which this adapter jit-compiles) is imported;
   convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32.
@@ -151,7 +153,7 @@ class JaxBackend(Backend):
             f"{op} with NaN, inf or subnormal inputs as finite normal and scaled-up subnormal parts"
             " plus counts of non-finite terms from 0/1 masks (XLA's CPU runtime reads a subnormal"
             " as 0, so subnormal * inf gives NaN; its conv skips padding taps, its transposed conv"
-            " multiplies dilation zeros by W; its float64 grouped conv spills NaN across groups)"
+            " multiplies the zeros it pads dY with by W; its float64 grouped conv spills NaN across groups)"
         )
         return True
 

@@ -47,7 +47,7 @@ def conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None
 
 # -- sums of products that XLA's CPU runtime gets wrong: subnormals read as 0 (DAZ), so a
 # subnormal times inf gives NaN and a subnormal times a large value 0; its convolution skips
-# padding taps (0 * NaN weights), its transposed convolution multiplies dilation zeros by W.
+# padding taps (0 * NaN weights), its transposed convolution multiplies the zeros it pads dY with by W.
 _SCALE = 64  # a subnormal times 2**64 is normal, and times any finite value finite
 
 
@@ -278,6 +278,7 @@ def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[
     skips past NaNs, and its -inf padding can take an all -inf window's gradient): an argmax of
     :func:`_order_key`, padding below every value, so a window with no real element sends none."""
     keys = _order_key(x)
+    keys = jnp.where(keys == -1, 0, keys)  # -0.0 ties with +0.0: the first zero takes the gradient
     padding = jnp.iinfo(keys.dtype).min  # below every key of a real element (NaN is the largest)
     taps = _window_taps(geometry, padding, keys)
     first = jnp.argmax(taps, axis=0)  # the first maximum
