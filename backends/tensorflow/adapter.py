@@ -562,20 +562,34 @@ class TensorFlowBackend(Backend):
         check_flatten(X, dY)
         return self._vjp(self._flatten, [X], dY)[0]
 
-    @staticmethod
-    def _cross_entropy(labels: Any) -> Forward:
+    def _cross_entropy(self, labels: Any, logits: Any) -> Forward:
         labels = np.asarray(labels, dtype=np.int64)
+        dtype = result_dtype(logits)
+        finite = np.abs(np.asarray(logits, dtype=np.float64)[np.isfinite(logits)])
+        # A row's loss is at most max z - min z + log K: can the batch's sum overflow the dtype?
+        largest = 2 * finite.max(initial=0.0) + np.log(max(np.shape(logits)[1], 1))
+        if dtype != np.float64 and len(labels) * largest > np.finfo(dtype).max:
+            self.note(
+                "the batch mean of the cross-entropy in float64 (tf.reduce_mean sums the rows' losses"
+                " in the logits' dtype, which overflows to inf where the mean does not)"
+            )
+
+            def mean(z: tf.Tensor) -> tf.Tensor:
+                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z)
+                return tf.cast(tf.reduce_mean(tf.cast(losses, tf.float64)), z.dtype)
+
+            return mean
         return lambda z: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z))
 
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
-        return result_dtype(logits).type(self._apply(self._cross_entropy(labels), logits))
+        return result_dtype(logits).type(self._apply(self._cross_entropy(labels, logits), logits))
 
     def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
         check_cross_entropy(logits, labels)
         check_real_array("dloss", dloss, 0)
         dloss = np.asarray(dloss, dtype=result_dtype(logits))
-        return self._vjp(self._cross_entropy(labels), [logits], dloss)[0]
+        return self._vjp(self._cross_entropy(labels, logits), [logits], dloss)[0]
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
