@@ -10,7 +10,8 @@ computes in float64; a float32 product or accumulator that overflows where the
 exact result does not is outside the error bound's assumptions); ``kinks`` holds values at ReLU's kink
 (+-0.0, +-subnormals); ``tails`` saturating sigmoid inputs (+-20 to +-1e4 and
 the largest finite); ``nans`` NaN in about half the entries (several per
-pooling window); ``neginf`` -inf everywhere; ``infs`` +-inf among normal values.
+pooling window); ``neginf`` -inf everywhere; ``lowest`` the lowest finite value
+everywhere (a framework that pads max pooling with it ties the input); ``infs`` +-inf among normal values.
 
 Layouts (:func:`lay_out`) give the same values in another memory layout:
 ``C``, ``F`` (Fortran order), ``strided`` (every other element of a larger
@@ -25,7 +26,7 @@ import numpy as np
 LAYOUTS = ("C", "F", "strided", "negative", "transposed", "readonly")
 SUM_SCALE = 2.0**-8  # times the square root of the largest finite value: "large" in a sum of products
 TAILS = (20.0, 40.0, 90.0, 1e4)  # sigmoid saturates in float32 from about 17, in float64 from about 37
-ADVERSARIAL_FILLS = ("special", "special-sum", "kinks", "tails", "nans", "neginf", "infs")
+ADVERSARIAL_FILLS = ("special", "special-sum", "kinks", "tails", "nans", "neginf", "lowest", "infs")
 
 
 def _palette(dtype: np.dtype, fill: str) -> np.ndarray:
@@ -52,6 +53,8 @@ def fill_values(fill: str, shape: tuple[int, ...], dtype: str, rng: np.random.Ge
     """An array of ``shape`` and ``dtype`` filled as :data:`ADVERSARIAL_FILLS` name (module docstring)."""
     if fill == "neginf":
         return np.full(shape, -np.inf, dtype=dtype)
+    if fill == "lowest":
+        return np.full(shape, np.finfo(dtype).min, dtype=dtype)
     array = rng.standard_normal(shape).astype(dtype)
     flat = array.reshape(-1)
     if fill == "nans":

@@ -165,17 +165,48 @@ def signed_zero_cases() -> Iterator[Case]:
             yield from _with_vjp(case, y_shape)
 
 
+# ceil_mode windows larger than the padded input (which starts them): (kernel, stride, padding).
+OVERSIZED_WINDOWS = ((2, 2, 0), ((3, 2), 3, (1, 0)))
+
+
+def oversized_window_cases(op: str) -> Iterator[Case]:
+    """ceil_mode windows that start in an input smaller than the window and reach past it."""
+    for (kernel, stride, padding), x_shape, dtype in itertools.product(
+        OVERSIZED_WINDOWS, ((2, 2, 1, 1), (1, 2, 2, 3)), DTYPES
+    ):
+        kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": True}
+        y_shape = reference.pool2d_output_shape(x_shape, kernel, stride, padding, ceil_mode=True)
+        tag = "oversized-" + "x".join(map(str, x_shape[2:]))
+        x = ArraySpec("X", x_shape)
+        case = Case(case_id(op, kwargs, dtype, tag), op, (x,), tuple(kwargs.items()), dtype, source="special")
+        yield from _with_vjp(case, y_shape)
+
+
+def lowest_value_cases() -> Iterator[Case]:
+    """Windows of the dtype's lowest finite value beside padding: padding (-inf) never wins, and a
+    framework that pads with the lowest finite value ties it (the gradient must go to the input)."""
+    for dtype in DTYPES:
+        kwargs = {"kernel_size": 2, "stride": 1, "padding": 1}
+        x = ArraySpec("X", (2, 2, 5, 5), "lowest")
+        case = Case(case_id("max_pool2d", kwargs, dtype, "lowest"), "max_pool2d", (x,), tuple(kwargs.items()),
+                    dtype, source="special")  # fmt: skip
+        yield from _with_vjp(case, reference.pool2d_output_shape((2, 2, 5, 5), 2, 1, 1))
+
+
 def max_pool2d_cases() -> Iterator[Case]:
     yield from chapter_cases()
     yield from grid_cases("max_pool2d")
     yield from tie_cases()
     yield from special_value_cases("max_pool2d")
     yield from signed_zero_cases()
+    yield from oversized_window_cases("max_pool2d")
+    yield from lowest_value_cases()
 
 
 def avg_pool2d_cases() -> Iterator[Case]:
     yield from grid_cases("avg_pool2d")
     yield from special_value_cases("avg_pool2d")
+    yield from oversized_window_cases("avg_pool2d")
 
 
 @st.composite
@@ -260,14 +291,16 @@ def max_pool2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np
 def avg_pool2d_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
     """Y: a window sum and the division, of magnitude the average of ``|X|``."""
     (X,) = absolute(arrays)
-    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
+    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0),
+                               ceil_mode=kw.get("ceil_mode", False))  # fmt: skip
     return [reduction_bound(dtype, int(np.prod(geometry.kernel_size)) + 1, reference.avg_pool2d(X, **kw))]
 
 
 def avg_pool2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
     """dX: a sum over the overlapping windows, each term divided once."""
     X, dY = absolute(arrays)
-    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
+    geometry = pool2d_geometry(X.shape, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0),
+                               ceil_mode=kw.get("ceil_mode", False))  # fmt: skip
     overlap = windows_per_element(geometry.kernel_size, geometry.stride)
     return [reduction_bound(dtype, overlap + 1, reference.avg_pool2d_vjp(X, dY, **kw))]
 
@@ -398,7 +431,7 @@ MAX_POOL2D_SPACE = Space(
     (
         *POOL_FACTORS,
         ("dilation", (1, 2, 3)),
-        ("fill", ("normal", "ties", "special", "nans", "neginf")),
+        ("fill", ("normal", "ties", "special", "nans", "neginf", "lowest")),
         ("dY", ("normal", "special")),
         ("layout", LAYOUTS),
         ("dtype", DTYPES),
