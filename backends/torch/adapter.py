@@ -11,6 +11,15 @@ Quirks handled here (each call that needs one records a note):
 - At NaN, autograd's relu backward passes dY through (the reference: 0) and
   the max-pool backward sends a window's gradient to its last NaN (the
   reference: the first): inputs with NaN take emulated gradients.
+- The sigmoid VJP runs in float64 as ``dY * e / (1 + e)**2`` with
+  ``e = exp(-|x|)``; an infinite dY at a finite x gives that infinity.
+- ``F.conv2d``'s forward skips padding taps (a NaN or inf weight there adds
+  nothing; the reference multiplies the padding's zeros): such weights take
+  explicit ``F.pad`` padding.
+- ``torch.flatten(x, 1)`` refuses 1-D inputs: those are reshaped to (N, 1).
+- ``F.cross_entropy`` of float32 logits near the largest finite value
+  overflows in ``z - max``: such logits are computed in float64.
+- ``torch.as_tensor`` refuses negative strides: such arrays (labels too) are copied.
 """
 
 from __future__ import annotations
@@ -88,9 +97,9 @@ class TorchBackend(Backend):
         return [self._numpy(g) for g in grads]
 
     # -- convolution -----------------------------------------------------
-    def _conv(self, geometry: Any) -> Callable[..., torch.Tensor]:
+    def _conv(self, geometry: Any, explicit_padding: bool = False) -> Callable[..., torch.Tensor]:
         (top, bottom), (left, right) = geometry.padding
-        symmetric = top == bottom and left == right
+        symmetric = (top == bottom and left == right) and not explicit_padding
 
         def conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
             if not symmetric:
@@ -98,14 +107,19 @@ class TorchBackend(Backend):
             padding = (top, left) if symmetric else 0
             return F.conv2d(x, w, b, geometry.stride, padding, geometry.dilation, geometry.groups)
 
-        if not symmetric:
+        if not (top == bottom and left == right):
             self.note("asymmetric padding via F.pad (F.conv2d pads symmetrically)")
         return conv
 
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
-        conv = self._conv(geometry)
+        # F.conv2d's forward skips the taps that fall in its padding, so a NaN or inf weight there
+        # contributes nothing; the reference multiplies the zeros of the padding (0 * inf is NaN).
+        explicit_padding = any(map(any, geometry.padding)) and not np.isfinite(W).all()
+        if explicit_padding:
+            self.note("conv2d padding via F.pad where W holds NaN or inf (F.conv2d skips 0 * W in padding)")
+        conv = self._conv(geometry, explicit_padding)
         bias = None if b is None else self._tensor(b, dtype)
         with torch.no_grad():
             return self._numpy(conv(self._tensor(X, dtype), self._tensor(W, dtype), bias))
@@ -209,11 +223,21 @@ class TorchBackend(Backend):
 
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
-        self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (autograd's dY * y * (1 - y): 0 from x = 17)")
+        self.note(
+            "sigmoid VJP as dY * e / (1 + e)**2, e = exp(-|x|), in float64"
+            " (autograd's dY * y * (1 - y): 0 from x = 17)"
+        )
         dtype = result_dtype(X, dY)
         with torch.no_grad():
-            x = self._tensor(X, dtype)
-            return self._numpy(self._tensor(dY, dtype) * torch.sigmoid(x) * torch.sigmoid(-x))
+            x, dy = self._tensor(X, np.dtype(np.float64)), self._tensor(dY, np.dtype(np.float64))
+            e = torch.exp(-x.abs())
+            grad = dy * (e / torch.square(1.0 + e))
+            if torch.isinf(dy).any():
+                # inf * a derivative that underflows to 0 is NaN: the derivative is positive at every
+                # finite x, so an infinite dY there gives that infinity.
+                self.note("sigmoid VJP of an infinite dY at a finite x is that infinity (inf * 0 is NaN)")
+                grad = torch.where(torch.isinf(dy) & torch.isfinite(x), dy, grad)
+            return self._numpy(grad.to(_TORCH_DTYPES.get(dtype, torch.float64)))
 
     def relu(self, X):
         check_elementwise(X)
@@ -242,23 +266,45 @@ class TorchBackend(Backend):
         dX, dW, db = self._grads(F.linear, (X, W, bias), dY, result_dtype(X, W, dY))
         return dX, dW, db
 
+    def _flatten(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 1:
+            # torch.flatten(x, 1) refuses a 1-D input (IndexError): (N,) -> (N, 1) as the reference.
+            self.note("flatten of a 1-D input as reshape (N, 1) (torch.flatten(x, 1) refuses 1-D)")
+            return x.reshape(-1, 1)
+        return torch.flatten(x, 1)
+
     def flatten(self, X):
         check_flatten(X)
         with torch.no_grad():
-            return self._numpy(torch.flatten(self._tensor(X, result_dtype(X)), 1))
+            return self._numpy(self._flatten(self._tensor(X, result_dtype(X))))
 
     def flatten_vjp(self, X, dY):
         check_flatten(X, dY)
-        return self._grads(lambda x: torch.flatten(x, 1), (X,), dY, result_dtype(X, dY))[0]
+        return self._grads(self._flatten, (X,), dY, result_dtype(X, dY))[0]
 
     def _labels(self, labels: Any) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(labels, dtype=np.int64), device=self.device)
+        # A C-contiguous copy: torch.as_tensor refuses negative strides.
+        return torch.as_tensor(np.ascontiguousarray(labels, dtype=np.int64), device=self.device)
+
+    def _loss_dtype(self, logits: Any, dtype: np.dtype) -> np.dtype:
+        """float64 for narrower logits of a huge magnitude, else ``dtype``.
+
+        F.cross_entropy works in the logits' dtype: from float32 logits near the largest finite
+        value, ``z - max`` and the row losses overflow to inf where the reference's float64 does not.
+        """
+        if dtype.itemsize < 8:
+            finite = np.abs(np.asarray(logits))
+            if (finite[np.isfinite(finite)] > np.sqrt(np.finfo(dtype).max)).any():
+                self.note("cross-entropy of huge float32 logits in float64 (z - max overflows in float32)")
+                return np.dtype(np.float64)
+        return dtype
 
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
         dtype = result_dtype(logits)
         with torch.no_grad():
-            loss = F.cross_entropy(self._tensor(logits, dtype), self._labels(labels))
+            z = self._tensor(logits, self._loss_dtype(logits, dtype))
+            loss = F.cross_entropy(z, self._labels(labels))
         return dtype.type(loss.item())
 
     def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
@@ -266,8 +312,9 @@ class TorchBackend(Backend):
         check_real_array("dloss", dloss, 0)
         dtype = result_dtype(logits)
         target = self._labels(labels)
-        grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), dtype)
-        return grads[0]
+        work = self._loss_dtype(logits, dtype)
+        grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), work)
+        return grads[0].astype(dtype, copy=False)
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
