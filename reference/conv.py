@@ -191,7 +191,9 @@ def conv2d(
 
     ``stride`` and ``dilation`` are an int or ``(sh, sw)``. ``padding`` is an int,
     ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"`` or ``"same"``
-    (TensorFlow's rule for any stride; odd extra at bottom/right). Zero padding.
+    (TensorFlow's rule for any stride; odd extra at bottom/right). Zero padding:
+    the zeros take part in the sum, so a NaN or infinite weight on a tap that
+    reads padding makes that output NaN (0 * inf), as with an explicitly padded X.
     ``Ho = floor((H + top + bottom - dilation*(kh-1) - 1) / stride) + 1``.
     ``b`` (O,) is added per output channel. float64 accumulation, one rounding
     to the result dtype of X, W and b.
