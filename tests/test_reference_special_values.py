@@ -141,3 +141,12 @@ def test_no_adversarial_case_makes_the_reference_warn():
     for spec in SPECS.values():
         for case in spec.space.cases():
             _quiet(getattr(reference, case.op), *case.arrays(), **case.kw)
+
+
+def test_zero_padding_takes_part_in_the_sum():
+    """An infinite weight on the top-left tap: the outputs whose top-left tap reads padding
+    multiply it by 0 (NaN); the others read a 1 (inf)."""
+    W = np.ones((1, 1, 3, 3))
+    W[0, 0, 0, 0] = INF
+    Y = reference.conv2d(np.ones((1, 1, 3, 3)), W, padding=1)
+    np.testing.assert_array_equal(Y[0, 0], [[NAN, NAN, NAN], [NAN, INF, INF], [NAN, INF, INF]])
