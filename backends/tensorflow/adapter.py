@@ -566,19 +566,19 @@ class TensorFlowBackend(Backend):
         labels = np.asarray(labels, dtype=np.int64)
         dtype = result_dtype(logits)
         finite = np.abs(np.asarray(logits, dtype=np.float64)[np.isfinite(logits)])
-        # A row's loss is at most max z - min z + log K: can the batch's sum overflow the dtype?
-        largest = 2 * finite.max(initial=0.0) + np.log(max(np.shape(logits)[1], 1))
-        if dtype != np.float64 and len(labels) * largest > np.finfo(dtype).max:
+        # A row's loss is at most 2 max|z| + log K: can it, or the batch's sum, overflow the dtype?
+        room = (float(np.finfo(dtype).max) / max(len(labels), 1) - np.log(max(np.shape(logits)[1], 1))) / 2
+        if dtype != np.float64 and finite.max(initial=0.0) > room:
             self.note(
-                "the batch mean of the cross-entropy in float64 (tf.reduce_mean sums the rows' losses"
-                " in the logits' dtype, which overflows to inf where the mean does not)"
+                "the cross-entropy in float64 where a row's loss or the batch's sum can overflow the"
+                " logits' dtype (the native op and tf.reduce_mean give inf where the mean is finite)"
             )
 
-            def mean(z: tf.Tensor) -> tf.Tensor:
-                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z)
-                return tf.cast(tf.reduce_mean(tf.cast(losses, tf.float64)), z.dtype)
+            def wide(z: tf.Tensor) -> tf.Tensor:
+                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(z, tf.float64))
+                return tf.cast(tf.reduce_mean(losses), z.dtype)
 
-            return mean
+            return wide
         return lambda z: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, z))
 
     def softmax_cross_entropy(self, logits, labels):
