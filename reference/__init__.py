@@ -5,19 +5,10 @@ dense weights (out, in)), accumulates in float64 and rounds once to the result
 dtype. Invalid arguments raise ValueError or TypeError naming the argument.
 """
 
-from reference.activations import relu, relu_vjp, sigmoid, sigmoid_vjp
-from reference.conv import conv2d, conv2d_vjp
-from reference.corr2d import (
-    Conv2D,
-    corr2d,
-    corr2d_multi_in,
-    corr2d_multi_in_out,
-    corr2d_multi_in_out_1x1,
-    pool2d,
-)
-from reference.dense import flatten, flatten_vjp, linear, linear_vjp
-from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
-from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
+from reference import activations, conv, dense, loss, pool
+from reference import corr2d as _corr2d
+from reference.corr2d import Conv2D
+from reference.ieee import ieee
 from reference.shapes import (
     conv2d_output_shape,
     conv_output_size,
@@ -25,6 +16,24 @@ from reference.shapes import (
     pool_output_size,
     same_padding,
 )
+
+# The public ops run under IEEE defaults (reference/ieee.py): NaN, infinities, overflow and
+# underflow are defined results, so they never warn. The modules' own functions are the same
+# code without the wrapper.
+relu, relu_vjp = ieee(activations.relu), ieee(activations.relu_vjp)
+sigmoid, sigmoid_vjp = ieee(activations.sigmoid), ieee(activations.sigmoid_vjp)
+conv2d, conv2d_vjp = ieee(conv.conv2d), ieee(conv.conv2d_vjp)
+corr2d = ieee(_corr2d.corr2d)
+corr2d_multi_in = ieee(_corr2d.corr2d_multi_in)
+corr2d_multi_in_out = ieee(_corr2d.corr2d_multi_in_out)
+corr2d_multi_in_out_1x1 = ieee(_corr2d.corr2d_multi_in_out_1x1)
+pool2d = ieee(_corr2d.pool2d)
+flatten, flatten_vjp = ieee(dense.flatten), ieee(dense.flatten_vjp)
+linear, linear_vjp = ieee(dense.linear), ieee(dense.linear_vjp)
+softmax_cross_entropy = ieee(loss.softmax_cross_entropy)
+softmax_cross_entropy_vjp = ieee(loss.softmax_cross_entropy_vjp)
+max_pool2d, max_pool2d_vjp = ieee(pool.max_pool2d), ieee(pool.max_pool2d_vjp)
+avg_pool2d, avg_pool2d_vjp = ieee(pool.avg_pool2d), ieee(pool.avg_pool2d_vjp)
 
 __all__ = [
     "Conv2D",

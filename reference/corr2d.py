@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from reference.ieee import ieee
 from reference.shapes import int_pair
 from reference.validation import check_corr2d, check_real_array, result_dtype
 
@@ -26,7 +25,6 @@ def _corr2d64(X: np.ndarray, K: np.ndarray) -> np.ndarray:
     return Y
 
 
-@ieee
 def corr2d(X: Any, K: Any) -> np.ndarray:
     """2-D cross-correlation: X (H, W), K (kh, kw) -> (H-kh+1, W-kw+1); no padding, stride 1."""
     check_corr2d(X, K)
@@ -52,7 +50,6 @@ class Conv2D:
     __call__ = forward
 
 
-@ieee
 def corr2d_multi_in(X: Any, K: Any) -> np.ndarray:
     """Sum over channels of corr2d: X (C, H, W), K (C, kh, kw) -> (Ho, Wo); zeros when C is 0."""
     check_corr2d(X, K, channels=1)
@@ -63,14 +60,12 @@ def corr2d_multi_in(X: Any, K: Any) -> np.ndarray:
     return Y.astype(result_dtype(X, K))
 
 
-@ieee
 def corr2d_multi_in_out(X: Any, K: Any) -> np.ndarray:
     """One multi-input corr2d per output channel: X (C, H, W), K (O, C, kh, kw) -> (O, Ho, Wo)."""
     check_corr2d(X, K, channels=2)
     return np.stack([corr2d_multi_in(X, k) for k in np.asarray(K)])
 
 
-@ieee
 def corr2d_multi_in_out_1x1(X: Any, K: Any) -> np.ndarray:
     """A 1x1 convolution as a matrix product: X (C, H, W), K (O, C, 1, 1) -> (O, H, W)."""
     check_corr2d(X, K, channels=2)
@@ -82,7 +77,6 @@ def corr2d_multi_in_out_1x1(X: Any, K: Any) -> np.ndarray:
     return Y.reshape(-1, h, w).astype(result_dtype(X, K))
 
 
-@ieee
 def pool2d(X: Any, pool_size: Any, mode: str = "max") -> np.ndarray:
     """The chapter's pooling: X (H, W), window ``pool_size``, stride 1, no padding.
 

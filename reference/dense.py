@@ -6,11 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from reference.ieee import ieee
 from reference.validation import check_dense, check_flatten, result_dtype
 
 
-@ieee
 def flatten(X: Any) -> np.ndarray:
     """(N, ...) -> (N, prod(...)) in C order (for images: C, H, W order); values move unchanged, -0.0 too.
 
@@ -22,14 +20,12 @@ def flatten(X: Any) -> np.ndarray:
     return X.reshape(X.shape[0], features).astype(result_dtype(X), order="C")  # new, never a view of X
 
 
-@ieee
 def flatten_vjp(X: Any, dY: Any) -> np.ndarray:
     """dY (N, prod(...)) reshaped to X's shape; values move unchanged, -0.0 too."""
     check_flatten(X, dY)
     return np.asarray(dY).reshape(np.shape(X)).astype(result_dtype(X, dY))
 
 
-@ieee
 def linear(X: Any, W: Any, b: Any = None) -> np.ndarray:
     """Dense layer ``X @ W.T + b``: X (N, in), W (out, in), b (out,) -> (N, out)."""
     check_dense(X, W, b)
@@ -40,7 +36,6 @@ def linear(X: Any, W: Any, b: Any = None) -> np.ndarray:
     return Y.astype(result_dtype(X, W))
 
 
-@ieee
 def linear_vjp(X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vector-Jacobian product of :func:`linear`: ``(dX, dW, db)`` = ``(dY W, dYᵀ X, Σ_n dY)``."""
     check_dense(X, W, dY=dY)

@@ -2,8 +2,10 @@
 
 NaN and infinite inputs, and results that overflow to infinity or underflow to
 zero, are defined results of the reference's ops (README, "Semantics"), not
-errors: the ops run under :func:`ieee`, so they neither warn nor raise under a
-caller's ``np.errstate``.
+errors: the public ops (``reference.<op>``) run under :func:`ieee`, so they
+neither warn nor raise under a caller's ``np.errstate``. The wrapper is applied
+in ``reference/__init__.py``, not as a decorator, so that the modules' functions
+stay plain (mutmut does not mutate decorated functions).
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from reference.ieee import ieee
 from reference.validation import check_cross_entropy, check_real_array, result_dtype
 
 
@@ -16,7 +15,6 @@ def _log_softmax64(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-@ieee
 def softmax_cross_entropy(logits: Any, labels: Any) -> np.floating:
     """Mean over the batch of ``-log softmax(logits)[label]``: logits (N, K), labels (N,).
 
@@ -33,7 +31,6 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> np.floating:
     return result_dtype(logits).type(-picked.mean())
 
 
-@ieee
 def softmax_cross_entropy_vjp(logits: Any, labels: Any, dloss: Any = 1.0) -> np.ndarray:
     """Gradient wrt logits: ``dloss * (softmax(logits) - onehot(labels)) / N``, shape (N, K).
 

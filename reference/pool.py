@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from reference.ieee import ieee
 from reference.shapes import PoolGeometry
 from reference.validation import check_pool2d, result_dtype
 
@@ -81,7 +80,6 @@ def _window_max(padded: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
     return Y
 
 
-@ieee
 def max_pool2d(
     X: Any,
     kernel_size: Any,
@@ -106,7 +104,6 @@ def max_pool2d(
     return _window_max(_padded(X, geometry, -np.inf, result_dtype(X)), geometry)
 
 
-@ieee
 def max_pool2d_vjp(
     X: Any,
     dY: Any,
@@ -170,7 +167,6 @@ def _divisor(geometry: PoolGeometry, size: tuple[int, int], count_include_pad: b
     return np.outer(counts[0], counts[1]).astype(np.float64)
 
 
-@ieee
 def avg_pool2d(
     X: Any,
     kernel_size: Any,
@@ -202,7 +198,6 @@ def avg_pool2d(
     return total.astype(result_dtype(X))
 
 
-@ieee
 def avg_pool2d_vjp(
     X: Any,
     dY: Any,
