@@ -2,9 +2,10 @@
 
 ``{"schema": 1, "catalogue_size": N, "faults": [...]}``; each fault that ran
 has ``name``, ``kind``, ``description``, ``ops``, ``must_fail``, ``must_pass``,
-``caught`` (true or false), ``failed`` (how many of its must-fail checks the
-suite rejected), ``unexpected`` (each check with another outcome than
-required, with its status and message) and ``control_failures``.
+``raises`` (the framework errors that count as a catch), ``caught`` (true or
+false), ``failed`` (how many of its must-fail checks the suite rejected),
+``unexpected`` (each check with another outcome than required, with its
+status and message) and ``control_failures``.
 """
 
 from __future__ import annotations

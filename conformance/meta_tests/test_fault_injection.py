@@ -2,9 +2,12 @@
 
 One test per fault, all in this process: the fault's ``must_fail`` checks run
 through the suite's own code (:func:`conformance.runner.run_case` for op cases,
-:func:`conformance.runner.run_error_case` for invalid calls, the functions of
-``conformance.lenet_checks`` for LeNet) and each must be rejected by the
-suite's comparison, while the unmodified PyTorch adapter passes them (else
+adversarial ones included, :func:`conformance.runner.run_error_case` for
+invalid calls of the ops and of the LeNet models, the functions of
+``conformance.lenet_checks`` for LeNet, :func:`conformance.isolation.check_op`
+and :func:`conformance.isolation.check_lenet` for state isolation) and each
+must be rejected by the suite (its comparison, or an error the fault declares
+the framework raises), while the unmodified PyTorch adapter passes them (else
 their failing says nothing about the fault); its ``must_pass`` checks must
 pass. The outcome of every fault goes to ``<results-dir>/mutation-catalogue.json``
 (see ``conftest.py``).
@@ -22,15 +25,19 @@ import pytest
 
 from backends import Backend, UnsupportedError
 from backends.torch.adapter import TorchBackend
-from conformance import lenet_checks
+from conformance import isolation, lenet_checks
 from conformance.compare import ConformanceError
+from conformance.lenet_errors import LENET_ERRORS
 from conformance.meta_tests.faulty_backends import FAULTS, Fault
 from conformance.results import Results
 from conformance.runner import run_case, run_error_case
 from conformance.specs import all_cases, error_cases
 
 CASES = {case.id: case for case in all_cases()}
-ERRORS = {case.result_id: case for case in error_cases()}
+# the invalid calls of conformance/test_errors.py: the op specs' and the LeNet models'
+ERRORS = {case.result_id: case for case in [*error_cases(), *LENET_ERRORS]}
+# the checks of conformance/test_isolation.py
+ISOLATION = {check.id: check for check in [*isolation.op_checks(), *isolation.lenet_checks()]}
 # LeNet check id prefix -> the function of conformance.lenet_checks that runs it
 LENET_CHECKS = {
     "lenet-logits-": lenet_checks.check_logits,
@@ -41,11 +48,14 @@ LENET_CHECKS = {
 
 
 def op_of(check_id: str) -> str:
-    """The op a check exercises: a case's op, an invalid call's function, or ``lenet_<check>``."""
+    """The op a check exercises: a case's op, an invalid call's function (``lenet_arguments`` for
+    LeNet's), an isolation check's function (``lenet_isolation`` for LeNet's), or ``lenet_<check>``."""
     if check_id in CASES:
         return CASES[check_id].op
     if check_id in ERRORS:
         return ERRORS[check_id].op
+    if check_id in ISOLATION:
+        return ISOLATION[check_id].op
     for prefix in LENET_CHECKS:
         if check_id.startswith(prefix):
             return prefix.rstrip("-").replace("-", "_")
@@ -63,12 +73,23 @@ def _run_lenet_check(backend: Backend, check_id: str, directory: Path) -> None:
         check(backend, variant, dtype)
 
 
-def run_check(backend: Backend, check_id: str, directory: Path) -> tuple[str, str]:
+def _run_isolation_check(backend: Backend, check: isolation.IsolationCheck) -> None:
+    if check.case is not None:
+        isolation.check_op(backend, check)
+    else:
+        isolation.check_lenet(backend, check)
+
+
+def run_check(
+    backend: Backend, check_id: str, directory: Path, raises: tuple[type[Exception], ...] = ()
+) -> tuple[str, str]:
     """``(status, message)`` of one check on ``backend``.
 
-    ``pass``; ``fail`` (the suite rejects the result: the fault is seen);
-    ``error`` (the call raised something else: the fault itself is broken);
-    ``unsupported``; or ``missing`` (no check of the suite has this id).
+    ``pass``; ``fail`` (the suite rejects the result, or the call raised one of
+    ``raises``, the framework errors a fault declares, which the suite records as
+    the backend's error: the fault is seen); ``error`` (the call raised something
+    else: the fault itself is broken); ``unsupported``; or ``missing`` (no check
+    of the suite has this id).
     """
     results = Results(backend.environment())  # thrown away: the record is the suite's, not ours
     try:
@@ -76,6 +97,8 @@ def run_check(backend: Backend, check_id: str, directory: Path) -> tuple[str, st
             run_case(backend, CASES[check_id], results)
         elif check_id in ERRORS:
             run_error_case(backend, ERRORS[check_id], results)
+        elif check_id in ISOLATION:
+            _run_isolation_check(backend, ISOLATION[check_id])
         elif any(check_id.startswith(prefix) for prefix in LENET_CHECKS):
             (directory / check_id).mkdir()
             _run_lenet_check(backend, check_id, directory / check_id)
@@ -85,6 +108,8 @@ def run_check(backend: Backend, check_id: str, directory: Path) -> tuple[str, st
         return "fail", str(error).splitlines()[0]
     except UnsupportedError as error:
         return "unsupported", str(error)
+    except raises as error:
+        return "fail", f"the backend raised {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
     except Exception as error:
         return "error", f"{type(error).__name__}: {error}"
     return "pass", ""
@@ -112,6 +137,7 @@ def record(
         "ops": sorted({op_of(check_id) for check_id in fault.must_fail}),
         "must_fail": list(fault.must_fail),
         "must_pass": list(fault.must_pass),
+        "raises": [error.__name__ for error in fault.raises],
     }
     failed = [check_id for check_id in fault.must_fail if outcomes[check_id][0] == "fail"]
     unexpected = {
@@ -145,7 +171,7 @@ def test_fault_is_caught(
 ) -> None:
     backend = fault.backend(device=pytestconfig.getoption("device"))
     checks = fault.must_fail + fault.must_pass
-    outcomes = {check_id: run_check(backend, check_id, tmp_path) for check_id in checks}
+    outcomes = {check_id: run_check(backend, check_id, tmp_path, fault.raises) for check_id in checks}
     entry = record(fault, outcomes, {check_id: control(check_id) for check_id in fault.must_fail})
     catalogue.append(entry)
     assert fault.must_fail, f"no check of the suite exercises {fault.name}: {fault.description}"
