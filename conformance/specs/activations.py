@@ -35,6 +35,7 @@ SPECIAL_SHAPE = (2, 3, 6, 6)  # X of the NaN and Inf cases
 # flushes to 0 from x = 17 in float32.
 TAILS = (0.0, -0.0, 0.5, -0.5, 5.0, -5.0, 13.0, -13.0, 13.5, -13.5, 17.0, -17.0, 20.0, -20.0,
          30.0, -30.0, 40.0, -40.0, 50.0, -50.0, 87.0, -87.0, 100.0, -100.0)  # fmt: skip
+INF_DY_X = (20.0, -20.0, 40.0, -40.0, 90.0, -90.0, 120.0, 1e4, np.inf, 0.0)  # sigmoid_vjp with dY = +-inf
 RELU_ZEROS = ((-0.0, 0.0, -1.0, 1.0), (0.0, -0.0, 2.0, -2.0))  # relu(-0.0) = +0.0
 RELU_DY = ((-1.5, -0.0, 2.0, 0.0), (-0.0, 0.0, -2.5, 1.0))
 
@@ -72,6 +73,14 @@ def sigmoid_cases() -> Iterator[Case]:
             seed=11,
             source="special",
         )
+    # An infinite dY where the derivative underflows the dtype (float32 from about 88) stays infinite.
+    x_far, dy_inf = (
+        given("X", [INF_DY_X]),
+        given("dY", [[(-1.0) ** i * np.inf for i in range(len(INF_DY_X))]]),
+    )
+    for dtype in DTYPES:
+        yield Case(f"sigmoid_vjp-infinite-dY-{suffix(dtype)}", "sigmoid_vjp", (x_far, dy_inf), (), dtype,
+                   source="special")  # fmt: skip
     yield from size_cases("sigmoid")
 
 

@@ -20,6 +20,8 @@ from reference.validation import check_cross_entropy
 # Logits far apart: a naive softmax overflows, a stable one does not.
 LARGE_LOGITS = ((1000.0, -1000.0, 0.0), (-500.0, 500.0, 499.0))
 LARGE_LABELS = (1, 2)
+SPECIAL_LOGITS = ((0.5, np.nan, -1.0), (2.0, -np.inf, 0.0), (1.0, 3.0, np.nan))
+SPECIAL_LABELS = (0, 2, 1)
 
 
 def named_cases() -> Iterator[Case]:
@@ -34,6 +36,13 @@ def named_cases() -> Iterator[Case]:
     for dtype in DTYPES:
         for op in ("softmax_cross_entropy", "softmax_cross_entropy_vjp"):
             yield Case(f"{op}-large-logits-{suffix(dtype)}", op, (big, labels), (), dtype, source="special")
+    # NaN and -inf away from the labels: a NaN row is NaN whatever its label; -inf has probability 0.
+    special = given("logits", SPECIAL_LOGITS)
+    special_labels = ArraySpec("labels", (3,), "given", SPECIAL_LABELS, dtype="int64")
+    for dtype in DTYPES:
+        for op in ("softmax_cross_entropy", "softmax_cross_entropy_vjp"):
+            yield Case(f"{op}-nan-off-label-{suffix(dtype)}", op, (special, special_labels), (), dtype,
+                       source="special")  # fmt: skip
 
 
 def log_softmax_error(logits: np.ndarray) -> np.ndarray:

@@ -182,6 +182,33 @@ def oversized_window_cases(op: str) -> Iterator[Case]:
         yield from _with_vjp(case, y_shape)
 
 
+def rule_cases() -> Iterator[Case]:
+    """Each special-value rule of the poolings on inputs that show it in every window: -inf
+    everywhere beside padding (padding never takes the gradient), half the entries NaN (several
+    NaNs per window: the first takes it), and for average pooling one +-inf per plane (only the
+    windows holding it are infinite)."""
+    for dtype in DTYPES:
+        kwargs = {"kernel_size": 3, "stride": 2, "padding": 1}
+        x_shape = (2, 2, 6, 7)
+        y_shape = reference.pool2d_output_shape(x_shape, 3, 2, 1)
+        for fill in ("neginf", "nans"):
+            x = ArraySpec("X", x_shape, fill)
+            name = case_id("max_pool2d", kwargs, dtype, fill)
+            case = Case(name, "max_pool2d", (x,), tuple(kwargs.items()), dtype, seed=21, source="special")
+            yield from _with_vjp(case, y_shape)
+        windows = {"kernel_size": 2, "stride": 1}
+        name = case_id("avg_pool2d", windows, dtype, "one-inf")
+        x = given("X", _one_infinity_per_plane())
+        yield Case(name, "avg_pool2d", (x,), tuple(windows.items()), dtype, source="special")
+
+
+def _one_infinity_per_plane() -> np.ndarray:
+    """(2, 2, 5, 5) ramps with one +inf or -inf per plane, away from the first rows."""
+    X = np.arange(100.0).reshape(2, 2, 5, 5) / 10
+    X[0, 0, 2, 3], X[0, 1, 3, 1], X[1, 0, 4, 4], X[1, 1, 2, 2] = np.inf, -np.inf, np.inf, -np.inf
+    return X
+
+
 def lowest_value_cases() -> Iterator[Case]:
     """Windows of the dtype's lowest finite value beside padding: padding (-inf) never wins, and a
     framework that pads with the lowest finite value ties it (the gradient must go to the input)."""
@@ -201,12 +228,14 @@ def max_pool2d_cases() -> Iterator[Case]:
     yield from signed_zero_cases()
     yield from oversized_window_cases("max_pool2d")
     yield from lowest_value_cases()
+    yield from (case for case in rule_cases() if case.op.startswith("max_pool2d"))
 
 
 def avg_pool2d_cases() -> Iterator[Case]:
     yield from grid_cases("avg_pool2d")
     yield from special_value_cases("avg_pool2d")
     yield from oversized_window_cases("avg_pool2d")
+    yield from (case for case in rule_cases() if case.op.startswith("avg_pool2d"))
 
 
 @st.composite
