@@ -32,8 +32,11 @@ backend result ``y`` in dtype ``d`` (unit roundoff ``u``: 2**-24 for float32,
 - ``gamma_d(n)``: the backend's own sum in ``d``, whatever its order, fused
   multiply-adds or a wider accumulator (then it is within ``u |y| <= gamma_d(n) M``);
   ``gamma_64(n)``: the reference's float64 sum; ``u``: the reference's final
-  rounding to ``d``; ``n * tiny_d`` (the smallest normal number): terms or a
-  result flushed to zero below it (FTZ/DAZ).
+  rounding to ``d``; ``n * tiny_d`` (the smallest normal number): products,
+  partial sums or a result below it flushed to zero (FTZ). Inputs read as zero
+  (DAZ) are not covered: a subnormal times a large operand loses far more than
+  ``tiny``, and a subnormal times inf becomes NaN, so a backend whose kernels
+  read subnormal inputs as zero must emulate (the TensorFlow adapter does).
 
 Elementwise functions are bounded relative to their true value. A library's
 ``exp`` is taken to be within ``ELEMENTARY_ULPS`` units in the last place
