@@ -310,19 +310,35 @@ class JaxBackend(Backend):
         check_flatten(X, dY)
         return self._grads(flatten, (), dY, (X,), result_dtype(X, dY))[0]
 
+    def _loss_dtype(self, logits: Any, dtype: np.dtype) -> np.dtype:
+        """float64 for float32 logits so large that ``z - max`` or the batch sum can overflow float32
+        (the reference computes in float64: logits up to the largest finite give a finite loss)."""
+        values = np.asarray(logits, dtype=np.float64)
+        finite = np.abs(values[np.isfinite(values)])
+        if dtype != np.float32 or not finite.size or 2 * finite.max() * len(values) < np.finfo(dtype).max:
+            return dtype
+        self.note(
+            "float32 cross-entropy of logits near the largest finite value computed in float64, rounded"
+            " once (in float32, z - max overflows to -inf and the loss to inf)"
+        )
+        return np.dtype(np.float64)
+
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
         dtype = result_dtype(logits)
-        loss = self._run(cross_entropy, (), self._array(logits, dtype), self._array(labels, np.int64))
+        compute = self._loss_dtype(logits, dtype)
+        loss = self._run(cross_entropy, (), self._array(logits, compute), self._array(labels, np.int64))
         return dtype.type(loss)
 
     def softmax_cross_entropy_vjp(self, logits, labels, dloss=1.0):
         check_cross_entropy(logits, labels)
         check_real_array("dloss", dloss, 0)
         dtype = result_dtype(logits)
-        primals = (self._array(logits, dtype),)
+        compute = self._loss_dtype(logits, dtype)
+        primals = (self._array(logits, compute),)
         labels = (self._array(labels, np.int64),)
-        return np.array(_vjp(cross_entropy, (), self._array(dloss, dtype), primals, labels)[0])
+        grad = _vjp(cross_entropy, (), self._array(dloss, compute), primals, labels)[0]
+        return np.array(grad, dtype=dtype)
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
