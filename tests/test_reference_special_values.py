@@ -10,6 +10,8 @@ import pytest
 
 import reference
 from conformance.specs import SPECS
+from reference.shapes import pool2d_geometry
+from tests import naive
 
 INF, NAN = math.inf, math.nan
 
@@ -150,3 +152,80 @@ def test_zero_padding_takes_part_in_the_sum():
     W[0, 0, 0, 0] = INF
     Y = reference.conv2d(np.ones((1, 1, 3, 3)), W, padding=1)
     np.testing.assert_array_equal(Y[0, 0], [[NAN, NAN, NAN], [NAN, INF, INF], [NAN, INF, INF]])
+
+
+def test_conv_vjp_with_an_infinite_input_the_fast_path_would_multiply_by_zero():
+    """6x6, 1x1 kernel, stride 2: the windows read even rows and columns only. The fast path's
+    waste grid columns read (1, 0) with a zero dY; the exact sum never reads it."""
+    rng = np.random.default_rng(5)
+    X, W, dY = (
+        rng.standard_normal((2, 3, 6, 6)),
+        rng.standard_normal((4, 3, 1, 1)),
+        rng.standard_normal((2, 4, 3, 3)),
+    )
+    X[1, 2, 1, 0] = INF
+    dX, dW, db = reference.conv2d_vjp(X, W, dY, stride=2)
+    expected_dW = np.einsum("nohw,nchw->oc", dY, X[:, :, ::2, ::2])[:, :, None, None]  # the definition
+    np.testing.assert_allclose(dW, expected_dW, rtol=1e-13)
+    np.testing.assert_allclose(db, dY.sum(axis=(0, 2, 3)), rtol=1e-13)
+    assert dX.shape == X.shape and np.isfinite(dX).all()
+
+
+def test_conv_vjp_by_taps_agrees_with_the_fast_path_where_both_are_finite():
+    """Overlapping windows (kernel 3, stride 1, padding 1, groups 2): an inf in X changes no dX
+    (dX does not read X) and only the weight gradients of its channel's group; batch 2, 3 outputs
+    per group, so db's axes are checked too."""
+    rng = np.random.default_rng(6)
+    X, W, dY = (
+        rng.standard_normal((2, 4, 5, 5)),
+        rng.standard_normal((6, 2, 3, 3)),
+        rng.standard_normal((2, 6, 5, 5)),
+    )
+    kw = {"padding": 1, "groups": 2}
+    dX, dW, db = reference.conv2d_vjp(X, W, dY, **kw)  # finite: the fast path
+    X[0, 3, 2, 2] = INF  # channel 3: group 1 (outputs 3-5, weights' input channel 1)
+    dX_inf, dW_inf, db_inf = reference.conv2d_vjp(X, W, dY, **kw)  # the exact path
+    np.testing.assert_allclose(dX_inf, dX, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db_inf, db, rtol=1e-12)
+    np.testing.assert_allclose(dW_inf[:3], dW[:3], rtol=1e-12)
+    np.testing.assert_allclose(dW_inf[3:, 0], dW[3:, 0], rtol=1e-12)
+    assert not np.isfinite(dW_inf[3:, 1]).all()
+
+
+def test_conv_vjp_by_taps_rounds_db_once():
+    """float32 dY [1, 2**-24, 2**-24]: summed in float64 and rounded once, 1 + 2**-23; summed
+    in float32 it stays 1. The inf in X takes the exact path."""
+    X = np.zeros((1, 1, 1, 3), np.float32)
+    X[0, 0, 0, 0] = INF
+    dY = np.array([[[[1.0, 2.0**-24, 2.0**-24]]]], np.float32)
+    _, _, db = reference.conv2d_vjp(X, np.ones((1, 1, 1, 1), np.float32), dY)
+    assert db.dtype == np.float32 and db[0] == np.float32(1 + 2.0**-23)
+
+
+def test_flatten_of_a_strided_view_is_c_contiguous():
+    X = np.arange(24.0).reshape(3, 8)[:, ::2]
+    Y = reference.flatten(X)
+    assert Y.flags.c_contiguous and Y.flags.writeable
+    np.testing.assert_array_equal(Y, X)
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding", "dilation", "ceil_mode"),
+    [
+        (2, 2, 1, 1, 3, False),
+        (5, 3, 2, 1, 3, True),
+        (1, 2, 2, 0, 1, True),
+        (6, 3, 4, 1, 2, True),
+        (7, 2, 3, 1, 5, False),
+    ],
+)
+def test_empty_windows_are_those_without_a_real_cell(size, kernel, stride, padding, dilation, ceil_mode):
+    """Against the naive window enumeration of tests/naive.py: a window is empty when none of its
+    taps falls on the real input."""
+    geometry = pool2d_geometry((1, 1, size, size + 1), kernel, stride, padding, dilation, ceil_mode)
+    empty = geometry.empty_windows((size, size + 1))
+    expected = np.zeros(geometry.output_size, dtype=bool)
+    for i, j, cells, _ in naive.pool_windows(size, size + 1, kernel, stride, padding, dilation, ceil_mode):
+        expected[i, j] = not cells
+    np.testing.assert_array_equal(empty, expected)
+    assert empty.dtype == bool
