@@ -286,8 +286,9 @@ def _special_max_windows() -> list[Probe]:
               " backward of ones, x all -inf",
               lambda: _pool_grad(ALL_NEG_INF_3, kernel=(3, 3), pool_type="max", stride=(2, 2), pad=(1, 1)),
               lambda: reference.max_pool2d_vjp(ALL_NEG_INF_3, ones_2x2, 3, stride=2, padding=1),
-              "not yet: autograd of strided slices of mx.nd.pad(x, -inf), argmax and pick; argmax takes a"
-              " tie's first tap, padding included, so a window starting in padding loses its gradient"),
+              "emulated for inputs with NaN, -inf or the lowest finite value: strided slices of"
+              " mx.nd.pad(x, -inf) whose selection skips padding taps, so a window sends its gradient to"
+              " its first real element"),
         Probe("dilated window entirely in padding",
               "nd.Pooling(x, kernel=(2, 2), pool_type='max', stride=(1, 1), pad=(1, 1), dilate=(3, 3))"
               " on 2x2 (both taps of each axis in padding)",
@@ -326,7 +327,8 @@ def _sigmoid_tails() -> list[Probe]:
               " dy = [1e30, 1e17, 1e8, 1, 1e8, 1e17, 1e30]",
               lambda: _grad(nd.sigmoid, SIGMOID_TAILS, SIGMOID_TAIL_DY),
               lambda: reference.sigmoid_vjp(SIGMOID_TAILS, SIGMOID_TAIL_DY),
-              "emulated: dY * nd.sigmoid(x) * nd.sigmoid(-x), no autograd (its dY * y * (1 - y))"),
+              "emulated: dY * nd.sigmoid(x) * nd.sigmoid(-x), no autograd (its dY * y * (1 - y));"
+              " an infinite dY at a finite x stays infinite"),
     ]  # fmt: skip
 
 
@@ -353,12 +355,13 @@ def _cross_entropy_specials() -> list[Probe]:
     def native_grad(row: int) -> Callable[[], np.ndarray]:
         return lambda: _grad(_cross_entropy_loss(row), CE_LOGITS[row : row + 1])
 
-    forward = "-nd.mean(nd.pick(nd.log_softmax(z, axis=1), y, axis=1))"
-    backward = "emulated: (nd.softmax(z, axis=1) - nd.one_hot(y)) * dloss / n, no autograd"
-    nan_forward = f"not yet: {forward}, whose log_softmax gives a NaN row finite values (88.72 here)"
-    nan_backward = (
-        "not yet: (nd.softmax(z, axis=1) - nd.one_hot(y)) * dloss / n, finite where the reference is NaN"
+    forward = (
+        "emulated: z - max - log(sum(exp(z - max))) from nd ops (MKL-DNN's float32 log_softmax is off by"
+        " up to 64 u and skips NaN)"
     )
+    backward = "emulated: (nd.softmax(z, axis=1) - nd.one_hot(y)) * dloss / n, no autograd"
+    nan_forward = forward
+    nan_backward = f"{backward}, plus (max - max) per row: NaN where a row's maximum is NaN or infinite"
     return [
         Probe("cross-entropy with -inf, NaN and huge logits", f"{call}, z = [[-inf, 0, 1]], y = [1]",
               lambda: _cross_entropy(0), ce_row(0), forward),

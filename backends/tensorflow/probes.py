@@ -153,16 +153,16 @@ def _special_values() -> list[Probe]:
               " x all -inf",
               _cpu(lambda: _grad(lambda x: tf.nn.max_pool2d(x, 3, 2, PAD_1), _nhwc(ALL_NEG_INF_3))),
               lambda: reference.max_pool2d_vjp(ALL_NEG_INF_3, ones_2x2, 3, stride=2, padding=1),
-              "not yet: the tape's gradient of a per-tap tf.where selection over tf.pad(x, -inf) keeps a"
-              " tie's first tap, padding included, so a window starting in padding loses its gradient"),
+              "emulated for inputs with NaN, -inf or subnormals: a per-tap tf.where selection over"
+              " tf.pad(x, -inf) that tracks the real taps, so padding never takes the gradient"),
         Probe("dilated window entirely in padding",
               "tf.nn.pool(x, (2, 2), 'MAX', strides=(1, 1), padding=[[0, 0], [1, 1], [1, 1], [0, 0]],"
               " dilations=(3, 3)) on 2x2 (both taps of each axis in padding)",
               _cpu(lambda: tf.nn.pool(_nhwc(DILATED_IN_PADDING), (2, 2), "MAX", strides=(1, 1), padding=PAD_1,
                                       dilations=(3, 3))),
               lambda: reference.max_pool2d(DILATED_IN_PADDING, 2, stride=1, padding=1, dilation=3),
-              "not yet: tf.pad(x, -inf), then tf.nn.pool 'VALID' with dilations, gives -FLT_MAX for a window"
-              " of only padding (the tf.where selection is taken for NaN or -inf inputs only)"),
+              "emulated where a window has no real cell (PoolGeometry.empty_windows): the per-tap"
+              " tf.where selection gives -inf and passes no gradient"),
         Probe("ceil_mode window past the padded input",
               "tf.nn.max_pool2d(x, 3, 2, [[0, 0], [1, 2], [1, 2], [0, 0]]) on 6x6 (no ceil_mode: one more"
               " bottom/right pad)",
@@ -181,7 +181,8 @@ def _special_values() -> list[Probe]:
               " dy = [1e30, 1e17, 1e8, 1, 1e8, 1e17, 1e30]",
               _on_cpu(lambda: _grad(tf.sigmoid, tf.constant(SIGMOID_TAILS), SIGMOID_TAIL_DY)),
               lambda: reference.sigmoid_vjp(SIGMOID_TAILS, SIGMOID_TAIL_DY),
-              "emulated: dY * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x), no tape (its dY * y * (1 - y))"),
+              "emulated: dY * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x), no tape (its dY * y * (1 - y));"
+              " an infinite dY at a finite x stays infinite"),
         Probe("flatten of a 1-D input", "tf.keras.layers.Flatten()(x), x of shape (5,)",
               _on_cpu(lambda: tf.keras.layers.Flatten()(tf.constant(FLAT_1D))),
               lambda: reference.flatten(FLAT_1D),
