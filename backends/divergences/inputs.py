@@ -44,3 +44,10 @@ CE_LABELS = np.array([1, 0, 2], dtype=np.int64)
 # 1x1x2x2 windows for average pooling: inf and -inf together (NaN), inf with finite values (inf).
 AVG_INF_NEG_INF = np.array([[[[np.inf, -np.inf], [1, 2]]]], dtype=np.float32)
 AVG_INF = np.array([[[[np.inf, 1], [2, 3]]]], dtype=np.float32)
+# A 2x3 image read backwards on both axes: a view with negative strides (labels and parameters
+# reach adapters this way from x[::-1] or np.flip).
+BACKWARDS = np.arange(6, dtype=np.float32).reshape(2, 3)[::-1, ::-1]
+# A dense layer of subnormal float32 inputs and huge weights: X W^T = 1e-40 * 1e38 + 1e-45 * 1e38,
+# about 0.01; kernels that read subnormal inputs as zero (DAZ) give 0.
+SUBNORMAL_X = np.array([[1e-40, 1e-45]], dtype=np.float32)
+HUGE_W = np.array([[1e38, 1e38]], dtype=np.float32)

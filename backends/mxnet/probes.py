@@ -13,18 +13,21 @@ from backends.divergences.inputs import (
     ALL_NEG_INF_3,
     AVG_INF,
     AVG_INF_NEG_INF,
+    BACKWARDS,
     CE_LABELS,
     CE_LOGITS,
     CEIL_6,
     DILATED_IN_PADDING,
     FC1,
     FLAT_1D,
+    HUGE_W,
     IMAGE_5,
     KERNEL_2,
     NANS_IN_MAX_WINDOWS,
     RELU_KINK,
     SIGMOID_TAIL_DY,
     SIGMOID_TAILS,
+    SUBNORMAL_X,
     TF32_W,
     TF32_X,
     TIES,
@@ -397,6 +400,27 @@ def _avg_of_infinities() -> list[Probe]:
     ]  # fmt: skip
 
 
+def _subnormals() -> list[Probe]:
+    """Subnormal float32 inputs: whether the kernels read them as zero (DAZ)."""
+    return [
+        Probe("subnormal inputs", "nd.dot(x, w, transpose_b=True),"
+              " x = [[1e-40, 1e-45]], w = [[1e38, 1e38]] float32",
+              lambda: mx.nd.dot(mx.nd.array(SUBNORMAL_X), mx.nd.array(HUGE_W), transpose_b=True).asnumpy(),
+              lambda: reference.linear(SUBNORMAL_X, HUGE_W),
+              "native"),
+    ]  # fmt: skip
+
+
+def _negative_strides() -> list[Probe]:
+    """A view with negative strides, as labels and parameters arrive from x[::-1]."""
+    return [
+        Probe("negative strides", "mx.nd.array(x), x = np.arange(6.).reshape(2, 3)[::-1, ::-1]",
+              lambda: mx.nd.array(BACKWARDS).asnumpy(),
+              lambda: np.array(BACKWARDS),
+              "native"),
+    ]  # fmt: skip
+
+
 def probes() -> list[Probe]:
     """Every probe, family by family."""
     families = (
@@ -416,5 +440,7 @@ def probes() -> list[Probe]:
         _flatten_1d,
         _cross_entropy_specials,
         _avg_of_infinities,
+        _subnormals,
+        _negative_strides,
     )
     return [probe for family in families for probe in family()]
