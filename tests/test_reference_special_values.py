@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import reference
+from conformance.adversarial import lay_out
 from conformance.specs import SPECS
 from reference.shapes import pool2d_geometry
 from tests import naive
@@ -202,30 +204,33 @@ def test_conv_vjp_by_taps_rounds_db_once():
     assert db.dtype == np.float32 and db[0] == np.float32(1 + 2.0**-23)
 
 
-def test_flatten_of_a_strided_view_is_c_contiguous():
-    X = np.arange(24.0).reshape(3, 8)[:, ::2]
+@pytest.mark.parametrize("layout", ["F", "transposed", "strided", "negative"])
+def test_flatten_of_any_layout_is_c_contiguous(layout):
+    """A 2-D input flattens to itself: reshape keeps the view's layout, the result must not."""
+    X = lay_out(np.arange(12.0).reshape(3, 4), layout)
     Y = reference.flatten(X)
     assert Y.flags.c_contiguous and Y.flags.writeable
     np.testing.assert_array_equal(Y, X)
 
 
-@pytest.mark.parametrize(
-    ("size", "kernel", "stride", "padding", "dilation", "ceil_mode"),
-    [
-        (2, 2, 1, 1, 3, False),
-        (5, 3, 2, 1, 3, True),
-        (1, 2, 2, 0, 1, True),
-        (6, 3, 4, 1, 2, True),
-        (7, 2, 3, 1, 5, False),
-    ],
-)
-def test_empty_windows_are_those_without_a_real_cell(size, kernel, stride, padding, dilation, ceil_mode):
-    """Against the naive window enumeration of tests/naive.py: a window is empty when none of its
-    taps falls on the real input."""
-    geometry = pool2d_geometry((1, 1, size, size + 1), kernel, stride, padding, dilation, ceil_mode)
-    empty = geometry.empty_windows((size, size + 1))
-    expected = np.zeros(geometry.output_size, dtype=bool)
-    for i, j, cells, _ in naive.pool_windows(size, size + 1, kernel, stride, padding, dilation, ceil_mode):
-        expected[i, j] = not cells
-    np.testing.assert_array_equal(empty, expected)
-    assert empty.dtype == bool
+def test_empty_windows_are_those_without_a_real_cell():
+    """Every small geometry, against the naive window enumeration of tests/naive.py: a window is
+    empty when none of its taps falls on the real input."""
+    grid = itertools.product(range(1, 8), (1, 2, 3), (1, 2, 3, 4), (1, 2, 3, 4), (False, True))
+    checked = empties = 0
+    for size, kernel, stride, dilation, ceil_mode in grid:
+        padding = kernel // 2
+        try:
+            geometry = pool2d_geometry((1, 1, size, size + 1), kernel, stride, padding, dilation, ceil_mode)
+        except ValueError:  # the window does not fit
+            continue
+        empty = geometry.empty_windows((size, size + 1))
+        expected = np.zeros(geometry.output_size, dtype=bool)
+        for i, j, cells, _ in naive.pool_windows(
+            size, size + 1, kernel, stride, padding, dilation, ceil_mode
+        ):
+            expected[i, j] = not cells
+        where = f"{size=} {kernel=} {stride=} {dilation=} {ceil_mode=}"
+        np.testing.assert_array_equal(empty, expected, err_msg=where)
+        checked, empties = checked + 1, empties + int(expected.sum())
+    assert checked > 500 and empties > 40  # the grid holds both kinds of window
