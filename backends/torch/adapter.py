@@ -76,7 +76,9 @@ class TorchBackend(Backend):
     def _tensor(self, array: Any, dtype: np.dtype, requires_grad: bool = False) -> torch.Tensor:
         torch_dtype = _TORCH_DTYPES.get(dtype, torch.float64)
         array = np.asarray(array)
-        if any(stride < 0 for stride in array.strides):  # torch cannot wrap such views
+        # torch cannot wrap views with negative strides, and warns on read-only arrays (it would
+        # share their memory); such inputs are copied first.
+        if any(stride < 0 for stride in array.strides) or not array.flags.writeable:
             array = array.copy()
         tensor = torch.as_tensor(array, device=self.device).to(torch_dtype)
         return tensor.requires_grad_(requires_grad)
