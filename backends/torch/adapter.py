@@ -285,8 +285,9 @@ class TorchBackend(Backend):
         return self._grads(self._flatten, (X,), dY, result_dtype(X, dY))[0]
 
     def _labels(self, labels: Any) -> torch.Tensor:
-        # A C-contiguous copy: torch.as_tensor refuses negative strides.
-        return torch.as_tensor(np.ascontiguousarray(labels, dtype=np.int64), device=self.device)
+        # A copy (torch.tensor always copies): torch.as_tensor refuses negative strides and warns
+        # on read-only arrays.
+        return torch.tensor(np.ascontiguousarray(labels, dtype=np.int64), device=self.device)
 
     def _loss_dtype(self, logits: Any, dtype: np.dtype) -> np.dtype:
         """float64 for narrower logits of a huge magnitude, else ``dtype``.
