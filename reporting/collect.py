@@ -212,14 +212,11 @@ def adversarial_coverage(found: Found) -> Table:
             mine = [case for case in found.cases(backend) if case.op in functions]
             pairwise = [case for case in mine if case.source == "pairwise"]
             drawn = [case for case in mine if case.source == ADVERSARIAL]
-            row.append(
-                Cell(
-                    f"{_passed(pairwise).text} · {_passed(drawn).text}",
-                    _worst(_passed(pairwise), _passed(drawn)),
-                )
-                if pairwise or drawn
-                else "-"
-            )
+            if not (pairwise or drawn):
+                row.append("-")
+                continue
+            cells = _passed(pairwise), _passed(drawn)
+            row.append(Cell(f"{cells[0].text} · {cells[1].text}", _worst(*cells)))
         rows.append(row)
     return Table(
         "Adversarial coverage",
