@@ -57,7 +57,8 @@ is a function of its spec (:mod:`conformance.specs`, ``bounds(name, ...)``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +100,51 @@ def gamma(n: int, dtype: Any) -> float:
     return min(worst_case, probabilistic)
 
 
+@dataclass(frozen=True, eq=False)
+class BoundTerms:
+    """The terms one bound was built from: ``bound = coefficient * |magnitude| + addend``.
+
+    ``formula``: ``"reduction"`` (:func:`reduction_bound`) or ``"relative"``
+    (:func:`relative_bound`); ``parts``: the numbers ``coefficient`` and
+    ``addend`` were computed from (``n``, ``u``, ``gamma_d``, ``gamma_64``,
+    ``tiny``; or ``relative``, ``u``, ``tiny``). Recorded by :func:`recording_terms`.
+    """
+
+    formula: str
+    magnitude: np.ndarray
+    coefficient: float
+    addend: float
+    parts: dict[str, float]
+    bound: np.ndarray
+
+
+_RECORDERS: list[list[BoundTerms]] = []
+
+
+@contextmanager
+def recording_terms() -> Iterator[list[BoundTerms]]:
+    """Collect, in call order, the :class:`BoundTerms` of every reduction or relative bound
+    computed inside the block (the conformance pack writes them down)."""
+    terms: list[BoundTerms] = []
+    _RECORDERS.append(terms)
+    try:
+        yield terms
+    finally:
+        _RECORDERS.remove(terms)
+
+
+def _bound(formula: str, magnitude: Any, coefficient: float, addend: float, parts: dict) -> np.ndarray:
+    bound = coefficient * np.abs(magnitude) + addend
+    for terms in _RECORDERS:
+        terms.append(BoundTerms(formula, np.asarray(magnitude), coefficient, addend, parts, bound))
+    return bound
+
+
 def reduction_bound(dtype: Any, n: int, magnitude: np.ndarray) -> np.ndarray:
     """``(gamma_d(n) + gamma_64(n) + u) * |magnitude| + n * tiny``: a sum of terms of total ``magnitude``."""
-    relative = gamma(n, dtype) + gamma(n, np.float64) + unit_roundoff(dtype)
-    return relative * np.abs(magnitude) + n * float(np.finfo(dtype).tiny)
+    u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
+    parts = {"n": n, "u": u, "gamma_d": gamma(n, dtype), "gamma_64": gamma(n, np.float64), "tiny": tiny}
+    return _bound("reduction", magnitude, parts["gamma_d"] + parts["gamma_64"] + u, n * tiny, parts)
 
 
 def elementary_error(dtype: Any) -> float:
@@ -112,7 +154,8 @@ def elementary_error(dtype: Any) -> float:
 
 def relative_bound(dtype: Any, relative: float, value: np.ndarray) -> np.ndarray:
     """``(relative + u) * |value| + tiny``: a backend within ``relative``, the reference's rounding, FTZ."""
-    return (relative + unit_roundoff(dtype)) * np.abs(value) + float(np.finfo(dtype).tiny)
+    u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
+    return _bound("relative", value, relative + u, tiny, {"relative": relative, "u": u, "tiny": tiny})
 
 
 def absolute(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
