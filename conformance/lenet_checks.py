@@ -74,11 +74,14 @@ from __future__ import annotations
 
 import functools
 import math
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backends import UnsupportedError, folder_module
 from conformance.compare import ConformanceError, check_output
 from conformance.specs import bounds
 from conformance.tolerance import EXACT, unit_roundoff
@@ -93,16 +96,21 @@ from training.fashion_mnist import load_fashion_mnist, minibatches
 __all__ = [
     "BATCH",
     "CHECKED_STEPS",
+    "EXPORT_STEPS",
     "LAYERS",
     "LENET_OPS",
     "TRAJECTORY_LR",
     "TRAJECTORY_STEPS",
+    "ExportedLeNet",
     "all_finite",
+    "check_exported",
     "check_gradients",
     "check_logits",
     "check_params_round_trip",
     "check_train_step",
+    "export_trained_lenet",
     "first_batches",
+    "first_test_images",
     "forward_bounds",
     "free_trajectory",
     "gradient_bounds",
@@ -121,8 +129,10 @@ LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 # The op names of the LeNet checks in the results file (and in known gaps).
 LENET_OPS = (
     "lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory",
-    "lenet_arguments", "lenet_isolation",
+    "lenet_arguments", "lenet_isolation", "lenet_export",
 )  # fmt: skip
+# SGD steps (first training batches of TRAJECTORY_BATCH) before a LeNet is exported to ONNX.
+EXPORT_STEPS = 50
 
 Arrays = dict[str, np.ndarray]
 
@@ -137,6 +147,16 @@ def first_batches(count: int, batch_size: int) -> list[tuple[np.ndarray, np.ndar
     """The first ``count`` Fashion-MNIST training batches of epoch 0 (seed 0)."""
     batches = minibatches(*_training_data(), batch_size, seed=0, epoch=0)
     return [next(batches) for _ in range(count)]
+
+
+@functools.cache
+def _test_data() -> tuple[np.ndarray, np.ndarray]:
+    return load_fashion_mnist("test")
+
+
+def first_test_images(count: int) -> np.ndarray:
+    """The first ``count`` Fashion-MNIST test images, in file order, as ``minibatches`` gives them."""
+    return next(minibatches(*_test_data(), count, shuffle=False))[0]
 
 
 def _float64(params: Arrays) -> Arrays:
@@ -502,3 +522,78 @@ def free_trajectory(backend: Any, variant: str) -> dict[str, list[float]]:
 def all_finite(trajectory: dict[str, list[float]]) -> bool:
     """Whether every number of a :func:`free_trajectory` is finite."""
     return all(math.isfinite(value) for values in trajectory.values() for value in values)
+
+
+# -- the exported LeNet in ONNX Runtime --------------------------------------
+@dataclass(frozen=True)
+class ExportedLeNet:
+    """A backend's trained float32 LeNet and its ONNX file: the exporter, its version, the
+    file's opset (default domain) and the export's wall time."""
+
+    model: Any
+    path: Path
+    exporter: str
+    version: str
+    opset: int
+    seconds: float
+
+
+def export_trained_lenet(backend: Any, variant: str, directory: Path) -> ExportedLeNet:
+    """The backend's float32 LeNet after EXPORT_STEPS SGD steps, exported to ``directory/lenet.onnx``.
+
+    Training starts from ``init_params(0)`` on the first training batches of
+    TRAJECTORY_BATCH at ``TRAJECTORY_LR[variant]``; the export is the ``export_lenet``
+    function of the backend folder's ``export`` module (traced at BATCH images).
+    Raises :class:`~backends.UnsupportedError` when the backend has no such module.
+    """
+    try:
+        exporter = folder_module(backend, "export")
+    except ModuleNotFoundError as error:
+        if error.name is not None:  # the module exists but imports a missing package
+            raise
+        raise UnsupportedError(f"{backend.name} has no ONNX exporter: {error}") from None
+    model = backend.lenet(variant, "float32")
+    model.load_params(lenet.init_params(0, np.float32))
+    for X, y in first_batches(EXPORT_STEPS, TRAJECTORY_BATCH):
+        model.train_step(X, y, TRAJECTORY_LR[variant])
+    path = Path(directory) / "lenet.onnx"
+    start = time.perf_counter()
+    name, version = exporter.export_lenet(model, path, BATCH)
+    seconds = time.perf_counter() - start
+    import onnx  # the backends' environments install it (environment.toml), the project's does not
+
+    graph = onnx.load(path, load_external_data=False)
+    opset = next(entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx"))
+    return ExportedLeNet(model, path, name, version, opset, seconds)
+
+
+def onnx_runtime_logits(path: Path, X: np.ndarray) -> np.ndarray:
+    """The logits of the ONNX file at ``path`` on images ``X``, from ONNX Runtime's CPU provider."""
+    import onnxruntime  # the backends' environments install it (environment.toml), the project's does not
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: MXNet's graph lists its weights as inputs, a warning each
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: X})[0]
+
+
+def check_exported(exported: ExportedLeNet) -> tuple[float, float]:
+    """ONNX Runtime's logits of the exported file on the first BATCH test images, compared with
+    (a) the backend's own logits and (b) the float64 reference network at the model's parameters.
+
+    (b) is :func:`check_logits`'s comparison: :func:`forward_bounds` at float32, at the
+    parameters ``model.params()`` returns. (a): both are float32 computations of the same
+    network, each within that allowance of the reference, so they differ by at most twice
+    it. Returns the worst ratios ``(a, b)``; raises :class:`ConformanceError` on failure.
+    """
+    dtype = "float32"
+    X = first_test_images(BATCH)
+    actual = onnx_runtime_logits(exported.path, X)
+    params64 = _float64(exported.model.params())
+    values, errors = forward_bounds(params64, X.astype(np.float64), exported.model.variant, dtype)
+    expected, bound = values["fc3.z"], errors["fc3.z"]
+    allowance = bound + unit_roundoff(dtype) * np.abs(expected) + float(np.finfo(dtype).tiny)
+    own = exported.model.logits(X)
+    ratio_backend = _compare("ONNX Runtime logits against the backend's", actual, own, 2 * allowance, dtype)
+    ratio_reference = _compare("ONNX Runtime logits against the reference's", actual, expected, bound, dtype)
+    return ratio_backend, ratio_reference

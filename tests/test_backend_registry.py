@@ -27,7 +27,8 @@ IN_TREE = {
 }
 # Every backend folder holds these; ``ops.py`` is the one optional module, the same name wherever
 # a folder's adapter and LeNet share framework code (jax, mxnet).
-FOLDER_FILES = {"__init__.py", "adapter.py", "lenet.py", "plain_loop.py", "probes.py", "environment.toml"}
+FOLDER_FILES = {"__init__.py", "adapter.py", "lenet.py", "plain_loop.py", "probes.py", "export.py",
+                "environment.toml"}  # fmt: skip
 OPTIONAL_FILES = {"ops.py"}
 # A pip requirement that pins: a project name, optional extras, then a version specifier.
 PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,-]+\])?\s*(==|~=|<=|>=|<|!=)\s*\d")
