@@ -45,6 +45,9 @@ def session_options() -> ort.SessionOptions:
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Errors only: ONNX's shape inference of a ceil_mode pool counts a last window that the kernel
+    # (and the reference) drop, and ONNX Runtime warns of the mismatch on every such call.
+    options.log_severity_level = 3
     return options
 
 
