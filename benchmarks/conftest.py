@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import backends
-from benchmarks.records import MATMUL_NAME, benchmark_result
+from benchmarks.records import GAPS, MATMUL_NAME, benchmark_result
 from conformance.results import BenchmarkResult, Kind, write_results
 
 _ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
@@ -71,10 +71,11 @@ def _per_second(amount: int, result: BenchmarkResult) -> float:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     session = getattr(config, "_benchmarksession", None)
     results = [r for r in map(benchmark_result, getattr(session, "benchmarks", [])) if r is not None]
-    if not results:
+    gaps = config.stash.get(GAPS, [])
+    if not results and not gaps:
         return
     path = Path(config.getoption("results_dir")) / f"bench-{config.getoption('backend') or 'reference'}.json"
-    write_results(path, Kind.BENCHMARKS, _environment(config, session), results)
+    write_results(path, Kind.BENCHMARKS, _environment(config, session), [*results, *gaps])
     write = terminalreporter.write_line
     flops = [r for r in results if r.info.flops]
     if flops:
@@ -98,4 +99,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             base = info.examples / statistics.median(seconds) if seconds else None
             ratio = f"{rate / base:7.3f}" if base else f"{'n/a':>7}"
             write(f"{result.name:<48} {rate:9.0f} {info.yardstick or '-':>10} {base or 0:9.0f} {ratio}")
+    if gaps:
+        terminalreporter.section("declared gaps (not timed)")
+        for result in gaps:
+            write(f"{result.name:<72} {result.info.gap}")
     terminalreporter.write_line(f"results: {path}")

@@ -10,7 +10,8 @@ both alike. pytest-benchmark times the runner; the yardstick's round times go
 to ``extra_info["yardstick_seconds"]``; both rates come from median rounds.
 ``--lenet-steps N`` limits the epoch to N batches (the short CI form). Batches
 are made before the timer starts, so data loading is excluded alike; each
-runner first takes 3 untimed warm-up steps (compilation, allocation).
+runner first takes 3 untimed warm-up steps (compilation, allocation). A backend whose model
+cannot train (:class:`backends.UnsupportedError`) records a declared gap instead.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from backends import Backend, folder_module
+from backends import Backend, UnsupportedError, folder_module
 from backends.lenet import ReferenceLeNet
-from benchmarks.records import record_info
+from benchmarks.records import declare_gap, record_info
 from training.fashion_mnist import load_fashion_mnist, minibatches
 from training.loop import DEFAULT_LR
 from training.models import make_model
@@ -72,14 +73,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.mark.benchmark(group="lenet-epoch")
 @pytest.mark.parametrize("variant", ["chapter", "relu-max"])
-def test_lenet_epoch(benchmark, backend, pytestconfig, runner: str, variant: str) -> None:
+def test_lenet_epoch(benchmark, request, backend, pytestconfig, runner: str, variant: str) -> None:
     batches = epoch_batches(pytestconfig.getoption("lenet_steps"))
     rounds = min(PARTS, len(batches))
     size = len(batches) // rounds
     parts = [batches[i * size : (i + 1) * size] for i in range(rounds)]
     yardstick = YARDSTICK[runner]
-    train = runner_epoch(runner, backend, variant, batches[:WARMUP])
-    train_yardstick = runner_epoch(yardstick, backend, variant, batches[:WARMUP])
+    try:
+        train = runner_epoch(runner, backend, variant, batches[:WARMUP])
+        train_yardstick = runner_epoch(yardstick, backend, variant, batches[:WARMUP])
+    except UnsupportedError as error:  # a backend that cannot train: a declared gap
+        declare_gap(request, error, backend=backend.name, runner=runner, variant=variant, yardstick=yardstick)
     yardstick_seconds: list[float] = []
     done = []  # rounds finished
 

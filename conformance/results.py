@@ -101,7 +101,8 @@ class BenchmarkInfo:
     LeNet epoch benchmarks set ``backend``, ``runner`` (``adapter`` or
     ``reference``), ``variant``, ``examples`` (per round), ``yardstick`` (the runner
     timed in turns with it) and ``yardstick_seconds`` (its round times). The matmul
-    yardstick sets ``flops`` alone.
+    yardstick sets ``flops`` alone. ``gap``: why the pass was not timed, when the backend raised
+    :class:`backends.UnsupportedError` for it (a declared gap; its ``median_s`` is then NaN).
     """
 
     backend: str = ""
@@ -115,6 +116,7 @@ class BenchmarkInfo:
     variant: str = ""
     yardstick: str = ""
     yardstick_seconds: tuple[float, ...] = ()
+    gap: str = ""
 
     def to_extra_info(self) -> dict[str, Any]:
         """The keys and JSON-friendly values for ``benchmark.extra_info``."""
@@ -169,7 +171,8 @@ class EpochMetrics:
 @dataclass(frozen=True)
 class TrainingRun:
     """One LeNet training run: who trained (``runner``: ``reference`` or a backend), the
-    hyperparameters, and the metrics of each epoch; ``max_steps`` is None for whole epochs."""
+    hyperparameters, and the metrics of each epoch; ``max_steps`` is None for whole epochs.
+    ``gap``: why the backend could not train (its :class:`backends.UnsupportedError`; no metrics)."""
 
     runner: str
     variant: str
@@ -179,6 +182,7 @@ class TrainingRun:
     seed: int
     max_steps: int | None
     metrics: tuple[EpochMetrics, ...]
+    gap: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (the metrics as a list of dicts)."""
