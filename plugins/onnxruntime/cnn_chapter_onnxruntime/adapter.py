@@ -34,6 +34,7 @@ import onnxruntime as ort
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from cnn_chapter_onnxruntime.graphs import THREADS, node_session, run_node
+from reference.pool import _padded_shape  # the pooling buffer's shape, shared rather than copied
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -71,14 +72,11 @@ def _windows(
     return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
 
 
-def _pool_buffer(X: np.ndarray, geometry: PoolGeometry, fill: float, dtype: np.dtype) -> np.ndarray:
-    """X in a ``fill`` buffer padded by ``padding`` and grown after to hold every (ceil_mode) window."""
-    n, c, h, w = X.shape
-    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
-    (kh, kw), (oh, ow) = geometry.kernel_size, geometry.output_size
-    height = max(h + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
-    width = max(w + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
-    buffer = np.full((n, c, height, width), fill, dtype=dtype)
+def _pool_buffer(X: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
+    """X in a float64 buffer of zeros padded by ``padding`` and grown after to hold every (ceil_mode)
+    window: the reference's pooling buffer shape."""
+    buffer = np.zeros(_padded_shape(X.shape, geometry))
+    (ph, pw), (h, w) = geometry.padding, X.shape[2:]
     buffer[:, :, ph : ph + h, pw : pw + w] = X
     return buffer
 
@@ -200,15 +198,14 @@ class OnnxRuntimeBackend(Backend):
         """float64 average pooling: a ``ReduceSum`` node over the windows, over the reference's divisor."""
         self.note("float64 avg_pool2d as a float64 ReduceSum node over the windows (no double AveragePool)")
         kernel, stride, dilation = geometry.kernel_size, geometry.stride, geometry.dilation
-        windows = _windows(_pool_buffer(X, geometry, 0.0, np.float64), kernel, stride, dilation)
+        windows = _windows(_pool_buffer(X, geometry), kernel, stride, dilation)
         taps = windows.reshape(*windows.shape[:4], kernel[0] * kernel[1])
-        total = run_node("ReduceSum", np.dtype(np.float64), taps,
-                         np.array([-1]), labels=1, keepdims=0)  # fmt: skip
+        total = run_node("ReduceSum", np.dtype(np.float64), taps, np.array([-1]), int64_inputs=1, keepdims=0)
         # The divisor counts a window's real cells (count_include_pad=False) or its cells inside the
         # padded input (True); the ceil_mode overhang past the padded input never counts.
         h, w = X.shape[2:]
         (ph, pw) = geometry.padding
-        counted = _pool_buffer(np.ones((1, 1, h, w)), geometry, 0.0, np.float64)
+        counted = _pool_buffer(np.ones((1, 1, h, w)), geometry)
         if count_include_pad:
             counted[:, :, : h + 2 * ph, : w + 2 * pw] = 1.0
         return total / _windows(counted, kernel, stride, dilation).sum(axis=(-2, -1))
@@ -275,7 +272,7 @@ class OnnxRuntimeBackend(Backend):
         check_cross_entropy(logits, labels)
         dtype = result_dtype(logits)
         loss = run_node(
-            "SoftmaxCrossEntropyLoss", work_dtype(dtype), logits, labels, labels=1, reduction="mean"
+            "SoftmaxCrossEntropyLoss", work_dtype(dtype), logits, labels, int64_inputs=1, reduction="mean"
         )
         if np.isnan(logits).any():
             # A NaN logit makes its row's log-softmax, and so the mean, NaN.

@@ -80,42 +80,52 @@ def session(built: onnx.ModelProto) -> ort.InferenceSession:
 
 @functools.lru_cache(maxsize=512)
 def one_node(
-    op_type: str, dtype: np.dtype, shapes: tuple[tuple[int, ...], ...], labels: int, attributes: Attributes
+    op_type: str,
+    dtype: np.dtype,
+    shapes: tuple[tuple[int, ...], ...],
+    int64_inputs: int,
+    attributes: Attributes,
 ) -> ort.InferenceSession:
     """The cached session of one ``op_type`` node: inputs ``x0, x1, ...`` of ``shapes``, all of
-    ``dtype`` but the last ``labels`` (int64), one output ``y`` of ``dtype``.
+    ``dtype`` but the last ``int64_inputs`` (int64: labels, axes), one output ``y`` of ``dtype``.
 
     A missing kernel raises ONNX Runtime's ``NotImplemented`` (``KernelMissingError`` here).
     """
     names = [f"x{index}" for index in range(len(shapes))]
-    types = [dtype] * (len(shapes) - labels) + [np.dtype(np.int64)] * labels
+    types = [dtype] * (len(shapes) - int64_inputs) + [np.dtype(np.int64)] * int64_inputs
     node = helper.make_node(op_type, names, ["y"], **dict(attributes))
     inputs = [(name, kind, shape) for name, kind, shape in zip(names, types, shapes, strict=True)]
     return session(model([node], inputs, [("y", dtype)]))
 
 
 def node_session(
-    op_type: str, dtype: np.dtype, shapes: Sequence[tuple[int, ...]], labels: int, attributes: dict[str, Any]
+    op_type: str,
+    dtype: np.dtype,
+    shapes: Sequence[tuple[int, ...]],
+    int64_inputs: int,
+    attributes: dict[str, Any],
 ) -> ort.InferenceSession:
     """The cached session of :func:`one_node` for these attributes (lists allowed);
     :class:`backends.UnsupportedError` where the CPU provider has no kernel for ``dtype``."""
     signature = tuple(sorted((key, _hashable(value)) for key, value in attributes.items()))
     try:
-        return one_node(op_type, np.dtype(dtype), tuple(map(tuple, shapes)), labels, signature)
+        return one_node(op_type, np.dtype(dtype), tuple(map(tuple, shapes)), int64_inputs, signature)
     except KernelMissingError as error:
         raise UnsupportedError(
             f"ONNX Runtime's CPU provider has no {np.dtype(dtype)} {op_type} kernel"
         ) from error
 
 
-def run_node(op_type: str, dtype: np.dtype, *arrays: np.ndarray, labels: int = 0, **attributes: Any) -> Any:
-    """``op_type`` on ``arrays`` (the last ``labels`` of them int64, the others cast to ``dtype``).
+def run_node(
+    op_type: str, dtype: np.dtype, *arrays: np.ndarray, int64_inputs: int = 0, **attributes: Any
+) -> Any:
+    """``op_type`` on ``arrays`` (the last ``int64_inputs`` of them int64, the others cast to ``dtype``).
 
     Raises :class:`backends.UnsupportedError` where the CPU provider has no kernel for ``dtype``.
     """
-    feeds = [np.ascontiguousarray(a, dtype=dtype) for a in arrays[: len(arrays) - labels]]
-    feeds += [np.ascontiguousarray(a, dtype=np.int64) for a in arrays[len(arrays) - labels :]]
-    runner = node_session(op_type, dtype, [a.shape for a in feeds], labels, attributes)
+    feeds = [np.ascontiguousarray(a, dtype=dtype) for a in arrays[: len(arrays) - int64_inputs]]
+    feeds += [np.ascontiguousarray(a, dtype=np.int64) for a in arrays[len(arrays) - int64_inputs :]]
+    runner = node_session(op_type, dtype, [a.shape for a in feeds], int64_inputs, attributes)
     return runner.run(None, {f"x{index}": a for index, a in enumerate(feeds)})[0]
 
 

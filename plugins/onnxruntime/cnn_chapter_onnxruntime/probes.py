@@ -41,9 +41,16 @@ ONES_5 = np.ones((1, 1, 5, 5), dtype=np.float32)
 TAILS = np.array([-40, -20, -17, -10], dtype=np.float32)
 
 
-def _node(op_type: str, dtype: np.dtype, *arrays: np.ndarray, labels: int = 0, **attributes) -> Callable:
+def _node(
+    op_type: str, dtype: np.dtype, *arrays: np.ndarray, int64_inputs: int = 0, **attributes
+) -> Callable:
     """The native call, deferred: ``op_type`` as a one-node model on ``arrays``."""
-    return lambda: np.asarray(run_node(op_type, dtype, *arrays, labels=labels, **attributes))
+    return lambda: np.asarray(run_node(op_type, dtype, *arrays, int64_inputs=int64_inputs, **attributes))
+
+
+def _loss(dtype: np.dtype, logits: np.ndarray, labels: np.ndarray) -> Callable:
+    """The native mean softmax cross-entropy of ``logits`` and int64 ``labels``, deferred."""
+    return _node("SoftmaxCrossEntropyLoss", dtype, logits, labels, int64_inputs=1, reduction="mean")
 
 
 def _log(values: np.ndarray) -> np.ndarray:
@@ -114,7 +121,7 @@ def _special_value_probes() -> list[Probe]:
         return Probe("cross-entropy with -inf, NaN and huge logits",
                      f"SoftmaxCrossEntropyLoss({dtype.name} z, y, reduction='mean'),"
                      f" z = {CE_LOGITS[row].tolist()}, y = {CE_LABELS[row]}",
-                     _node("SoftmaxCrossEntropyLoss", dtype, logits, labels, labels=1, reduction="mean"),
+                     _loss(dtype, logits, labels),
                      lambda: np.asarray(reference.softmax_cross_entropy(logits, labels)),
                      "native; logits holding NaN give NaN")  # fmt: skip
 
@@ -172,7 +179,7 @@ def _special_value_probes() -> list[Probe]:
         ce_row(2, F32),
         Probe("cross-entropy with -inf, NaN and huge logits",
               "SoftmaxCrossEntropyLoss(float64 z, y, reduction='mean'), z = [[0, nan, 1]], y = [0]",
-              _node("SoftmaxCrossEntropyLoss", F64, nan_off_label, np.array([0]), labels=1, reduction="mean"),
+              _loss(F64, nan_off_label, np.array([0])),
               lambda: np.asarray(reference.softmax_cross_entropy(nan_off_label, np.array([0]))),
               "logits holding NaN give NaN"),
         Probe("flatten of a 1-D input", "Flatten(x, axis=1), x of shape (5,)",
