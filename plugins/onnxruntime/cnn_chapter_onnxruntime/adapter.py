@@ -13,8 +13,10 @@ Quirks handled here (each call that needs one records a note):
 - The ``Sigmoid`` kernels are off by more than the reference's bound in float32 and flush the
   float64 tail (x below about -37) to 0: sigmoid runs as a float64 ``Exp`` node of ``-|x|`` and the
   stable quotient, rounded once.
-- The float64 ``SoftmaxCrossEntropyLoss`` kernel skips a NaN logit off the label (a finite loss):
-  logits holding NaN give NaN, as the reference's log-softmax does.
+- ``SoftmaxCrossEntropyLoss``: the float64 kernel skips a NaN logit off the label (a finite loss)
+  and both give inf for a +inf logit: a row holding NaN or +inf, or only -inf, makes the loss NaN,
+  as the reference's log-softmax does. The float32 kernel overflows to inf from logits near the
+  largest float32: such logits go through the float64 kernel.
 - ``Relu`` keeps -0.0 (the reference: +0.0): its output + 0.0.
 - The CPU provider has no float64 ``Conv`` or ``AveragePool`` kernel: float64 convolution runs as
   im2col (NumPy views of the zero-padded input) times the weights in a float64 ``MatMul`` node, and
@@ -270,14 +272,21 @@ class OnnxRuntimeBackend(Backend):
 
     def softmax_cross_entropy(self, logits, labels):
         check_cross_entropy(logits, labels)
-        dtype = result_dtype(logits)
-        loss = run_node(
-            "SoftmaxCrossEntropyLoss", work_dtype(dtype), logits, labels, int64_inputs=1, reduction="mean"
-        )
-        if np.isnan(logits).any():
-            # A NaN logit makes its row's log-softmax, and so the mean, NaN.
+        dtype, z = result_dtype(logits), np.asarray(logits)
+        work = work_dtype(dtype)
+        finite = np.abs(z[np.isfinite(z)])
+        if work == np.float32 and (finite > np.sqrt(np.finfo(np.float32).max)).any():
             self.note(
-                "cross-entropy of logits holding NaN is NaN (the float64 kernel skips a NaN off the label)"
+                "cross-entropy of huge float32 logits by the float64 kernel (float32's overflows to inf)"
+            )
+            work = np.dtype(np.float64)
+        loss = run_node("SoftmaxCrossEntropyLoss", work, z, labels, int64_inputs=1, reduction="mean")
+        # The reference's log-softmax z - max - log(sum(exp(z - max))) is NaN for a row holding NaN
+        # or +inf, or only -inf, and so is the mean.
+        if (np.isnan(z).any(axis=1) | np.isposinf(z).any(axis=1) | np.isneginf(z).all(axis=1)).any():
+            self.note(
+                "cross-entropy is NaN when a row holds NaN or +inf, or only -inf"
+                " (the kernels skip a NaN off the label and give inf for +inf)"
             )
             loss = np.nan
         return dtype.type(loss)
