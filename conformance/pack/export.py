@@ -9,15 +9,15 @@ each factor's level and the case's seed drawn by
 depend on its version), built as the suite builds them (ids ``hyp-<function>-<levels>-<seed>``).
 An op's sample does not depend on which other ops are exported.
 
-Each case's inputs are written in C order (its memory layout is recorded, not
-reproduced), the reference's outputs and each output's bound as
+Each case's inputs are written as the suite makes them, in C order (its memory
+layout is recorded, not reproduced); the reference's outputs and each output's bound as
 :func:`conformance.runner` computes them. A reduction or relative bound also
 records its terms (:class:`conformance.tolerance.BoundTerms`) when they
 reproduce the bound array exactly; otherwise (``sigmoid_vjp`` adds a flushed
 term) only the array is the bound, with a note. A case whose keyword
 arguments JSON cannot hold is listed under ``skipped`` with the reason.
-The same code and NumPy give the same bytes: sorted keys, no timestamps,
-version 1.0 ``.npy`` headers.
+The same code gives the same bytes: sorted keys, no timestamps, version 1.0
+``.npy`` headers, and every NaN of an output, bound or magnitude the positive quiet NaN.
 """
 
 from __future__ import annotations
@@ -113,6 +113,14 @@ def pack_cases(ops: Sequence[str] | None = None, per_op: int = PER_OP, seed: int
     return cases
 
 
+def canonical_nans(array: np.ndarray) -> np.ndarray:
+    """``array`` with every NaN the positive quiet NaN: its sign and payload, which the comparison
+    ignores, differ between NumPy versions (NumPy 1.23 and 2.x wrote 5 of 9771 files differently)."""
+    if array.dtype.kind != "f" or not np.isnan(array).any():
+        return array
+    return np.where(np.isnan(array), np.array(np.nan, dtype=array.dtype), array)
+
+
 def _terms(bound: np.ndarray, recorded: list[BoundTerms], folder: Path, name: str) -> dict[str, Any] | None:
     """The recorded terms that reproduce ``bound`` exactly (magnitude written beside it), or None."""
     for terms in recorded:
@@ -121,7 +129,7 @@ def _terms(bound: np.ndarray, recorded: list[BoundTerms], folder: Path, name: st
         magnitude = terms.magnitude.reshape(bound.shape)
         rebuilt = terms.coefficient * np.abs(magnitude) + terms.addend
         if np.array_equal(rebuilt, bound, equal_nan=True):
-            write_npy(folder / f"{name}.magnitude.npy", magnitude)
+            write_npy(folder / f"{name}.magnitude.npy", canonical_nans(magnitude))
             return {"formula": terms.formula, "coefficient": terms.coefficient, "addend": terms.addend,
                     "parts": dict(terms.parts)}  # fmt: skip
     return None
@@ -139,7 +147,7 @@ def _bound_entry(
         write_npy(folder / f"{name}.signed.npy", signed)
         return {"kind": "exact", "signed": f"{relative}.signed.npy"}
     array = np.broadcast_to(np.asarray(bound, dtype=np.float64), expected.shape)
-    write_npy(folder / f"{name}.npy", array)
+    write_npy(folder / f"{name}.npy", canonical_nans(array))
     terms = _terms(array, recorded, folder, name)
     entry: dict[str, Any] = {"kind": "elementwise", "file": f"{relative}.npy", "terms": terms}
     if terms is None:
@@ -168,7 +176,7 @@ def case_entry(case: Case, root: Path) -> dict[str, Any]:
         for array_spec, array in zip(case.inputs, arrays, strict=True)
     ]
     outputs = [
-        _array_entry(root, f"{folder}/expected/{name}.npy", name, np.asarray(value))
+        _array_entry(root, f"{folder}/expected/{name}.npy", name, canonical_nans(np.asarray(value)))
         | {"bound": _bound_entry(bound, np.asarray(value), recorded, root, case.id, name)}
         for name, value, bound in zip(spec_function.outputs, expected, bounds, strict=True)
     ]
