@@ -188,6 +188,13 @@ def test_a_truncated_output_names_the_file(pack: Path, outputs: Path) -> None:
     assert error.path == path and "truncated" in str(error)
 
 
+def test_a_truncated_array_in_the_pack_names_the_file(copy: Path, outputs: Path) -> None:
+    path = copy / manifest(copy)["cases"][2]["outputs"][0]["file"]
+    path.write_bytes(path.read_bytes()[:-8])
+    error = _error(copy, outputs)
+    assert error.path == path and "truncated" in str(error)
+
+
 def test_a_flipped_byte_in_the_pack_names_the_file(copy: Path, outputs: Path) -> None:
     path = copy / manifest(copy)["cases"][3]["inputs"][0]["file"]
     data = bytearray(path.read_bytes())

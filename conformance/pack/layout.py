@@ -126,7 +126,8 @@ def check_checksums(root: Path) -> str:
     """Check every file of the pack against ``SHA256SUMS`` and return the pack's digest.
 
     :class:`PackError` on a malformed line, a listed file that is missing or
-    whose checksum differs (corrupted), or a file that is not listed (foreign).
+    whose checksum differs (truncated, where a ``.npy`` file is; else corrupted),
+    or a file that is not listed (foreign).
     """
     listing = root / CHECKSUMS
     if not listing.is_file():
@@ -145,6 +146,8 @@ def check_checksums(root: Path) -> str:
         if not path.is_file():
             raise PackError(path, f"missing: listed in {CHECKSUMS}")
         if sha256(path) != digest:
+            if name.endswith(".npy"):
+                read_npy(path)  # a truncated or unreadable array says so
             raise PackError(path, f"corrupted: its sha256 differs from the one in {CHECKSUMS}")
     return sha256(listing)
 

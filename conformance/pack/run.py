@@ -37,7 +37,7 @@ def run(pack: Path, outputs: Path, backend_name: str, device: str = "auto") -> C
     manifest = load_manifest(pack)
     backend = backends.get_backend(backend_name, device=device)
     clear(outputs, INDEX)
-    index = {"pack": sha256(pack / "SHA256SUMS"), "implementation": str(backend.environment()),
+    index = {"pack": sha256(pack / "SHA256SUMS"), "implementation": backend.environment(),
              "not_computed": {}, "failed": {}}  # fmt: skip
     counts: Counter[str] = Counter()
     for case in manifest["cases"]:
