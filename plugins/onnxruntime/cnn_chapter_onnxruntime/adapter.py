@@ -36,7 +36,6 @@ import onnxruntime as ort
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from cnn_chapter_onnxruntime.graphs import THREADS, node_session, run_node
-from reference.pool import _padded_shape  # the pooling buffer's shape, shared rather than copied
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -75,10 +74,16 @@ def _windows(
 
 
 def _pool_buffer(X: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
-    """X in a float64 buffer of zeros padded by ``padding`` and grown after to hold every (ceil_mode)
-    window: the reference's pooling buffer shape."""
-    buffer = np.zeros(_padded_shape(X.shape, geometry))
+    """X in a float64 buffer of zeros: ``padding`` on each side, grown after where the last
+    (ceil_mode) window ends past the padded input, at ``(out - 1) * stride + dilation * (k - 1) + 1``."""
     (ph, pw), (h, w) = geometry.padding, X.shape[2:]
+    ends = [
+        (out - 1) * stride + dilation * (k - 1) + 1
+        for out, stride, dilation, k in zip(
+            geometry.output_size, geometry.stride, geometry.dilation, geometry.kernel_size, strict=True
+        )
+    ]
+    buffer = np.zeros((*X.shape[:2], max(h + 2 * ph, ends[0]), max(w + 2 * pw, ends[1])))
     buffer[:, :, ph : ph + h, pw : pw + w] = X
     return buffer
 
