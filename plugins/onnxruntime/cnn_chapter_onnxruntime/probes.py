@@ -126,6 +126,9 @@ def _special_value_probes() -> list[Probe]:
                      "native; logits holding NaN give NaN")  # fmt: skip
 
     nan_off_label = np.array([[0.0, np.nan, 1.0]])
+    # Two rows whose losses (2e38 each) are finite in float32 but whose sum is not.
+    huge_losses = np.array([[0.0, 2e38], [0.0, 2e38]], dtype=np.float32)
+    plus_inf = np.array([[np.inf, 0.0, 1.0]])
     return [
         Probe("NaN in a max window", "MaxPool(x, kernel_shape=[2, 2], strides=[2, 2])",
               _node("MaxPool", F32, WITH_NAN, **_pool(2, 2, 0, False)),
@@ -182,6 +185,17 @@ def _special_value_probes() -> list[Probe]:
               _loss(F64, nan_off_label, np.array([0])),
               lambda: np.asarray(reference.softmax_cross_entropy(nan_off_label, np.array([0]))),
               "logits holding NaN give NaN"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              "SoftmaxCrossEntropyLoss(float32 z, y, reduction='mean'),"
+              " z = [[0, 2e38], [0, 2e38]], y = [0, 0]",
+              _loss(F32, huge_losses, np.array([0, 0])),
+              lambda: np.asarray(reference.softmax_cross_entropy(huge_losses, np.array([0, 0]))),
+              "logits above sqrt(float32 max) through the float64 kernel"),
+        Probe("cross-entropy with -inf, NaN and huge logits",
+              "SoftmaxCrossEntropyLoss(float64 z, y, reduction='mean'), z = [[inf, 0, 1]], y = [1]",
+              _loss(F64, plus_inf, np.array([1])),
+              lambda: np.asarray(reference.softmax_cross_entropy(plus_inf, np.array([1]))),
+              "a row holding +inf gives NaN"),
         Probe("flatten of a 1-D input", "Flatten(x, axis=1), x of shape (5,)",
               _node("Flatten", F32, FLAT_1D, axis=1), lambda: reference.flatten(FLAT_1D), "native"),
         Probe("subnormal inputs", "Gemm(x, w, transB=1), x = [[1e-40, 1e-45]], w = [[1e38, 1e38]] float32",
