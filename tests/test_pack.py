@@ -17,7 +17,6 @@ import pytest
 
 import reference
 from backends.base import UnsupportedError
-from conformance.cases import _tuples
 from conformance.pack.__main__ import main
 from conformance.pack.export import export, generated_sample, pack_cases
 from conformance.pack.layout import (
@@ -30,7 +29,7 @@ from conformance.pack.layout import (
     write_checksums,
     write_npy,
 )
-from conformance.pack.run import run
+from conformance.pack.run import run, tuples
 from conformance.pack.verify import FAIL, MISSING, NOT_COMPUTED, PASS, verify
 from conformance.specs import SPECS
 from tests.conformance_fakes import NAME, ReferenceBackend, install
@@ -66,7 +65,7 @@ def reference_outputs(pack: Path, outputs: Path) -> None:
     """Each case's outputs from ``reference.<function>`` on the pack's inputs (not its expected files)."""
     for case in manifest(pack)["cases"]:
         arrays = [np.load(pack / entry["file"]) for entry in case["inputs"]]
-        kwargs = {name: _tuples(value) for name, value in case["kwargs"].items()}
+        kwargs = {name: tuples(value) for name, value in case["kwargs"].items()}
         with np.errstate(all="ignore"):
             values = getattr(reference, case["function"])(*arrays, **kwargs)
         values = values if isinstance(values, tuple) else (values,)
@@ -110,7 +109,7 @@ def test_the_recorded_terms_rebuild_the_bound(pack: Path) -> None:
     (output,) = case["outputs"]
     terms = output["bound"]["terms"]
     magnitude = np.load(pack / terms["magnitude"])
-    kwargs = {name: _tuples(value) for name, value in case["kwargs"].items()}
+    kwargs = {name: tuples(value) for name, value in case["kwargs"].items()}
     np.testing.assert_array_equal(magnitude, reference.linear(X, W, b, **kwargs))
     n, u = X.shape[1] + 1, 2.0**-24 if case["dtype"] == "float32" else 2.0**-53
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import backends
 from backends.base import UnsupportedError
-from conformance.cases import _tuples
 from conformance.pack.layout import (
     INDEX,
     clear,
@@ -27,6 +27,11 @@ from conformance.pack.layout import (
     sha256,
     write_npy,
 )
+
+
+def tuples(value: Any) -> Any:
+    """The manifest's JSON arrays as the tuples they stand for, recursively."""
+    return tuple(map(tuples, value)) if isinstance(value, list) else value
 
 
 def run(pack: Path, outputs: Path, backend_name: str, device: str = "auto") -> Counter[str]:
@@ -42,7 +47,7 @@ def run(pack: Path, outputs: Path, backend_name: str, device: str = "auto") -> C
     counts: Counter[str] = Counter()
     for case in manifest["cases"]:
         arrays = [read_checked_npy(pack, entry) for entry in case["inputs"]]
-        kwargs = {name: _tuples(value) for name, value in case["kwargs"].items()}
+        kwargs = {name: tuples(value) for name, value in case["kwargs"].items()}
         try:
             with np.errstate(all="ignore"):
                 value = getattr(backend, case["function"])(*arrays, **kwargs)
