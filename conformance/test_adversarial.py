@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 
 from conformance.cases import DTYPES, Generated, suffix
-from conformance.runner import run_case
+from conformance.runner import DrawnCases
 from conformance.specs import SPECS
 
 ADVERSARIAL = [
@@ -27,9 +27,12 @@ ADVERSARIAL = [
 
 @pytest.mark.parametrize("generated", ADVERSARIAL, ids=[generated.name for generated in ADVERSARIAL])
 def test_adversarial(backend, results, gaps, generated: Generated) -> None:
+    drawn = DrawnCases(backend, results, gaps)
+
     @given(cases=generated.strategy)
     def check(cases) -> None:
         for case in cases:
-            run_case(backend, case, results, gaps)
+            drawn.run(case)
 
     check()
+    drawn.finish()

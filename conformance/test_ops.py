@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conformance.cases import Case, Generated
-from conformance.runner import run_case
+from conformance.runner import DrawnCases, run_case
 from conformance.specs import SPECS, all_cases
 
 CASES = all_cases()
@@ -39,9 +39,12 @@ def test_case(backend, results, gaps, case: Case) -> None:
 
 @pytest.mark.parametrize("generated", GENERATED, ids=[generated.name for generated in GENERATED])
 def test_generated(backend, results, gaps, generated: Generated) -> None:
+    drawn = DrawnCases(backend, results, gaps)
+
     @HYPOTHESIS
     @given(case=generated.strategy)
     def check(case: Case) -> None:
-        run_case(backend, case, results, gaps)
+        drawn.run(case)
 
     check()
+    drawn.finish()

@@ -95,6 +95,39 @@ def test_a_gap_covers_an_op_spec_forward_and_vjp_alike(pytester, monkeypatch, tm
     assert "rerun: pytest conformance --backend fake -k 'test_case[relu_vjp-2x3x4x4-f32]'" in run.stdout.str()
 
 
+def _relu_vjp_unsupported(X, dY):
+    raise UnsupportedError("no autograd")
+
+
+DRAWN_RELU = "test_adversarial and relu-f32"  # draws relu and relu_vjp cases in one test
+
+
+def test_a_drawn_test_takes_a_vjp_gap_case_by_case(pytester, monkeypatch, tmp_path):
+    backend = ReferenceBackend({"relu_vjp": _relu_vjp_unsupported})
+    run, records = _run(pytester, monkeypatch, tmp_path, _gap("relu_vjp", "*"), backend, "-k", DRAWN_RELU)
+    run.assert_outcomes(xfailed=1)
+    drawn = [record for record in records.values() if record.source == "adversarial"]
+    statuses = {(record.op, record.status) for record in drawn}
+    assert statuses == {("relu", Status.PASS), ("relu_vjp", Status.GAP)}
+    run.stdout.fnmatch_lines(["*known gap (*gap 1): * drawn cases*"])
+
+
+def test_a_wrong_forward_fails_a_drawn_test_that_also_meets_a_declared_gap(pytester, monkeypatch, tmp_path):
+    backend = ReferenceBackend({"relu_vjp": _relu_vjp_unsupported, "relu": lambda X: np.asarray(X) + 1})
+    run, records = _run(pytester, monkeypatch, tmp_path, _gap("relu_vjp", "*"), backend, "-k", DRAWN_RELU)
+    run.assert_outcomes(failed=1)
+    assert Status.FAIL in {record.status for record in records.values() if record.op == "relu"}
+
+
+def test_a_declared_gap_that_passes_in_a_drawn_test_fails_it(pytester, monkeypatch, tmp_path):
+    run, records = _run(
+        pytester, monkeypatch, tmp_path, _gap("relu_vjp", "*"), ReferenceBackend(), "-k", DRAWN_RELU
+    )
+    run.assert_outcomes(failed=1)
+    assert Status.FIXED in {record.status for record in records.values() if record.op == "relu_vjp"}
+    run.stdout.fnmatch_lines(["*now passes: remove the entry*"])
+
+
 def test_an_unsupported_call_without_a_gap_is_an_error_not_a_skip(pytester, monkeypatch, tmp_path):
     backend = ReferenceBackend({"corr2d_multi_in_out_1x1": _unsupported})
     run, records = _run(pytester, monkeypatch, tmp_path, "", backend, "-k", "chapter-1x1")
