@@ -28,6 +28,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "divergences": collect.divergence_table(found),
         "benchmarks": benchmarks,
         "lenet": collect.lenet_table(found),
+        "export": collect.export_table(found),
         "mutation-catalogue": collect.mutation_table(found.catalogue),
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),

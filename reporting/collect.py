@@ -22,6 +22,7 @@ from typing import Any
 
 from benchmarks.records import MATMUL_NAME
 from conformance.cases import ADVERSARIAL
+from conformance.lenet_checks import BATCH, EXPORT_STEPS
 from conformance.results import (
     TRAINING_FILE,
     BenchmarkResult,
@@ -307,8 +308,12 @@ def _gflops(result: BenchmarkResult) -> float | None:
 def op_benchmarks(found: Found) -> tuple[Table, dict[tuple[str, str, str], dict[str, float]]]:
     """GFLOP/s per (op, size, pass) and backend, with ratios to the fastest and to matmul."""
     rates: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
+    gaps: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # passes a backend declared it cannot run
     matmul: dict[str, float] = {}
     for backend, result in found.benchmark_results():
+        if result.info.gap:
+            gaps[(result.info.op, result.info.workload, result.info.pass_)].add(backend)
+            continue
         rate = _gflops(result)
         if rate is None:
             continue
@@ -318,13 +323,14 @@ def op_benchmarks(found: Found) -> tuple[Table, dict[tuple[str, str, str], dict[
             rates[(result.info.op, result.info.workload, result.info.pass_)][backend] = rate
     backends = [b for b in found.backends if b in found.benchmarks]
     rows: list[list[str | Cell]] = []
-    for key in sorted(rates):
-        fastest = max(rates[key].values())
+    for key in sorted(set(rates) | {key for key in gaps if key[0]}):
+        timed = rates.get(key, {})  # a row of gaps only adds no (empty) entry to the rates
+        fastest = max(timed.values(), default=0.0)
         cells: list[str | Cell] = []
         for backend in backends:
-            rate = rates[key].get(backend)
+            rate = timed.get(backend)
             if rate is None:
-                cells.append("-")
+                cells.append(Cell("gap", Tone.NEUTRAL) if backend in gaps[key] else "-")
                 continue
             to_matmul = f", {rate / matmul[backend]:.2f} mm" if backend in matmul else ""
             cells.append(f"{rate:.2f} ({rate / fastest:.2f}x fastest{to_matmul})")
@@ -342,9 +348,12 @@ def lenet_table(found: Found) -> Table:
     """Per runner and variant: accuracy, throughput, and the epoch benchmark against the plain loop."""
     # (backend, runner, variant) -> (runner's ex/s, its yardstick's ex/s), from median rounds
     epoch: dict[tuple[str, str, str], tuple[float, float | None]] = {}
+    epoch_gaps: set[tuple[str, str, str]] = set()  # a runner that cannot train (declared gap)
     for backend, result in found.benchmark_results():
         info = result.info
-        if info.examples:
+        if info.gap and info.runner:
+            epoch_gaps.add((backend, info.runner, info.variant))
+        elif info.examples:
             seconds = info.yardstick_seconds
             yardstick = info.examples / statistics.median(seconds) if seconds else None
             epoch[(backend, info.runner, info.variant)] = (info.examples / result.median_s, yardstick)
@@ -352,18 +361,19 @@ def lenet_table(found: Found) -> Table:
     for runner in ("reference", *found.backends):
         for variant in sorted(VARIANTS):
             run = found.training.get((runner, variant))
-            last = run.metrics[-1] if run else None
+            last = run.metrics[-1] if run and run.metrics else None
             # The reference is timed in turns with the PyTorch adapter, an adapter with its plain loop.
             key = ("torch", "reference", variant) if runner == "reference" else (runner, "adapter", variant)
             adapter, plain = epoch.get(key, (None, None))
-            if not (last or adapter):
+            gap = run.gap if run else ""  # a backend that cannot train: its declared reason
+            if not (last or adapter or gap or key in epoch_gaps):
                 continue
+            accuracy = f"{last.test_acc:.4f}" if last else Cell(f"gap: {gap}", Tone.NEUTRAL) if gap else "-"
             rows.append([
-                runner, variant,
-                f"{last.test_acc:.4f}" if last else "-",
-                f"{len(run.metrics)} ({run.lr}, {run.batch_size})" if run else "-",
+                runner, variant, accuracy,
+                f"{len(run.metrics)} ({run.lr}, {run.batch_size})" if last else "-",
                 f"{last.examples_per_s:,.0f}" if last else "-",
-                f"{adapter:,.0f}" if adapter else "-",
+                f"{adapter:,.0f}" if adapter else Cell("gap", Tone.NEUTRAL) if key in epoch_gaps else "-",
                 f"{plain:,.0f}" if plain else "-",
                 f"{adapter / plain:.2f}" if adapter and plain else "-",
             ])  # fmt: skip
@@ -376,6 +386,44 @@ def lenet_table(found: Found) -> Table:
         "benchmark times the adapter's train_step and the framework's plain loop in turns, round by round "
         "(float32, batch 128, rates from the median round). For the NumPy reference the last two "
         "columns are the PyTorch adapter's rate, timed in turns with it, and the reference's rate over it.",
+    )  # fmt: skip
+
+
+def _export_verdict(case: CaseResult) -> Cell:
+    """pass (good); a gap with its reason and upstream link (neutral); else the status and message (bad)."""
+    if case.status == Status.PASS:
+        return Cell("pass", Tone.GOOD)
+    if case.status == Status.GAP:
+        return Cell(f"gap: {case.gap} ({case.upstream or 'no upstream link'})", Tone.NEUTRAL)
+    return Cell(f"{case.status}: {case.message}", Tone.BAD)
+
+
+def export_table(found: Found) -> Table:
+    """Per backend and variant, the ``lenet_export`` record: the trained LeNet exported to ONNX and
+    run in ONNX Runtime (exporter, version, opset, worst ratios, seconds, verdict)."""
+    rows: list[list[str | Cell]] = []
+    for backend in found.backends:
+        for case in found.cases(backend):
+            if case.op != "lenet_export":
+                continue
+            params = case.params
+            exporter = f"{params['exporter']} {params['exporter_version']}" if "exporter" in params else "-"
+            seconds = [f"{params[key]:.2f}" if key in params else "-" for key in ("export_s", "check_s")]
+            rows.append([
+                backend, params.get("variant", "-"), exporter, str(params.get("opset", "-")),
+                _ratio(params.get("ratio_backend")), _ratio(params.get("ratio_reference")),
+                " / ".join(seconds), _export_verdict(case),
+            ])  # fmt: skip
+    return Table(
+        "Exported LeNets in ONNX Runtime",
+        ["backend", "variant", "exporter and version", "opset", "ratio vs backend", "ratio vs reference",
+         "export / check s", "verdict"],
+        rows,
+        f"Each backend's float32 LeNet after {EXPORT_STEPS} SGD steps, exported with its framework's "
+        f"exporter and run in ONNX Runtime's CPU provider on {BATCH} test images; worst error-to-bound "
+        "ratios of its logits against the backend's own (bound: twice the LeNet logits bound) and "
+        "against the float64 reference at the same parameters (the LeNet logits bound), accepted at <= 1.",
+        "No export results (conformance/test_export.py).",
     )  # fmt: skip
 
 
