@@ -146,6 +146,31 @@ def plugin_check(session: nox.Session) -> None:
     session.run("pytest", PLUGIN_TEST, "-m", "slow", *session.posargs)
 
 
+@nox.session(python=False)
+def pack(session: nox.Session) -> None:
+    """The conformance pack into results/pack, or the folder after -- (export options after it too)."""
+    folder, *args = session.posargs or [str(RESULTS / "pack")]
+    python = backend_python(session, None)
+    session.run(python, "-m", "conformance.pack", "export", folder, *args, external=True)
+
+
+@nox.session(name="pack-check", python=False, tags=["tests"])
+def pack_check(session: nox.Session) -> None:
+    """The pack read by examples/pack_runner_torch.py (python -I, outside the tree), then checked on torch."""
+    python = os.path.abspath(backend_python(session, "torch"))  # absolute: the runner runs in tmp
+    tmp = Path(session.create_tmp())
+    shutil.rmtree(tmp / "runner", ignore_errors=True)
+    pack = ["-m", "conformance.pack"]
+    session.run(python, *pack, "export", str(tmp / "pack"), external=True)
+    with session.chdir(tmp):
+        runner = ROOT / "examples" / "pack_runner_torch.py"
+        session.run(python, "-I", str(runner), "pack", "--outputs", "runner", external=True)
+    session.run(python, *pack, "verify", str(tmp / "pack"), str(tmp / "runner"), external=True)
+    session.run(python, *pack, "run", str(tmp / "pack"), str(tmp / "torch"), "--backend", "torch",
+                external=True)  # fmt: skip
+    session.run(python, *pack, "verify", str(tmp / "pack"), str(tmp / "torch"), external=True)
+
+
 @nox.session(name="bench-reference", python=False)
 def bench_reference(session: nox.Session) -> None:
     """Benchmarks of the reference ops, with GFLOP/s beside NumPy's matmul."""
