@@ -57,3 +57,19 @@ def test_every_vjp_and_only_the_training_checks_are_declared_gaps() -> None:
     assert lenet <= set(LENET_OPS)
     assert "lenet_npz" not in lenet and "lenet_arguments" not in lenet  # no training needed: they run
     assert all(gap.upstream.startswith("https://") for gap in gaps)
+
+
+def test_every_environment_runs_exported_files_in_the_plugins_onnxruntime() -> None:
+    """One ONNX Runtime version across the suite: the exported-LeNet check in each framework's
+    environment runs the version the plugin backend is checked with."""
+    declared = discover(ROOT)
+    pins = {
+        name: {
+            package.requirement
+            for package in backend.environment.packages
+            if "onnxruntime" in package.requirement
+        }
+        for name, backend in declared.items()
+        if name in ("torch", "tensorflow", "mxnet", "jax", "onnxruntime")
+    }
+    assert pins == dict.fromkeys(pins, pins["onnxruntime"]) and len(pins) == 5
