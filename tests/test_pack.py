@@ -173,6 +173,17 @@ def test_a_backend_without_vjps_leaves_them_not_computed(
         assert passed == cases and (failed, missing, not_computed) == ("0", "0", "0")
 
 
+def test_run_with_an_unknown_backend_says_so_without_a_traceback(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(pack), str(tmp_path / "out"), "--backend", "no-such-backend"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(
+        "error: backend 'no-such-backend': unknown backend 'no-such-backend'; known backends:"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def _error(pack: Path, outputs: Path) -> PackError:
     with pytest.raises(PackError) as raised:
         verify(pack, outputs)

@@ -1,7 +1,8 @@
 """``python -m conformance.pack {export,verify,run}``: write a pack, check outputs, compute them.
 
 Exit status: 0 on success; 1 when ``verify`` finds a failing or missing output;
-2 on a malformed pack or outputs folder (the message names the file).
+2 on a malformed pack or outputs folder (the message names the file), or a backend
+``run`` cannot use here (unknown, its framework not installed, an unknown device).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from conformance.pack.export import PER_OP, SEED, export
 from conformance.pack.layout import PackError
-from conformance.pack.run import run
+from conformance.pack.run import BackendUnavailableError, run
 from conformance.pack.verify import FAIL, MISSING, table, verify
 
 SHOWN = 20  # failing or missing cases printed before the table
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; print a :class:`PackError` (no traceback) and return 2 on one."""
+    """Run one subcommand; print a :class:`PackError` or an unavailable backend (no traceback), return 2."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "export":
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         outcomes = verify(args.dir, args.outputs)
-    except PackError as error:
+    except (PackError, BackendUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     bad = [outcome for outcome in outcomes if outcome.status in (FAIL, MISSING)]

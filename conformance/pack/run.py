@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 import backends
 from backends.base import UnsupportedError
@@ -29,6 +30,10 @@ from conformance.pack.layout import (
 )
 
 
+class BackendUnavailableError(Exception):
+    """The backend named cannot run here: unknown, its framework not installed, or an unknown device."""
+
+
 def tuples(value: Any) -> Any:
     """The manifest's JSON arrays as the tuples they stand for, recursively."""
     return tuple(map(tuples, value)) if isinstance(value, list) else value
@@ -37,15 +42,20 @@ def tuples(value: Any) -> Any:
 def run(pack: Path, outputs: Path, backend_name: str, device: str = "auto") -> Counter[str]:
     """Write ``backend_name``'s outputs of every case of ``pack`` into ``outputs`` (replacing earlier ones).
 
-    Returns the counts of ``computed``, ``not_computed`` and ``failed`` cases.
+    Returns the counts of ``computed``, ``not_computed`` and ``failed`` cases; a progress bar
+    on stderr. :class:`BackendUnavailableError` for an unknown backend, one whose framework is
+    not installed here, or an unknown device.
     """
     manifest = load_manifest(pack)
-    backend = backends.get_backend(backend_name, device=device)
+    try:
+        backend = backends.get_backend(backend_name, device=device)
+    except (ValueError, ModuleNotFoundError) as error:  # unknown name, framework or device
+        raise BackendUnavailableError(f"backend {backend_name!r}: {error}") from None
     clear(outputs, INDEX)
     index = {"pack": sha256(pack / "SHA256SUMS"), "implementation": backend.environment(),
              "not_computed": {}, "failed": {}}  # fmt: skip
     counts: Counter[str] = Counter()
-    for case in manifest["cases"]:
+    for case in tqdm(manifest["cases"], desc=backend_name, unit="case", mininterval=1.0):
         arrays = [read_checked_npy(pack, entry) for entry in case["inputs"]]
         kwargs = {name: tuples(value) for name, value in case["kwargs"].items()}
         try:
