@@ -23,6 +23,8 @@ from conformance.results import BenchmarkInfo, BenchmarkResult
 
 # The name of NumPy's float64 2048x2048 matmul benchmark, each run's yardstick.
 MATMUL_NAME = "matmul-float64-2048"
+# NumPy's float32 2048x2048 matmul: the machine's float32 rate, the roof of the LeNet epochs.
+MATMUL_FLOAT32_NAME = "matmul-float32-2048"
 # The declared gaps of a run (records of :func:`declare_gap`), written beside the timed results.
 GAPS = pytest.StashKey[list[BenchmarkResult]]()
 
