@@ -8,7 +8,7 @@
   newest NumPy, the conformance suite of every backend with a short training run,
   and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
-  (``train-reference`` too), ``bench-reference``.
+  (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone).
 
 The backends are not listed here: each is an entry point of the group
 ``cnn_chapter_reference.backends`` in this project's ``pyproject.toml``, in a
@@ -34,12 +34,14 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
 
 import nox
+import nox.virtualenv
 
 ROOT = Path(__file__).resolve().parent
 
@@ -60,6 +62,17 @@ plugin_paths = _load_plugin_paths()
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
+# uv makes every environment (nox's own sessions and each backend's); venv and pip when it is absent.
+nox.options.default_venv_backend = "uv|virtualenv"
+HAS_UV, UV, _ = nox.virtualenv.find_uv()  # the `uv` package beside nox (pip install "nox[uv]"), or PATH
+# pip's settings that uv names otherwise: uv reads no pip.conf, and without them it would not see
+# the same wheels (a local find-links folder, a mirror, constraints) as pip.
+PIP_SETTINGS_FOR_UV = {
+    "index-url": "UV_INDEX_URL",
+    "extra-index-url": "UV_EXTRA_INDEX_URL",
+    "find-links": "UV_FIND_LINKS",
+    "constraint": "UV_CONSTRAINT",
+}
 
 PYTHON = "3.11"
 # The reference must run on every NumPy from 1.23 (MXNet's ceiling) to 2.x.
@@ -94,11 +107,62 @@ def _pyproject_hash(projects: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def pip_settings_as_uv_environment() -> dict[str, str]:
+    """pip's configured indexes, find-links and constraints (``pip config list``) as uv's variables.
+
+    uv reads ``UV_*`` variables, not pip's configuration files; a variable already set wins.
+    With extra indexes, ``UV_INDEX_STRATEGY=unsafe-best-match`` picks the best version across all
+    indexes, as pip does (uv's default stops at the first index that has the package).
+    """
+    listing = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+    ).stdout
+    values: dict[str, list[str]] = {}
+    for line in listing.splitlines():  # e.g. global.find-links='/opt/wheels'
+        key, _, value = line.partition("=")
+        name = key.rsplit(".", 1)[-1]
+        if name in PIP_SETTINGS_FOR_UV and value:
+            values.setdefault(PIP_SETTINGS_FOR_UV[name], []).extend(value.strip("'\"").split())
+    separators = {"UV_FIND_LINKS": ","}  # the others are space-separated
+    settings = {var: separators.get(var, " ").join(dict.fromkeys(items)) for var, items in values.items()}
+    if "UV_EXTRA_INDEX_URL" in settings:
+        settings["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    return {var: value for var, value in settings.items() if var not in os.environ}
+
+
+if HAS_UV:
+    os.environ.update(pip_settings_as_uv_environment())  # for nox's own sessions too
+
+
+def _pyproject_hash(projects: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for project in projects:
+        digest.update((project / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def _create_environment(session: nox.Session, env: Path) -> None:
+    if HAS_UV:
+        session.run(UV, "venv", "--quiet", "--python", PYTHON, str(env), external=True)
+    else:
+        session.run(f"python{PYTHON}", "-m", "venv", str(env), external=True)
+
+
+def _install(session: nox.Session, python: str, packages: list[str]) -> None:
+    if HAS_UV:
+        session.run(UV, "pip", "install", "--python", python, *packages, external=True)
+    else:
+        session.run(python, "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
+        session.run(python, "-m", "pip", "install", *packages, external=True)
+
+
 def backend_python(session: nox.Session, backend: str | None, gpu: bool = False) -> str:
     """The Python of ``.nox/env-<backend>`` (``env-base``: no framework), made and updated on demand.
 
-    The install repeats when the packages or any of the ``pyproject.toml`` files involved
-    change (a new entry point needs a new editable install).
+    uv makes the environment and installs into it when nox finds uv (``pip install "nox[uv]"``);
+    otherwise ``python3.11 -m venv`` and pip, and the log says so. The install repeats when the
+    packages, the installer or any of the ``pyproject.toml`` files involved change (a new entry
+    point needs a new editable install); a change of installer makes the environment anew.
     """
     projects = [ROOT]
     packages = ["-e", ".[test,train]"]
@@ -110,14 +174,20 @@ def backend_python(session: nox.Session, backend: str | None, gpu: bool = False)
         packages += override.split() if override else DECLARED[backend].environment.requirements(gpu=gpu)
     env = Path(".nox") / f"env-{backend or 'base'}"
     python = str(env / "bin" / "python")
-    if not Path(python).exists():
-        session.run(f"python{PYTHON}", "-m", "venv", str(env), external=True)
+    installer = "uv" if HAS_UV else "pip"
     stamp = env / "installed.txt"
-    wanted = f"{' '.join(packages)}\npyproject.toml sha256 {_pyproject_hash(projects)}\n"
-    if not stamp.exists() or stamp.read_text() != wanted:
-        session.run(python, "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
-        session.run(python, "-m", "pip", "install", *packages, external=True)
-        stamp.write_text(wanted)
+    hashed = _pyproject_hash(projects)
+    wanted = f"{' '.join(packages)}\npyproject.toml sha256 {hashed}\ninstaller {installer}\n"
+    installed = stamp.read_text() if stamp.exists() else ""
+    if installed == wanted:
+        return python
+    if not installed.endswith(f"installer {installer}\n"):  # none yet, or made by the other installer
+        if not HAS_UV:
+            session.log("uv not found: making the environment with venv and pip ('nox[uv]' has uv)")
+        shutil.rmtree(env, ignore_errors=True)
+        _create_environment(session, env)
+    _install(session, python, packages)
+    stamp.write_text(wanted)
     return python
 
 
@@ -265,6 +335,10 @@ def _backend_sessions(backend: str) -> None:
         gpu, args = gpu_requested(session)
         train(session, backend_python(session, backend, gpu), backend, *args)
 
+    def setup_session(session: nox.Session) -> None:
+        gpu, _ = gpu_requested(session)
+        session.log(f"environment ready: {backend_python(session, backend, gpu)}")
+
     conformance_session.__doc__ = (
         f"Conformance of {backend} and a short LeNet run (--gpu, pytest options after --)."
     )
@@ -277,6 +351,8 @@ def _backend_sessions(backend: str) -> None:
     nox.session(name=f"conformance-{backend}", python=False, tags=["tests"])(conformance_session)
     nox.session(name=f"bench-{backend}", python=False)(bench_session)
     nox.session(name=f"train-{backend}", python=False)(train_session)
+    setup_session.__doc__ = f"Make or update the environment of {backend}, .nox/env-{backend} (--gpu)."
+    nox.session(name=f"setup-{backend}", python=False)(setup_session)
 
 
 for _backend in BACKENDS:
