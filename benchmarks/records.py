@@ -14,6 +14,8 @@ and the reason as ``gap``, and the test reports an expected failure, never a pas
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -51,3 +53,56 @@ def declare_gap(request: pytest.FixtureRequest, error: Exception, **fields: Any)
     info = BenchmarkInfo(**fields, gap=str(error))
     request.config.stash.setdefault(GAPS, []).append(BenchmarkResult(request.node.name, float("nan"), info))
     pytest.xfail(f"declared gap: {error}")
+
+
+def per_second(amount: int, result: BenchmarkResult) -> float:
+    """``amount`` (operations, examples) per second of the median time."""
+    return amount / result.median_s
+
+
+def matmul_flops_per_second(results: Iterable[BenchmarkResult], name: str) -> float | None:
+    """The FLOP/s of the matmul yardstick ``name`` (:data:`MATMUL_NAME`, :data:`MATMUL_FLOAT32_NAME`)
+    among ``results``; None when it did not run."""
+    return next((per_second(r.info.flops, r) for r in results if r.name == name and r.info.flops), None)
+
+
+def yardstick_rate(info: BenchmarkInfo) -> float | None:
+    """A LeNet epoch's yardstick in examples/s, from its median round; None without one."""
+    seconds = info.yardstick_seconds
+    return info.examples / statistics.median(seconds) if seconds and info.examples else None
+
+
+def flops_per_example(info: BenchmarkInfo) -> float | None:
+    """A LeNet epoch's FLOPs per training example (its ``flops`` per round over its ``examples``)."""
+    return info.flops / info.examples if info.flops and info.examples else None
+
+
+def roof(info: BenchmarkInfo, matmul_float32: float | None) -> float | None:
+    """A LeNet epoch's roof in examples/s: the float32 matmul FLOP/s of the same run over the FLOPs
+    of one training example (None when either is missing). A runner's share of the roof is its
+    examples/s over this."""
+    per_example = flops_per_example(info)
+    return matmul_float32 / per_example if matmul_float32 and per_example else None
+
+
+def run_ratios(results: Iterable[BenchmarkResult]) -> dict[str, float]:
+    """The machine-independent ratios of one run, by name, compared between runs: each op's
+    GFLOP/s over the float64 matmul's (``<name> / float64 matmul``), each LeNet epoch runner's
+    examples/s over its yardstick's (``<name> / <yardstick>``) and over its roof
+    (``<name> share of roof``). Ratios whose terms did not run are left out."""
+    results = [r for r in results if not r.info.gap]
+    matmul64 = matmul_flops_per_second(results, MATMUL_NAME)
+    matmul32 = matmul_flops_per_second(results, MATMUL_FLOAT32_NAME)
+    ratios = {}
+    for result in results:
+        info = result.info
+        if info.examples:
+            rate = per_second(info.examples, result)
+            base, ceiling = yardstick_rate(info), roof(info, matmul32)
+            if base:
+                ratios[f"{result.name} / {info.yardstick}"] = rate / base
+            if ceiling:
+                ratios[f"{result.name} share of roof"] = rate / ceiling
+        elif info.op and info.flops and matmul64:
+            ratios[f"{result.name} / float64 matmul"] = per_second(info.flops, result) / matmul64
+    return ratios

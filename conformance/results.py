@@ -100,9 +100,12 @@ class BenchmarkInfo:
     call) and ``check_ratio`` (the worst error-to-bound ratio of the checked call).
     LeNet epoch benchmarks set ``backend``, ``runner`` (``adapter`` or
     ``reference``), ``variant``, ``examples`` (per round), ``yardstick`` (the runner
-    timed in turns with it) and ``yardstick_seconds`` (its round times). The matmul
-    yardstick sets ``flops`` alone. ``gap``: why the pass was not timed, when the backend raised
-    :class:`backends.UnsupportedError` for it (a declared gap; its ``median_s`` is then NaN).
+    timed in turns with it), ``yardstick_seconds`` (its round times) and ``flops`` (per round).
+    The matmul yardsticks set ``flops`` alone. ``gap``: why the pass was not timed, when the backend
+    raised :class:`backends.UnsupportedError` for it (a declared gap; its ``median_s`` is then NaN).
+    ``peak_bytes``: the peak memory of one untimed call, measured by ``memory_probe``
+    (:mod:`benchmarks.memory`: ``tracemalloc`` or ``rss-hwm``, not comparable with each other);
+    None and ``""`` when not measured (records written before these fields too).
     """
 
     backend: str = ""
@@ -117,6 +120,8 @@ class BenchmarkInfo:
     yardstick: str = ""
     yardstick_seconds: tuple[float, ...] = ()
     gap: str = ""
+    peak_bytes: int | None = None
+    memory_probe: str = ""
 
     def to_extra_info(self) -> dict[str, Any]:
         """The keys and JSON-friendly values for ``benchmark.extra_info``."""

@@ -1,0 +1,100 @@
+"""The benchmarks' peak-memory probes measure the bytes a call allocates, and the probed fixture
+records them (with the probe's name) before the timed rounds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.memory import (
+    RSS_HWM,
+    TRACEMALLOC,
+    numpy_work,
+    peak_memory,
+    rss_hwm_available,
+    rss_hwm_peak,
+    tracemalloc_peak,
+)
+from conformance.results import BenchmarkInfo
+
+pytest_plugins = ("pytester",)
+MIB = 2**20
+# Headroom above an array's buffer: NumPy's array object, Python's frames, the allocator's pages.
+SLACK = 64 * 1024
+
+
+def test_tracemalloc_peak_is_the_largest_live_buffer_sum() -> None:
+    # two 8 MB float64 buffers alive at once, then one of 4 MB after they are freed: peak 16 MB
+    def call() -> None:
+        a, b = np.ones(10**6), np.ones(10**6)
+        del a, b
+        np.ones(5 * 10**5)
+
+    peak = tracemalloc_peak(call)
+    assert 16_000_000 <= peak < 16_000_000 + SLACK
+
+
+def test_tracemalloc_peak_counts_from_the_start_of_the_call() -> None:
+    kept = np.ones(10**6)  # allocated before: not part of the call's peak
+    assert 0 <= tracemalloc_peak(lambda: kept.sum()) < SLACK
+
+
+def test_rss_high_water_mark_counts_the_pages_a_call_touches() -> None:
+    assert rss_hwm_available()  # Linux: the tests' platform
+    # 64 MiB written (every page touched), then freed: the high-water mark rises by 64 MiB, give or
+    # take the pages the rest of the process touches or returns meanwhile (the resident set is the
+    # whole process's)
+    peak = rss_hwm_peak(lambda: np.ones(8 * MIB).sum())
+    assert 63 * MIB <= peak < 68 * MIB
+
+
+def test_numpy_work_is_the_reference_and_the_yardsticks() -> None:
+    assert numpy_work(BenchmarkInfo(flops=10))  # a matmul yardstick, a reference op
+    assert numpy_work(BenchmarkInfo(backend="torch", runner="reference", examples=128))
+    assert not numpy_work(BenchmarkInfo(backend="torch", runner="adapter", examples=128))
+    assert not numpy_work(BenchmarkInfo(backend="torch", op="conv2d"))
+
+
+class _Backend:
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+
+def test_peak_memory_chooses_the_probe_by_who_does_the_work() -> None:
+    def call() -> None:
+        np.ones(10**6)
+
+    numpy_peak = peak_memory(call, BenchmarkInfo(flops=1), None)
+    assert numpy_peak is not None and numpy_peak[1] == TRACEMALLOC and numpy_peak[0] >= 8_000_000
+    framework = BenchmarkInfo(backend="torch", op="conv2d")
+    on_cpu = peak_memory(call, framework, _Backend("cpu"))
+    assert on_cpu is None or on_cpu[1] == RSS_HWM
+    assert peak_memory(call, framework, _Backend("cuda:0")) is None  # device memory is not probed
+
+
+def test_the_fixture_records_the_peak_before_the_timed_rounds(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "import pytest\n"
+        "from benchmarks.memory import probe_memory\n"
+        "@pytest.fixture\n"
+        "def benchmark(benchmark):\n"
+        "    yield probe_memory(benchmark, lambda: None)\n"
+    )
+    pytester.makepyfile(
+        "import json, numpy as np\n"
+        "calls = []\n"
+        "def allocate(n):\n"
+        "    calls.append(n)\n"
+        "    return np.ones(n)\n"
+        "def test_call(benchmark):\n"
+        "    benchmark.pedantic(allocate, args=(10**6,), rounds=2, setup=lambda: calls.append('setup'))\n"
+        "    assert calls == [10**6, 'setup', 10**6, 'setup', 10**6]  # the probe's call has no setup\n"
+        "    print('INFO', json.dumps(benchmark.extra_info))\n"
+    )
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--benchmark-disable-gc")
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if "INFO " in line)
+    info = BenchmarkInfo.from_extra_info(json.loads(line.partition("INFO ")[2]))
+    assert info.memory_probe == TRACEMALLOC and 8_000_000 <= info.peak_bytes < 8_000_000 + SLACK
