@@ -301,12 +301,17 @@ def conformance(session: nox.Session, python: str, backend: str, *args: str) -> 
 
 
 def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: str) -> None:
+    """The backend's benchmarks; each run is also saved in pytest-benchmark's storage under
+    results/benchmark-history/<backend>[-quick] (reporting.regressions.history_folder), which the
+    report compares with the last earlier run."""
     quick_args = ["--lenet-steps", "20", "--benchmark-max-time", "0.05", "--benchmark-min-rounds", "1",
                   "-k", "not resnet"] if quick else []  # fmt: skip
+    history = RESULTS.resolve() / "benchmark-history" / (f"{backend}-quick" if quick else backend)
     session.run(
         python, "-m", "pytest", "benchmarks/test_yardstick.py", "benchmarks/test_backend_ops.py",
         "benchmarks/test_lenet_epoch.py", "--backend", backend,
-        "--results-dir", str(RESULTS), *quick_args, *args, external=True,
+        "--results-dir", str(RESULTS), "--benchmark-autosave", f"--benchmark-storage=file://{history}",
+        *quick_args, *args, external=True,
     )  # fmt: skip
 
 
@@ -367,6 +372,8 @@ def report(session: nox.Session) -> None:
     training run; without it the conformance runs the "deep" adversarial search),
     --backends a,b (a subset), --rebuild (no runs: rebuild from results/),
     --reuse-conformance (keep existing results/conformance-*.json), --gpu (the GPU packages).
+    The report compares each backend's benchmark ratios with its last earlier saved run of the same
+    form (quick or not) and machine, and flags those worse by more than 10%.
     """
     gpu, args = gpu_requested(session)
     quick, rebuild, reuse = "--quick" in args, "--rebuild" in args, "--reuse-conformance" in args

@@ -3,6 +3,8 @@
 python -m reporting --results results --out report [--backends torch,jax] [--quick]
 
 Without ``--backends``, every backend that has a conformance results file in the folder.
+``--quick`` labels the report as the quick (CI) form and compares the benchmark ratios with the
+saved quick runs (``<results>/benchmark-history/<backend>-quick``, :mod:`reporting.regressions`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import charts, collect, render
+from reporting import benchmark_tables, charts, collect, regressions, render
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
     """Write both files for ``backends`` (None: those with conformance results); returns their paths."""
     found = collect.load(results, backends)
     backends = found.backends
-    benchmarks, rates = collect.op_benchmarks(found)
+    benchmarks, rates = benchmark_tables.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
         "adversarial-coverage": collect.adversarial_coverage(found),
@@ -27,7 +29,8 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "emulations": collect.emulations(found),
         "divergences": collect.divergence_table(found),
         "benchmarks": benchmarks,
-        "lenet": collect.lenet_table(found),
+        "lenet": benchmark_tables.lenet_table(found),
+        "regressions": regressions.regression_table(results, found.backends, quick),
         "export": collect.export_table(found),
         "mutation-catalogue": collect.mutation_table(found.catalogue),
         "mutmut-reference": collect.mutmut_table(found.mutmut),
@@ -75,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backends", help="comma-separated (default: every backend with a conformance results file)"
     )
-    parser.add_argument("--quick", action="store_true", help="label the report as the quick (CI) form")
+    parser.add_argument(
+        "--quick", action="store_true", help="the quick (CI) form (compared with saved quick runs)"
+    )
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b] if args.backends else None
     if not args.results.is_dir():

@@ -12,7 +12,6 @@ Table cells are strings, or a :class:`Cell` whose tone the HTML page colours.
 from __future__ import annotations
 
 import json
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from benchmarks.records import MATMUL_NAME
 from conformance.cases import ADVERSARIAL
 from conformance.lenet_checks import BATCH, EXPORT_STEPS
 from conformance.results import (
@@ -34,7 +32,6 @@ from conformance.results import (
     read_results,
 )
 from conformance.specs import SPECS
-from reference.lenet import VARIANTS
 
 TRAINING_FOLDERS = {"train": "full training runs", "train-quick": "short CI runs (a few hundred steps)"}
 # A known-gaps row lists this many case ids, then counts the rest.
@@ -299,94 +296,6 @@ def divergence_table(found: Found) -> Table:
         rows,
         "Measured by running each framework's native call on a small fixed input against the reference.",
     )
-
-
-def _gflops(result: BenchmarkResult) -> float | None:
-    return result.info.flops / result.median_s / 1e9 if result.info.flops else None
-
-
-def op_benchmarks(found: Found) -> tuple[Table, dict[tuple[str, str, str], dict[str, float]]]:
-    """GFLOP/s per (op, size, pass) and backend, with ratios to the fastest and to matmul."""
-    rates: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
-    gaps: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # passes a backend declared it cannot run
-    matmul: dict[str, float] = {}
-    for backend, result in found.benchmark_results():
-        if result.info.gap:
-            gaps[(result.info.op, result.info.workload, result.info.pass_)].add(backend)
-            continue
-        rate = _gflops(result)
-        if rate is None:
-            continue
-        if result.name == MATMUL_NAME:
-            matmul[backend] = rate
-        elif result.info.op:
-            rates[(result.info.op, result.info.workload, result.info.pass_)][backend] = rate
-    backends = [b for b in found.backends if b in found.benchmarks]
-    rows: list[list[str | Cell]] = []
-    for key in sorted(set(rates) | {key for key in gaps if key[0]}):
-        timed = rates.get(key, {})  # a row of gaps only adds no (empty) entry to the rates
-        fastest = max(timed.values(), default=0.0)
-        cells: list[str | Cell] = []
-        for backend in backends:
-            rate = timed.get(backend)
-            if rate is None:
-                cells.append(Cell("gap", Tone.NEUTRAL) if backend in gaps[key] else "-")
-                continue
-            to_matmul = f", {rate / matmul[backend]:.2f} mm" if backend in matmul else ""
-            cells.append(f"{rate:.2f} ({rate / fastest:.2f}x fastest{to_matmul})")
-        rows.append([*key, *cells])
-    matmul_note = ", ".join(f"{b}: {matmul[b]:.1f}" for b in backends if b in matmul)
-    note = (
-        "float32 GFLOP/s from the median time; in brackets the ratio to the fastest backend and to "
-        "NumPy's float64 2048x2048 matmul measured in the same run (mm). "
-        f"Matmul GFLOP/s per run: {matmul_note}."
-    )
-    return Table("Per-op benchmarks", ["op", "size", "pass", *backends], rows, note), rates
-
-
-def lenet_table(found: Found) -> Table:
-    """Per runner and variant: accuracy, throughput, and the epoch benchmark against the plain loop."""
-    # (backend, runner, variant) -> (runner's ex/s, its yardstick's ex/s), from median rounds
-    epoch: dict[tuple[str, str, str], tuple[float, float | None]] = {}
-    epoch_gaps: set[tuple[str, str, str]] = set()  # a runner that cannot train (declared gap)
-    for backend, result in found.benchmark_results():
-        info = result.info
-        if info.gap and info.runner:
-            epoch_gaps.add((backend, info.runner, info.variant))
-        elif info.examples:
-            seconds = info.yardstick_seconds
-            yardstick = info.examples / statistics.median(seconds) if seconds else None
-            epoch[(backend, info.runner, info.variant)] = (info.examples / result.median_s, yardstick)
-    rows: list[list[str | Cell]] = []
-    for runner in ("reference", *found.backends):
-        for variant in sorted(VARIANTS):
-            run = found.training.get((runner, variant))
-            last = run.metrics[-1] if run and run.metrics else None
-            # The reference is timed in turns with the PyTorch adapter, an adapter with its plain loop.
-            key = ("torch", "reference", variant) if runner == "reference" else (runner, "adapter", variant)
-            adapter, plain = epoch.get(key, (None, None))
-            gap = run.gap if run else ""  # a backend that cannot train: its declared reason
-            if not (last or adapter or gap or key in epoch_gaps):
-                continue
-            accuracy = f"{last.test_acc:.4f}" if last else Cell(f"gap: {gap}", Tone.NEUTRAL) if gap else "-"
-            rows.append([
-                runner, variant, accuracy,
-                f"{len(run.metrics)} ({run.lr}, {run.batch_size})" if last else "-",
-                f"{last.examples_per_s:,.0f}" if last else "-",
-                f"{adapter:,.0f}" if adapter else Cell("gap", Tone.NEUTRAL) if key in epoch_gaps else "-",
-                f"{plain:,.0f}" if plain else "-",
-                f"{adapter / plain:.2f}" if adapter and plain else "-",
-            ])  # fmt: skip
-    return Table(
-        "LeNet on Fashion-MNIST",
-        ["runner", "variant", "test acc", "epochs (lr, batch)", "train ex/s", "epoch bench ex/s",
-         "plain loop ex/s", "adapter / plain"],
-        rows,
-        f"Accuracy from {TRAINING_FOLDERS.get(found.training_source, 'no training runs')}; the epoch "
-        "benchmark times the adapter's train_step and the framework's plain loop in turns, round by round "
-        "(float32, batch 128, rates from the median round). For the NumPy reference the last two "
-        "columns are the PyTorch adapter's rate, timed in turns with it, and the reference's rate over it.",
-    )  # fmt: skip
 
 
 def _export_verdict(case: CaseResult) -> Cell:
