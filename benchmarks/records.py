@@ -2,14 +2,17 @@
 
 A benchmark describes itself with :func:`record_info` (op benchmarks:
 ``record_info(benchmark, backend=..., op=..., workload=..., pass_=..., flops=...,
-check_ratio=...)``; LeNet epochs: ``backend``, ``runner``, ``variant``, ``examples``,
-``yardstick``, ``yardstick_seconds``; the matmul yardstick: ``flops``). The keys
+check_ratio=...)``; LeNet epochs: ``backend``, ``runner``, ``variant``, ``examples``, ``flops``
+(per round), ``yardstick``, ``yardstick_seconds``; the matmul yardsticks: ``flops``; the probed
+``benchmark`` fixture of ``benchmarks/conftest.py`` adds ``peak_bytes`` and ``memory_probe``). The keys
 are BenchmarkInfo's fields, defined there once; pytest-benchmark keeps them in its
 ``extra_info``, and :func:`benchmark_result` turns a finished benchmark into the
 typed record that ``benchmarks/conftest.py`` writes to ``bench-<backend>.json``.
 A pass the backend cannot run (:class:`backends.UnsupportedError`, e.g. a backward pass of an
 inference-only framework) is recorded by :func:`declare_gap` instead: a record with a NaN median
 and the reason as ``gap``, and the test reports an expected failure, never a pass or a skip.
+The rates and ratios derived from records (per second, the LeNet roof, a run's ratios) are
+defined here once, for the terminal summary, the report and the regression check alike.
 """
 
 from __future__ import annotations
