@@ -212,7 +212,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(name="plugin-check", python=PYTHON, tags=["tests"])
 def plugin_check(session: nox.Session) -> None:
     """A backend packaged outside the tree, found by its entry point: its sessions, suite, gaps and report."""
-    session.install("-e", ".[test]", "nox")
+    session.install("-e", ".[test]", "nox[uv]")
     session.run("pytest", PLUGIN_TEST, "-m", "slow", *session.posargs)
 
 
