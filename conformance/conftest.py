@@ -5,6 +5,11 @@ adapter, marks the backend's known gaps as strict expected failures, records
 every case and, at the end, writes ``<results-dir>/conformance-<backend>.json``
 and prints a summary table. ``--replay '<case JSON>'`` runs one generated case
 again (``conformance/test_replay.py``), as its failure message says.
+
+With pytest-xdist (``-n 2 --dist loadgroup``) every worker creates its own backend and
+caches its own data; the controller gathers the workers' records (:mod:`conformance.workers`)
+and writes the same file, and prints the same summary, as a serial run. A LeNet variant's
+checks share one worker (``--dist loadgroup``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import backends
-from conformance import known_gaps
+from conformance import known_gaps, workers
 from conformance.cases import Generated
 from conformance.results import Results
 
@@ -33,6 +38,8 @@ settings.load_profile("ci")
 _RESULTS = pytest.StashKey[Results]()
 _BACKEND = pytest.StashKey[backends.Backend]()
 _GAPS = pytest.StashKey[list[known_gaps.Gap]]()
+_GATHERED = pytest.StashKey[workers.Gathered]()  # on the controller of a pytest-xdist run
+_INDEX = pytest.StashKey[int]()  # a test's position in the collection, on a worker
 REPLAY_MODULE = "test_replay.py"
 
 
@@ -62,7 +69,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     backend = backends.get_backend(name, device=config.getoption("device"))
     config.stash[_BACKEND] = backend
-    config.stash[_RESULTS] = Results(backend.environment())
+    if workers.is_worker(config):
+        config.stash[_RESULTS] = workers.WorkerResults(backend.environment())
+    else:
+        config.stash[_RESULTS] = Results(backend.environment())
+        config.stash[_GATHERED] = workers.Gathered()
+        config.pluginmanager.register(config.stash[_GATHERED], "conformance-gathered")
     files = (known_gaps.GAPS_FILE, backends.backend_folder(name) / known_gaps.GAPS_FILE.name)
     config.stash[_GAPS] = known_gaps.load(backend.name, files)
 
@@ -99,13 +111,29 @@ def _draws(item: pytest.Item) -> bool:
     return any(isinstance(value, Generated) for value in params.values())
 
 
+def _usage_error(session: pytest.Session, items: list[pytest.Item], message: str) -> None:
+    """Raise ``pytest.UsageError(message)``; on a pytest-xdist worker, where that would crash the
+    worker unexplained, run nothing and stop the run (pytest-xdist prints ``Interrupted: message``)."""
+    if not workers.is_worker(session.config):
+        raise pytest.UsageError(message)
+    items.clear()
+    session.shouldstop = message
+
+
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: every gap is matched against the whole suite
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     needs_backend = [item for item in items if "backend" in getattr(item, "fixturenames", ())]
     if needs_backend and _BACKEND not in config.stash:
-        raise pytest.UsageError(f"pass --backend NAME (one of: {', '.join(backends.known())})")
+        _usage_error(session, items, f"pass --backend NAME (one of: {', '.join(backends.known())})")
+        return
     if _GAPS not in config.stash:
         return
+    if workers.is_worker(config):  # xdist_group is known where pytest-xdist runs the tests
+        for item in items:
+            if group := workers.lenet_group(item):
+                item.add_marker(pytest.mark.xdist_group(group))
     gaps, seen = config.stash[_GAPS], []
     for item in items:
         checks = item_checks(item)
@@ -118,7 +146,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     stale = [gap for gap in known_gaps.stale(gaps, seen) if set(gap.functions()) & collected_ops]
     if stale:
         entries = "; ".join(f"{gap.where} ({gap.op}, {gap.cases!r})" for gap in stale)
-        raise pytest.UsageError(f"known gaps that match no test of {config.stash[_BACKEND].name}: {entries}")
+        _usage_error(
+            session, items, f"known gaps that match no test of {config.stash[_BACKEND].name}: {entries}"
+        )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if workers.is_worker(session.config):
+        for index, item in enumerate(session.items):
+            item.stash[_INDEX] = index
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report = yield
+    results = item.config.stash.get(_RESULTS, None)
+    if isinstance(results, workers.WorkerResults) and (records := results.take()):
+        workers.attach(report, item.stash[_INDEX], records)
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -138,9 +183,12 @@ def gaps(pytestconfig: pytest.Config) -> list[known_gaps.Gap]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if _RESULTS not in config.stash or not config.stash[_RESULTS].cases:
+    if _GATHERED not in config.stash:  # no --backend, or a worker
         return
     results = config.stash[_RESULTS]
+    config.stash[_GATHERED].merge_into(results)
+    if not results.cases:
+        return
     path = Path(config.getoption("results_dir")) / f"conformance-{config.stash[_BACKEND].name}.json"
     results.write(path)
     terminalreporter.section(f"conformance of {config.stash[_BACKEND].name}")
