@@ -294,9 +294,16 @@ def run_fault_catalogue(session: nox.Session, python: str, *args: str) -> None:
 
 
 def conformance(session: nox.Session, python: str, backend: str, *args: str) -> None:
+    """The suite on one pytest-xdist worker per CPU (``-n 0`` after -- runs it in one process).
+
+    ``--dist loadgroup``: a LeNet variant's checks on one worker (they share its cached training
+    trajectory), the rest one test at a time, largest group first. With --gpu in one process:
+    every worker would hold GPU memory of its own (JAX takes 75% of it, TensorFlow all).
+    """
+    parallel = [] if gpu_requested(session)[0] else ["-n", "auto", "--dist", "loadgroup"]
     session.run(
-        python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS), *args,
-        external=True,
+        python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS),
+        *parallel, *args, external=True,
     )  # fmt: skip
 
 
