@@ -4,7 +4,9 @@ records them (with the probe's name) before the timed rounds."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from benchmarks.memory import (
     rss_hwm_peak,
     tracemalloc_peak,
 )
-from conformance.results import BenchmarkInfo
+from conformance.results import BenchmarkInfo, BenchmarkResult, Kind, write_results
 
 pytest_plugins = ("pytester",)
 MIB = 2**20
@@ -98,3 +100,24 @@ def test_the_fixture_records_the_peak_before_the_timed_rounds(pytester: pytest.P
     line = next(line for line in result.outlines if "INFO " in line)
     info = BenchmarkInfo.from_extra_info(json.loads(line.partition("INFO ")[2]))
     assert info.memory_probe == TRACEMALLOC and 8_000_000 <= info.peak_bytes < 8_000_000 + SLACK
+
+
+def _validate(tmp_path: Path, info: BenchmarkInfo) -> None:
+    schema = json.loads((Path(__file__).parent.parent / "conformance" / "results.schema.json").read_text())
+    path = tmp_path / "bench.json"
+    write_results(path, Kind.BENCHMARKS, {}, [BenchmarkResult("conv", 0.5, info)])
+    jsonschema.Draft202012Validator(schema).validate(json.loads(path.read_text()))
+
+
+def test_the_schema_takes_the_peak_and_its_probe_and_records_without_them(tmp_path: Path) -> None:
+    _validate(tmp_path, BenchmarkInfo(op="conv2d", peak_bytes=3 * MIB, memory_probe=RSS_HWM))
+    _validate(tmp_path, BenchmarkInfo(op="conv2d"))  # not measured: null and ""
+    with pytest.raises(jsonschema.ValidationError, match="'vmrss' is not one of"):
+        _validate(tmp_path, BenchmarkInfo(op="conv2d", peak_bytes=1, memory_probe="vmrss"))
+
+
+def test_a_record_written_before_the_memory_fields_reads_as_not_measured() -> None:
+    record = BenchmarkResult("conv", 0.5, BenchmarkInfo(op="conv2d")).to_json()
+    del record["peak_bytes"], record["memory_probe"]
+    info = BenchmarkResult.from_json(record).info
+    assert (info.peak_bytes, info.memory_probe) == (None, "")
