@@ -11,7 +11,9 @@ to ``extra_info["yardstick_seconds"]``; both rates come from median rounds.
 ``--lenet-steps N`` limits the epoch to N batches (the short CI form). Batches
 are made before the timer starts, so data loading is excluded alike; each
 runner first takes 3 untimed warm-up steps (compilation, allocation). A backend whose model
-cannot train (:class:`backends.UnsupportedError`) records a declared gap instead.
+cannot train (:class:`backends.UnsupportedError`) records a declared gap instead. Each record
+also carries its round's FLOPs (examples × :func:`benchmarks.lenet_flops.lenet_training_flops`),
+so the report divides the run's float32 matmul GFLOP/s by the FLOPs per example: the roof.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 
 from backends import Backend, UnsupportedError, folder_module
 from backends.lenet import ReferenceLeNet
+from benchmarks.lenet_flops import lenet_training_flops
 from benchmarks.records import declare_gap, record_info
 from training.fashion_mnist import load_fashion_mnist, minibatches
 from training.loop import DEFAULT_LR
@@ -104,6 +107,9 @@ def test_lenet_epoch(benchmark, request, backend, pytestconfig, runner: str, var
     name = "numpy-reference" if runner == "reference" else f"{backend.name}-{runner}"
     benchmark.name = f"lenet-epoch-{variant}-{name}"
     examples = size * BATCH  # per round
-    record_info(benchmark, backend=backend.name, runner=runner, variant=variant, examples=examples)
+    flops = examples * lenet_training_flops()  # a round's FLOPs: the roof's denominator, per example
+    record_info(
+        benchmark, backend=backend.name, runner=runner, variant=variant, examples=examples, flops=flops
+    )
     benchmark.pedantic(lambda: train(parts[len(done)]), setup=before, teardown=after, rounds=rounds)
     record_info(benchmark, yardstick=yardstick, yardstick_seconds=tuple(yardstick_seconds))
