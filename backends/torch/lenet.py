@@ -1,15 +1,30 @@
-"""LeNet from ``torch.nn`` layers, with canonical parameter I/O (layouts match: no conversion)."""
+"""LeNet from ``torch.nn`` layers, with canonical parameter I/O (layouts match: no conversion).
+
+The adapter keeps the chapter's ``nn.Sequential`` (its parameters, ONNX export) and runs it
+through :func:`TorchLeNet._forward`, the same layers in the same order with three choices for
+speed, each measured in ``benchmarks/NOTES.md``: conv1's backward computes its weight gradient as
+one convolution with the batch as channels (:class:`_InputConvolution`), average pooling is a
+depthwise convolution with 1/4 weights (the same sums), and each call runs on
+:data:`INTRA_OP_THREADS` intra-op threads.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
 from backends.lenet import LeNetModel
 from reference.lenet import PARAM_SHAPES, variant_of
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# LeNet's ops are too small to split across cores: two OpenMP threads on a busy 2-core machine
+# wait on each other at every op (measured 11x slower than one); the caller's setting is restored.
+INTRA_OP_THREADS = 1
 
 
 def build_lenet(variant: str = "chapter") -> nn.Sequential:
@@ -31,6 +46,38 @@ def build_lenet(variant: str = "chapter") -> nn.Sequential:
 _LAYERS = {"conv1": 0, "conv2": 3, "fc1": 7, "fc2": 9, "fc3": 11}
 
 
+class _InputConvolution(torch.autograd.Function):
+    """``F.conv2d(X, weight, bias, padding=padding)`` (stride 1) for an input that needs no gradient.
+
+    The backward returns the weight and bias gradients only. The weight's, ``dW[o, c] = sum_n
+    X_pad[n, c] ⋆ dZ[n, o]``, is one convolution of the padded input with the batch as its
+    channels and ``dZ`` as the kernel: oneDNN's own backward is about 2x slower on a 1-channel input.
+    """
+
+    @staticmethod
+    def forward(ctx, X: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor:
+        ctx.save_for_backward(X)
+        ctx.padding = padding
+        return F.conv2d(X, weight, bias, padding=padding)
+
+    @staticmethod
+    def backward(ctx, dZ: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor, None]:
+        (X,) = ctx.saved_tensors
+        padded = F.pad(X, (ctx.padding,) * 4).transpose(0, 1)  # (C, N, H, W): the batch as channels
+        dW = F.conv2d(padded, dZ.transpose(0, 1)).transpose(0, 1)  # (C, O, kh, kw) -> (O, C, kh, kw)
+        return None, dW, dZ.sum((0, 2, 3)), None
+
+
+@contextlib.contextmanager
+def _intra_op_threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class TorchLeNet(LeNetModel):
     """LeNet as ``torch.nn.Sequential`` on ``device``, trained with plain SGD."""
 
@@ -40,6 +87,31 @@ class TorchLeNet(LeNetModel):
         self.net = build_lenet(variant).to(device=device, dtype=_DTYPES[self.dtype])
         self.loss = nn.CrossEntropyLoss()
         self._optimizer: torch.optim.SGD | None = None
+        spec = variant_of(variant)
+        self._activation = torch.sigmoid if spec.activation == "sigmoid" else torch.relu
+        # average pooling's windows as depthwise 2x2 kernels of 1/4, stride 2, per channel count
+        self._average = {
+            channels: torch.full((channels, 1, 2, 2), 0.25, dtype=_DTYPES[self.dtype], device=device)
+            for channels in (6, 16)
+        }
+        self._pool = self._average_pool if spec.pooling == "avg" else self._max_pool
+
+    def _average_pool(self, h: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(h, self._average[h.shape[1]], stride=2, groups=h.shape[1])
+
+    @staticmethod
+    def _max_pool(h: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(h, 2)
+
+    def _forward(self, X: torch.Tensor) -> torch.Tensor:
+        """The Sequential's layers in order; logits."""
+        conv1, conv2 = self.net[_LAYERS["conv1"]], self.net[_LAYERS["conv2"]]
+        h = _InputConvolution.apply(X, conv1.weight, conv1.bias, conv1.padding[0])
+        h = self._pool(self._activation(h))
+        h = self._pool(self._activation(conv2(h))).flatten(1)
+        for layer in ("fc1", "fc2"):
+            h = self._activation(self.net[_LAYERS[layer]](h))
+        return self.net[_LAYERS["fc3"]](h)
 
     def _tensor(self, name: str) -> torch.Tensor:
         layer, kind = name.split(".")
@@ -58,24 +130,26 @@ class TorchLeNet(LeNetModel):
         return X if y is None else (X, torch.as_tensor(y, device=self.device))
 
     def _native_logits(self, X: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.net(self._inputs(X)).cpu().numpy()
+        with torch.no_grad(), _intra_op_threads(INTRA_OP_THREADS):
+            return self._forward(self._inputs(X)).cpu().numpy()
 
     def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         X, y = self._inputs(X, y)
         self.net.zero_grad(set_to_none=True)
-        loss = self.loss(self.net(X), y)
-        loss.backward()
+        with _intra_op_threads(INTRA_OP_THREADS):
+            loss = self.loss(self._forward(X), y)
+            loss.backward()
         return float(loss.detach()), {name: self._tensor(name).grad.cpu().numpy() for name in PARAM_SHAPES}
 
     def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         X, y = self._inputs(X, y)
         self.net.zero_grad(set_to_none=True)
-        logits = self.net(X)
-        loss = self.loss(logits, y)
-        loss.backward()
         # torch.optim.SGD (no momentum) is plain SGD, with its fused multi-tensor update.
         if self._optimizer is None or self._optimizer.param_groups[0]["lr"] != lr:
             self._optimizer = torch.optim.SGD(self.net.parameters(), lr=lr)
-        self._optimizer.step()
+        with _intra_op_threads(INTRA_OP_THREADS):
+            logits = self._forward(X)
+            loss = self.loss(logits, y)
+            loss.backward()
+            self._optimizer.step()
         return float(loss.detach()), int((logits.argmax(dim=1) == y).sum())
