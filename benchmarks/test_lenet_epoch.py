@@ -14,6 +14,8 @@ runner first takes 3 untimed warm-up steps (compilation, allocation). A backend 
 cannot train (:class:`backends.UnsupportedError`) records a declared gap instead. Each record
 also carries its round's FLOPs (examples × :func:`benchmarks.lenet_flops.lenet_training_flops`),
 so the report divides the run's float32 matmul GFLOP/s by the FLOPs per example: the roof.
+``NOTES.md`` beside this file keeps the PyTorch adapter's measured shares of that roof and the
+effect of each speed choice.
 """
 
 from __future__ import annotations
