@@ -297,13 +297,17 @@ def conformance(session: nox.Session, python: str, backend: str, *args: str) -> 
     """The suite on one pytest-xdist worker per CPU (``-n 0`` after -- runs it in one process).
 
     ``--dist loadgroup``: a LeNet variant's checks on one worker (they share its cached training
-    trajectory), the rest one test at a time, largest group first. With --gpu in one process:
+    trajectory), the rest one test at a time, largest group first. One OpenMP thread per worker
+    (``OMP_NUM_THREADS``, unless set): PyTorch's two-thread ops on two busy workers took the
+    run from 141 s to 283 s on 2 cores, one thread each to 128 s. With --gpu in one process:
     every worker would hold GPU memory of its own (JAX takes 75% of it, TensorFlow all).
     """
-    parallel = [] if gpu_requested(session)[0] else ["-n", "auto", "--dist", "loadgroup"]
+    gpu = gpu_requested(session)[0]
+    parallel = [] if gpu else ["-n", "auto", "--dist", "loadgroup"]
+    threads = {} if gpu else {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     session.run(
         python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS),
-        *parallel, *args, external=True,
+        *parallel, *args, env=threads, external=True,
     )  # fmt: skip
 
 
