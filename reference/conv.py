@@ -23,10 +23,9 @@ import numpy as np
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, result_dtype
 
-# Column bytes of one block: small enough to stay in the L3 cache, large enough that
-# each matrix product is big for BLAS. On 2 cores (64x56x56 3x3 conv), 1 MiB was best
-# with one BLAS thread but 2-3x slower than 8 MiB with two threads on a busy machine.
-_BLOCK_BYTES = 1 << 23
+# Column bytes of one block: small enough to stay in the L2/L3 caches, large enough
+# that each matrix product is big for BLAS.
+_BLOCK_BYTES = 1 << 20
 
 
 def _padded(X: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
