@@ -25,7 +25,7 @@ from reference.validation import check_conv2d, result_dtype
 
 # Column bytes of one block: small enough to stay in the L2/L3 caches, large enough
 # that each matrix product is big for BLAS.
-_BLOCK_BYTES = 1 << 20
+_BLOCK_BYTES = 1 << 21
 
 
 def _padded(X: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
@@ -52,32 +52,37 @@ def _blocks(n: int, geometry: ConvGeometry, columns_per_cell: int) -> Iterator[t
         yield slice(start, min(start + images, n)), row_blocks
 
 
-def _windows(padded: np.ndarray, rows: slice, geometry: ConvGeometry) -> np.ndarray:
-    """The (n, C, rows, Wo, kh, kw) view of the windows of output ``rows``; the last two axes are the taps."""
+def _tap_views(padded: np.ndarray, rows: slice, geometry: ConvGeometry) -> Iterator[np.ndarray]:
+    """For each kernel tap, row-major, the (n, C, rows, Wo) view of the cells it reads for output ``rows``."""
     (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
-    n, c, step_h, step_w = padded[:, :, rows.start * sh :].strides
-    shape = (*padded.shape[:2], rows.stop - rows.start, geometry.output_size[1], *geometry.kernel_size)
-    strides = (n, c, sh * step_h, sw * step_w, dh * step_h, dw * step_w)
-    return np.lib.stride_tricks.as_strided(padded[:, :, rows.start * sh :], shape, strides, writeable=True)
+    kh, kw = geometry.kernel_size
+    out_w = geometry.output_size[1]
+    count = rows.stop - rows.start
+    for i in range(kh):
+        first = rows.start * sh + i * dh
+        cells = slice(first, first + sh * (count - 1) + 1, sh)
+        for j in range(kw):
+            yield padded[:, :, cells, j * dw : j * dw + sw * (out_w - 1) + 1 : sw]
 
 
 def _columns(padded: np.ndarray, rows: slice, geometry: ConvGeometry, groups: int) -> np.ndarray:
     """im2col of output ``rows``: (n, groups, C/groups*kh*kw, rows*Wo), column order (c, i, j) as in OIHW."""
-    windows = _windows(padded, rows, geometry).transpose(0, 1, 4, 5, 2, 3)  # (n, C, kh, kw, rows, Wo)
-    columns = np.empty(windows.shape)
-    columns[...] = windows
-    n, _, _, _, count, out_w = windows.shape
+    n, c = padded.shape[:2]
+    taps = geometry.kernel_size[0] * geometry.kernel_size[1]
+    count, out_w = rows.stop - rows.start, geometry.output_size[1]
+    columns = np.empty((n, c, taps, count, out_w))
+    for tap, view in enumerate(_tap_views(padded, rows, geometry)):
+        columns[:, :, tap] = view
     return columns.reshape(n, groups, -1, count * out_w)
 
 
 def _add_columns(dpadded: np.ndarray, dcolumns: np.ndarray, rows: slice, geometry: ConvGeometry) -> None:
     """col2im: add the (n, groups, C/groups*kh*kw, rows*Wo) column gradient to the cells each tap read."""
-    windows = _windows(dpadded, rows, geometry)
-    n, c, count, out_w, kh, kw = windows.shape
-    dcolumns = dcolumns.reshape(n, c, kh, kw, count, out_w)
-    for i in range(kh):
-        for j in range(kw):  # one tap at a time: a tap's cells are distinct, different taps' may coincide
-            windows[..., i, j] += dcolumns[:, :, i, j]
+    n, c = dpadded.shape[:2]
+    taps = geometry.kernel_size[0] * geometry.kernel_size[1]
+    dcolumns = dcolumns.reshape(n, c, taps, rows.stop - rows.start, -1)
+    for tap, view in enumerate(_tap_views(dpadded, rows, geometry)):
+        view += dcolumns[:, :, tap]
 
 
 def _group_weights(W: np.ndarray, groups: int) -> np.ndarray:
