@@ -3,19 +3,21 @@
 Layouts: X is NCHW, W is OIHW (out, in/groups, kh, kw), b is (O,). Arithmetic is
 float64 with one rounding to the result dtype at the end.
 
-How it is fast without a Python loop over pixels: im2col in cache-sized blocks.
-A block of images is zero-padded once (float64); for a block of its output rows
-every kernel tap ``(i, j)`` copies its strided window view (n, C, rows, Wo) into
-a column buffer (n, C*kh*kw, rows*Wo) small enough to stay in the CPU caches,
-and one matrix product with the (O, C*kh*kw) weights per group makes those
-output rows. The VJP walks the same blocks: dW from dY and the columns, dX by
-adding each tap's rows of ``Wᵀ dY`` back into the padded gradient (col2im).
-Only real windows enter a sum: there are no padding-only or waste columns.
+How it is fast without a Python loop over pixels: the zero-padded input is
+stored channels-last with every image flattened to one axis of rows of width
+``row``. Output position ``(ho, wo)`` is then grid index ``m = ho*grid + wo``,
+and kernel tap ``(i, j)`` reads the flat positions ``offset(i, j) + stride_w*m``:
+a plain strided slice, i.e. a BLAS matrix of shape (Ho*grid, C). Each tap is
+one matrix product with the tap's (C, O) weights, accumulated in a cache-sized
+block of images (with few channels the taps are first gathered side by side,
+im2col, for one wider product). Grid columns ``wo >= Wo`` are computed and thrown away
+(``grid / Wo`` is about ``stride_h`` of waste; none for the common stride 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,71 +25,155 @@ import numpy as np
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, result_dtype
 
-# Column bytes of one block: small enough to stay in the L2/L3 caches, large enough
-# that each matrix product is big for BLAS.
-_BLOCK_BYTES = 1 << 21
+_BLOCK_BYTES = 1 << 22  # working set of one batch block: stays in the L2/L3 caches
+# Below this many input channels per group a tap's matrix product is too thin
+# for BLAS, so the taps are gathered into one im2col matrix instead.
+_COLUMNS_BELOW_CHANNELS = 16
 
 
-def _padded(X: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """X (n, C, H, W) zero-padded, as a new float64 array."""
-    n, c, h, w = X.shape
+@dataclass(frozen=True)
+class _FlatLayout:
+    """Where each kernel tap reads in the flattened, padded, channels-last input."""
+
+    row: int  # padded row width, rounded up to a multiple of stride_w
+    grid: int  # grid row length: stride_h * row / stride_w >= Wo
+    length: int  # flat length per image (padded rows plus slack for the last taps)
+    rows: int  # padded height
+    taps: tuple[int, ...]  # flat start of each tap (i, j), row-major
+    step: int  # stride_w: distance between neighbouring grid positions
+    positions: int  # grid positions per image: Ho * grid
+
+    def tap_slice(self, tap: int) -> slice:
+        """The flat positions that tap reads for every grid position."""
+        return slice(self.taps[tap], self.taps[tap] + self.step * (self.positions - 1) + 1, self.step)
+
+
+def _flat_layout(h: int, w: int, geometry: ConvGeometry) -> _FlatLayout:
     (top, bottom), (left, right) = geometry.padding
-    padded = np.zeros((n, c, h + top + bottom, w + left + right))
-    padded[:, :, top : top + h, left : left + w] = X
-    return padded
-
-
-def _blocks(n: int, geometry: ConvGeometry, columns_per_cell: int) -> Iterator[tuple[slice, list[slice]]]:
-    """Blocks of images, each with its blocks of output rows, of about :data:`_BLOCK_BYTES` columns.
-
-    ``columns_per_cell`` is the column length of one output cell (C*kh*kw).
-    Small images are grouped whole; a large image is cut into blocks of rows.
-    """
-    out_h, out_w = geometry.output_size
-    row_bytes = max(1, 8 * columns_per_cell * out_w)
-    rows = max(1, min(out_h, _BLOCK_BYTES // row_bytes))
-    images = max(1, _BLOCK_BYTES // (row_bytes * out_h)) if rows == out_h else 1
-    row_blocks = [slice(r, min(r + rows, out_h)) for r in range(0, out_h, rows)]
-    for start in range(0, n, images):
-        yield slice(start, min(start + images, n)), row_blocks
-
-
-def _tap_views(padded: np.ndarray, rows: slice, geometry: ConvGeometry) -> Iterator[np.ndarray]:
-    """For each kernel tap, row-major, the (n, C, rows, Wo) view of the cells it reads for output ``rows``."""
-    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    sh, sw = geometry.stride
+    dh, dw = geometry.dilation
     kh, kw = geometry.kernel_size
-    out_w = geometry.output_size[1]
-    count = rows.stop - rows.start
-    for i in range(kh):
-        first = rows.start * sh + i * dh
-        cells = slice(first, first + sh * (count - 1) + 1, sh)
-        for j in range(kw):
-            yield padded[:, :, cells, j * dw : j * dw + sw * (out_w - 1) + 1 : sw]
+    out_h, _ = geometry.output_size
+    row = -(-(w + left + right) // sw) * sw
+    grid = sh * row // sw
+    taps = tuple(i * dh * row + j * dw for i in range(kh) for j in range(kw))
+    rows = h + top + bottom
+    length = max(rows * row, taps[-1] + sw * (out_h * grid - 1) + 1)
+    return _FlatLayout(row, grid, length, rows, taps, sw, out_h * grid)
 
 
-def _columns(padded: np.ndarray, rows: slice, geometry: ConvGeometry, groups: int) -> np.ndarray:
-    """im2col of output ``rows``: (n, groups, C/groups*kh*kw, rows*Wo), column order (c, i, j) as in OIHW."""
-    n, c = padded.shape[:2]
-    taps = geometry.kernel_size[0] * geometry.kernel_size[1]
-    count, out_w = rows.stop - rows.start, geometry.output_size[1]
-    columns = np.empty((n, c, taps, count, out_w))
-    for tap, view in enumerate(_tap_views(padded, rows, geometry)):
-        columns[:, :, tap] = view
-    return columns.reshape(n, groups, -1, count * out_w)
+def _padded_flat(
+    X: np.ndarray, geometry: ConvGeometry, layout: _FlatLayout, channels_last: bool
+) -> np.ndarray:
+    """X (n, C, H, W) as zero-padded float64, (n, length, C) or (n, C, length)."""
+    n, c, h, w = X.shape
+    (top, _), (left, _) = geometry.padding
+    flat = np.zeros((n, layout.length, c) if channels_last else (n, c, layout.length))
+    image = _image(flat, layout, channels_last)
+    image[:, :, top : top + h, left : left + w] = X
+    return flat
 
 
-def _add_columns(dpadded: np.ndarray, dcolumns: np.ndarray, rows: slice, geometry: ConvGeometry) -> None:
-    """col2im: add the (n, groups, C/groups*kh*kw, rows*Wo) column gradient to the cells each tap read."""
-    n, c = dpadded.shape[:2]
-    taps = geometry.kernel_size[0] * geometry.kernel_size[1]
-    dcolumns = dcolumns.reshape(n, c, taps, rows.stop - rows.start, -1)
-    for tap, view in enumerate(_tap_views(dpadded, rows, geometry)):
-        view += dcolumns[:, :, tap]
+def _image(flat: np.ndarray, layout: _FlatLayout, channels_last: bool) -> np.ndarray:
+    """The padded-image part of a flat buffer as an (n, C, rows, row) view."""
+    n, size = flat.shape[0], layout.rows * layout.row
+    if channels_last:
+        return flat[:, :size].reshape(n, layout.rows, layout.row, -1).transpose(0, 3, 1, 2)
+    return flat[:, :, :size].reshape(n, -1, layout.rows, layout.row)
 
 
-def _group_weights(W: np.ndarray, groups: int) -> np.ndarray:
-    """OIHW weights as float64 (groups, O/groups, C/groups*kh*kw)."""
-    return W.astype(np.float64).reshape(groups, W.shape[0] // groups, -1)
+def _unpad_flat(
+    flat: np.ndarray, geometry: ConvGeometry, layout: _FlatLayout, channels_last: bool, h: int, w: int
+):
+    """Inverse of :func:`_padded_flat`: the (n, C, H, W) interior of a flat buffer (a view)."""
+    (top, _), (left, _) = geometry.padding
+    return _image(flat, layout, channels_last)[:, :, top : top + h, left : left + w]
+
+
+def _tap_weights(W: np.ndarray, groups: int) -> np.ndarray:
+    """OIHW weights as float64 (groups, taps*C/groups, O/groups): row ``tap*C/groups + c``."""
+    o, c, kh, kw = W.shape
+    per_group = W.astype(np.float64).reshape(groups, o // groups, c, kh * kw)
+    return np.ascontiguousarray(per_group.transpose(0, 3, 2, 1).reshape(groups, kh * kw * c, o // groups))
+
+
+def _batch_chunks(n: int, bytes_per_image: int) -> Iterator[slice]:
+    size = max(1, _BLOCK_BYTES // max(1, bytes_per_image))
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _grid_to_nchw(block: np.ndarray, out_h: int, out_w: int, layout: _FlatLayout, channels_last: bool):
+    """A grid block, (n, Ho*grid, O) or (n, O, Ho*grid), as (n, O, Ho, Wo) without the waste columns."""
+    if channels_last:
+        block = block.transpose(0, 2, 1)
+    n, o, _ = block.shape
+    return block.reshape(n, o, out_h, layout.grid)[..., :out_w]
+
+
+# Few channels: the taps gathered side by side (im2col), channels first, so every
+# copy moves whole rows of grid positions.
+def _columns(flat: np.ndarray, channels: slice, layout: _FlatLayout) -> np.ndarray:
+    """im2col of a channels-first flat buffer: (taps*C_g, n, positions), tap-major."""
+    c_g = channels.stop - channels.start
+    columns = np.empty((len(layout.taps) * c_g, flat.shape[0], layout.positions))
+    for tap in range(len(layout.taps)):
+        columns[tap * c_g : (tap + 1) * c_g] = flat[:, channels, layout.tap_slice(tap)].transpose(1, 0, 2)
+    return columns
+
+
+def _forward_columns(flat: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout):
+    """One group of one batch block: (n, O/groups, positions)."""
+    columns = _columns(flat, channels, layout)
+    depth, n, positions = columns.shape
+    product = weights.T @ columns.reshape(depth, n * positions)
+    return product.reshape(-1, n, positions).transpose(1, 0, 2)
+
+
+def _backward_columns(flat, dY_g, weights, channels, layout, input_grad):
+    """Gradients of one group of one batch block: (d flat (n, C_g, length) or None, d weights)."""
+    columns = _columns(flat, channels, layout)
+    depth, n, positions = columns.shape
+    dY_2d = dY_g.transpose(1, 0, 2).reshape(-1, n * positions)
+    dweights = columns.reshape(depth, n * positions) @ dY_2d.T
+    if not input_grad:
+        return None, dweights
+    c_g = channels.stop - channels.start
+    dflat = np.zeros((n, c_g, flat.shape[2]))
+    # One product per tap, added as it is made: the whole (depth, n*positions)
+    # product would be a large temporary for little gain in BLAS speed.
+    for tap in range(len(layout.taps)):
+        dtap = (weights[tap * c_g : (tap + 1) * c_g] @ dY_2d).reshape(c_g, n, positions)
+        dflat[:, :, layout.tap_slice(tap)] += dtap.transpose(1, 0, 2)
+    return dflat, dweights
+
+
+# Many channels: one matrix product per tap on the channels-last buffer.
+def _forward_taps(flat: np.ndarray, weights: np.ndarray, channels: slice, layout: _FlatLayout):
+    """One group of one batch block: (n, positions, O/groups)."""
+    c_g = channels.stop - channels.start
+    acc = np.zeros((flat.shape[0], layout.positions, weights.shape[1]))
+    product = np.empty_like(acc)
+    for tap in range(len(layout.taps)):
+        np.matmul(flat[:, layout.tap_slice(tap), channels], weights[tap * c_g : (tap + 1) * c_g], out=product)
+        acc += product
+    return acc
+
+
+def _backward_taps(flat, dY_g, weights, channels, layout, input_grad):
+    """Gradients of one group of one batch block: (d flat (n, length, C_g) or None, d weights)."""
+    c_g = channels.stop - channels.start
+    dweights = np.empty_like(weights)
+    for tap in range(len(layout.taps)):
+        view = flat[:, layout.tap_slice(tap), channels]
+        dweights[tap * c_g : (tap + 1) * c_g] = np.matmul(view.transpose(0, 2, 1), dY_g).sum(axis=0)
+    if not input_grad:
+        return None, dweights
+    dflat = np.zeros((*flat.shape[:2], c_g))
+    dcolumns = np.matmul(dY_g, weights.T)
+    for tap in range(len(layout.taps)):
+        dflat[:, layout.tap_slice(tap)] += dcolumns[:, :, tap * c_g : (tap + 1) * c_g]
+    return dflat, dweights
 
 
 def conv2d(
@@ -113,49 +199,94 @@ def conv2d(
     geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
     X, W = np.asarray(X), np.asarray(W)
     dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
-    n, o = X.shape[0], W.shape[0]
+    n, _, h, w = X.shape
+    o = W.shape[0]
     out_h, out_w = geometry.output_size
-    weights = _group_weights(W, groups)
-    bias = None if b is None else np.asarray(b, dtype=np.float64).reshape(groups, -1, 1)
-    # (N, groups, O/groups, Ho*Wo): a block of output rows is a slice of the last axis.
-    Y = np.empty((n, groups, o // groups, out_h * out_w), dtype=dtype)
-    for images, row_blocks in _blocks(n, geometry, weights.shape[2] * groups):
-        padded = _padded(X[images], geometry)
-        for rows in row_blocks:
-            product = np.matmul(weights, _columns(padded, rows, geometry, groups))
-            if bias is not None:
-                product += bias
-            Y[images, ..., rows.start * out_w : rows.stop * out_w] = product
-    return Y.reshape(n, o, out_h, out_w)
+    layout = _flat_layout(h, w, geometry)
+    weights = _tap_weights(W, groups)
+    c_g, o_g = X.shape[1] // groups, o // groups
+    channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
+    forward = _forward_taps if channels_last else _forward_columns
+    Y = np.empty((n, o, out_h, out_w))
+    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o_g)):
+        flat = _padded_flat(X[chunk], geometry, layout, channels_last)
+        for g in range(groups):
+            block = forward(flat, weights[g], slice(g * c_g, (g + 1) * c_g), layout)
+            Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout, channels_last)
+    if b is not None:
+        Y += np.asarray(b, dtype=np.float64)[:, None, None]
+    return Y.astype(dtype, copy=False)
+
+
+def _conv2d_vjp_by_taps(
+    X: np.ndarray, W: np.ndarray, dY: np.ndarray, geometry: ConvGeometry, input_grad: bool
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The VJP by its definition, one strided view of the padded input per kernel tap.
+
+    IEEE-exact where an input holds NaN or inf: only the terms of real windows
+    are summed (the fast path also multiplies its waste columns, which alias
+    input positions, by zeros, and 0 * inf is NaN).
+    """
+    n, c, h, w = X.shape
+    o, c_g, kh, kw = W.shape
+    groups = geometry.groups
+    (top, bottom), (left, right) = geometry.padding
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    out_h, out_w = geometry.output_size
+    padded = np.zeros((n, c, h + top + bottom, w + left + right))
+    padded[:, :, top : top + h, left : left + w] = X
+    dpadded = np.zeros_like(padded)
+    dY_g = dY.astype(np.float64).reshape(n, groups, o // groups, out_h, out_w)
+    W_g = W.astype(np.float64).reshape(groups, o // groups, c_g, kh, kw)
+    dW = np.zeros(W_g.shape)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            tap = padded[:, :, rows, cols].reshape(n, groups, c_g, out_h, out_w)
+            dW[..., i, j] = np.einsum("ngohw,ngchw->goc", dY_g, tap)
+            if input_grad:
+                dtap = np.einsum("ngohw,goc->ngchw", dY_g, W_g[..., i, j])
+                dpadded[:, :, rows, cols] += dtap.reshape(n, c, out_h, out_w)
+    dX = dpadded[:, :, top : top + h, left : left + w] if input_grad else None
+    return dX, dW.reshape(o, c_g, kh, kw), dY.sum(axis=(0, 2, 3), dtype=np.float64)
 
 
 def _conv2d_vjp(
     X: np.ndarray, W: np.ndarray, dY: np.ndarray, geometry: ConvGeometry, input_grad: bool
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """float64 ``(dX or None, dW, db)``, block by block as the forward pass."""
+    if not (np.isfinite(X).all() and np.isfinite(W).all() and np.isfinite(dY).all()):
+        return _conv2d_vjp_by_taps(X, W, dY, geometry, input_grad)
     n, c, h, w = X.shape
-    o = W.shape[0]
+    o, _, kh, kw = W.shape
     groups = geometry.groups
-    (top, _), (left, _) = geometry.padding
     out_h, out_w = geometry.output_size
-    weights = _group_weights(W, groups)
-    dY64 = np.ascontiguousarray(dY, dtype=np.float64).reshape(n, groups, o // groups, out_h * out_w)
-    dweights = np.zeros_like(weights)
+    layout = _flat_layout(h, w, geometry)
+    weights = _tap_weights(W, groups)
+    c_g, o_g = c // groups, o // groups
+    channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
+    backward = _backward_taps if channels_last else _backward_columns
     dX = np.empty((n, c, h, w)) if input_grad else None
-    for images, row_blocks in _blocks(n, geometry, weights.shape[2] * groups):
-        padded = _padded(X[images], geometry)
-        dpadded = np.zeros_like(padded) if input_grad else None
-        for rows in row_blocks:
-            columns = _columns(padded, rows, geometry, groups)
-            dY_block = dY64[images, ..., rows.start * out_w : rows.stop * out_w]
-            dweights += np.matmul(dY_block, columns.swapaxes(2, 3)).sum(axis=0)
-            if dpadded is not None:
-                dcolumns = np.matmul(weights.swapaxes(1, 2), dY_block)
-                _add_columns(dpadded, dcolumns, rows, geometry)
-        if dX is not None:
-            dX[images] = dpadded[:, :, top : top + h, left : left + w]
-    db = dY64.sum(axis=(0, 3)).reshape(o)
-    return dX, dweights.reshape(W.shape), db
+    dweights = np.zeros_like(weights)
+    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)):
+        flat = _padded_flat(X[chunk], geometry, layout, channels_last)
+        # dY on the grid, zero in the waste columns so they contribute nothing.
+        dY_grid = np.zeros((flat.shape[0], o, out_h, layout.grid))
+        dY_grid[..., :out_w] = dY[chunk]
+        dY_grid = dY_grid.reshape(flat.shape[0], o, layout.positions)
+        if channels_last:
+            dY_grid = dY_grid.transpose(0, 2, 1)
+        for g in range(groups):
+            channels = slice(g * c_g, (g + 1) * c_g)
+            outputs = slice(g * o_g, (g + 1) * o_g)
+            dY_g = dY_grid[..., outputs] if channels_last else dY_grid[:, outputs]
+            dflat, dweights_g = backward(flat, dY_g, weights[g], channels, layout, input_grad)
+            dweights[g] += dweights_g
+            if dX is not None:
+                dX[chunk, channels] = _unpad_flat(dflat, geometry, layout, channels_last, h, w)
+    dW = dweights.reshape(groups, kh * kw, c_g, o_g).transpose(0, 3, 2, 1).reshape(o, c_g, kh, kw)
+    db = dY.sum(axis=(0, 2, 3), dtype=np.float64)
+    return dX, dW, db
 
 
 def conv2d_vjp(
