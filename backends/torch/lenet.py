@@ -3,15 +3,12 @@
 The adapter keeps the chapter's ``nn.Sequential`` (its parameters, ONNX export) and runs it
 through :func:`TorchLeNet._forward`, the same layers in the same order with three choices for
 speed, each measured in ``benchmarks/NOTES.md``: conv1's backward computes its weight gradient as
-one convolution with the batch as channels (:class:`_InputConvolution`), average pooling is a
-depthwise convolution with 1/4 weights (the same sums), and each call runs on
-:data:`INTRA_OP_THREADS` intra-op threads.
+one convolution with the batch as channels (:class:`_InputConvolution`), and average pooling is a
+depthwise convolution with 1/4 weights (the same sums; multiplying by 1/4 is exact). PyTorch's
+thread settings are left as the caller has them.
 """
 
 from __future__ import annotations
-
-import contextlib
-from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -22,9 +19,6 @@ from backends.lenet import LeNetModel
 from reference.lenet import PARAM_SHAPES, variant_of
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# LeNet's ops are too small to split across cores: two OpenMP threads on a busy 2-core machine
-# wait on each other at every op (measured 11x slower than one); the caller's setting is restored.
-INTRA_OP_THREADS = 1
 
 
 def build_lenet(variant: str = "chapter") -> nn.Sequential:
@@ -66,16 +60,6 @@ class _InputConvolution(torch.autograd.Function):
         padded = F.pad(X, (ctx.padding,) * 4).transpose(0, 1)  # (C, N, H, W): the batch as channels
         dW = F.conv2d(padded, dZ.transpose(0, 1)).transpose(0, 1)  # (C, O, kh, kw) -> (O, C, kh, kw)
         return None, dW, dZ.sum((0, 2, 3)), None
-
-
-@contextlib.contextmanager
-def _intra_op_threads(count: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class TorchLeNet(LeNetModel):
@@ -130,15 +114,14 @@ class TorchLeNet(LeNetModel):
         return X if y is None else (X, torch.as_tensor(y, device=self.device))
 
     def _native_logits(self, X: np.ndarray) -> np.ndarray:
-        with torch.no_grad(), _intra_op_threads(INTRA_OP_THREADS):
+        with torch.no_grad():
             return self._forward(self._inputs(X)).cpu().numpy()
 
     def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         X, y = self._inputs(X, y)
         self.net.zero_grad(set_to_none=True)
-        with _intra_op_threads(INTRA_OP_THREADS):
-            loss = self.loss(self._forward(X), y)
-            loss.backward()
+        loss = self.loss(self._forward(X), y)
+        loss.backward()
         return float(loss.detach()), {name: self._tensor(name).grad.cpu().numpy() for name in PARAM_SHAPES}
 
     def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
@@ -147,9 +130,8 @@ class TorchLeNet(LeNetModel):
         # torch.optim.SGD (no momentum) is plain SGD, with its fused multi-tensor update.
         if self._optimizer is None or self._optimizer.param_groups[0]["lr"] != lr:
             self._optimizer = torch.optim.SGD(self.net.parameters(), lr=lr)
-        with _intra_op_threads(INTRA_OP_THREADS):
-            logits = self._forward(X)
-            loss = self.loss(logits, y)
-            loss.backward()
-            self._optimizer.step()
+        logits = self._forward(X)
+        loss = self.loss(logits, y)
+        loss.backward()
+        self._optimizer.step()
         return float(loss.detach()), int((logits.argmax(dim=1) == y).sum())
