@@ -76,7 +76,12 @@ def test_peak_memory_chooses_the_probe_by_who_does_the_work() -> None:
     assert peak_memory(call, framework, _Backend("cuda:0")) is None  # device memory is not probed
 
 
-def test_the_fixture_records_the_peak_before_the_timed_rounds(pytester: pytest.Pytester) -> None:
+def test_the_fixture_records_the_peak_before_the_timed_rounds(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under pytest-xdist the inner run would inherit the worker's id, and pytest-benchmark
+    # disables itself in a worker.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makeconftest(
         "import pytest\n"
         "from benchmarks.memory import probe_memory\n"

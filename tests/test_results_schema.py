@@ -89,9 +89,10 @@ def test_conformance_results_validate(tmp_path: Path, validator: jsonschema.Draf
 
 
 def test_a_benchmark_run_writes_typed_records_that_validate(
-    tmp_path: Path, validator: jsonschema.Draft202012Validator
+    tmp_path: Path, validator: jsonschema.Draft202012Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reference's benchmark job (no --backend), cut to one round of each matmul yardstick."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # pytest-benchmark is off in a worker
     command = [sys.executable, "-m", "pytest", "benchmarks/test_yardstick.py", "-q", "-p", "no:cacheprovider",
                "--benchmark-min-rounds=1", "--benchmark-max-time=0", "--benchmark-warmup=off",
                f"--results-dir={tmp_path}"]  # fmt: skip
