@@ -134,13 +134,6 @@ if HAS_UV:
     os.environ.update(pip_settings_as_uv_environment())  # for nox's own sessions too
 
 
-def _pyproject_hash(projects: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for project in projects:
-        digest.update((project / "pyproject.toml").read_bytes())
-    return digest.hexdigest()
-
-
 def _create_environment(session: nox.Session, env: Path) -> None:
     if HAS_UV:
         session.run(UV, "venv", "--quiet", "--python", PYTHON, str(env), external=True)
