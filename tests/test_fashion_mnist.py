@@ -446,3 +446,52 @@ def test_real_dataset_from_the_debian_package(monkeypatch, split, n, known):
     assert images.min() == 0 and images.max() == 255
     # Labels that TensorFlow's "Basic classification" tutorial prints for these splits.
     assert {i: int(labels[i]) for i in known} == known
+
+
+# --- the first run offline ----------------------------------------------------
+
+
+def assert_names_the_three_remedies(message: str, cache: Path, urls: list[str]) -> None:
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert str(fm.SYSTEM_DIR) in message
+    assert "FASHION_MNIST_DIR" in message
+    for url in urls:
+        assert url in message
+    assert str(cache) in message
+
+
+def test_offline_first_run_names_the_package_the_variable_and_the_urls(isolated):
+    with pytest.raises(DatasetError, match=r"download of http://127\.0\.0\.1:1/") as info:
+        load_fashion_mnist("train")
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    urls = [f"http://127.0.0.1:1/{name}.gz" for name in names]
+    assert_names_the_three_remedies(str(info.value), isolated.cache, urls)
+
+
+def test_offline_message_lists_only_the_files_still_missing(isolated):
+    make_split(isolated.cache, "test", n=4, seed=4)
+    (isolated.cache / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DatasetError) as info:
+        load_fashion_mnist("test")
+    message = str(info.value)
+    assert_names_the_three_remedies(message, isolated.cache, ["http://127.0.0.1:1/t10k-labels-idx1-ubyte.gz"])
+    assert "t10k-images-idx3-ubyte.gz" not in message
+
+
+def test_no_download_message_names_the_three_remedies(isolated):
+    with pytest.raises(DatasetError) as info:
+        load_fashion_mnist("test", download=False)
+    names = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    urls = [f"http://127.0.0.1:1/{name}.gz" for name in names]
+    assert_names_the_three_remedies(str(info.value), isolated.cache, urls)
+
+
+def test_training_cli_offline_exits_2_with_the_remedies(isolated, capsys):
+    from training.__main__ import main
+
+    assert main(["--backend", "reference", "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m training: error: download of http://127.0.0.1:1/")
+    assert "Traceback" not in err
+    url = "http://127.0.0.1:1/train-images-idx3-ubyte.gz"
+    assert_names_the_three_remedies(err, isolated.cache, [url])

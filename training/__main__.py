@@ -20,7 +20,7 @@ from tqdm import tqdm
 from backends import UnsupportedError, get_backend
 from conformance.results import TRAINING_FILE, EpochMetrics, Kind, TrainingRun, write_results
 from reference.lenet import VARIANTS, save_params
-from training.fashion_mnist import load_fashion_mnist
+from training.fashion_mnist import DatasetError, load_fashion_mnist
 from training.loop import DEFAULT_BATCH, DEFAULT_LR, train
 from training.models import make_model
 from training.plots import plot_history
@@ -68,8 +68,12 @@ def _run(args: argparse.Namespace, metrics: tuple[EpochMetrics, ...], gap: str =
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    train_set = load_fashion_mnist("train", args.data_dir)
-    test_set = load_fashion_mnist("test", args.data_dir)
+    try:
+        train_set = load_fashion_mnist("train", args.data_dir)
+        test_set = load_fashion_mnist("test", args.data_dir)
+    except DatasetError as error:  # its message says where it looked and how to get the files
+        print(f"python -m training: error: {error}", file=sys.stderr)
+        return 2
     model = make_model(args.backend, args.variant, "float32", args.device)
     out = args.out / f"{args.backend}-{args.variant}"
     out.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,10 @@ each raw or gzipped with a ``.gz`` suffix) in this order:
    a temporary file in the cache and renamed into place only once verified, so a
    failed download leaves nothing behind.
 
+When none of these has the files and the download fails (offline, a wrong
+mirror), the error names the three remedies: the Debian/Ubuntu package, a folder
+named by ``FASHION_MNIST_DIR``, and the URLs to fetch by hand into the cache.
+
 MD5 guards against corruption, not tampering. Checksums apply to downloads
 only: Debian recompresses the files (same IDX content, other ``.gz`` bytes), so
 files found on disk are validated by structure instead (magic number, sizes,
@@ -160,7 +164,9 @@ def load_fashion_mnist(
     Raises:
         ValueError: ``split`` is neither ``"train"`` nor ``"test"``.
         DatasetError: files missing, download failed or mismatched its
-            checksum, or the files are invalid; the message names the file.
+            checksum, or the files are invalid; the message names the file
+            (and, when nothing was found and nothing could be downloaded,
+            the three remedies of the module docstring).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -291,17 +297,32 @@ def _locate_or_download(names: tuple[str, str], *, download: bool, mirror: str |
     for directory in (cache, SYSTEM_DIR):
         if all(_path(directory, name).is_file() for name in names):
             return directory
+    base = mirror or os.environ.get("FASHION_MNIST_MIRROR") or DEFAULT_MIRROR
+    missing = [f"{name}.gz" for name in names if not _path(cache, name).is_file()]
+    urls = {filename: f"{base.rstrip('/')}/{filename}" for filename in missing}
     if not download:
         raise DatasetError(
             f"{' and '.join(names)} not found (raw or .gz) in {cache} or {SYSTEM_DIR}, "
-            "and download=False; pass data_dir or set FASHION_MNIST_DIR"
+            f"and download=False.\n{_remedies(cache, urls)}"
         )
-    base = mirror or os.environ.get("FASHION_MNIST_MIRROR") or DEFAULT_MIRROR
-    for name in names:
-        if not _path(cache, name).is_file():
-            filename = f"{name}.gz"
-            _download(f"{base.rstrip('/')}/{filename}", cache / filename, CHECKSUMS[filename])
+    try:
+        for filename, url in urls.items():
+            _download(url, cache / filename, CHECKSUMS[filename])
+    except DatasetError as exc:
+        raise DatasetError(f"{exc}\n{_remedies(cache, urls)}") from exc
     return cache
+
+
+def _remedies(cache: Path, urls: dict[str, str]) -> str:
+    """What a user can do when the files are neither on disk nor downloadable: three ways."""
+    fetch = " ".join(urls.values())
+    return (
+        "Fashion-MNIST is needed; any one of these provides it:\n"
+        f"  1. Debian/Ubuntu: apt-get install dataset-fashion-mnist (installs it in {SYSTEM_DIR});\n"
+        "  2. put the four IDX files (raw or .gz) in a folder and set FASHION_MNIST_DIR to it "
+        "(or pass data_dir / --data-dir);\n"
+        f"  3. fetch {fetch} by hand (from a machine with internet) into {cache}."
+    )
 
 
 def _download(url: str, dest: Path, md5: str) -> None:
