@@ -98,6 +98,21 @@ class Backend(abc.ABC):
             "numpy_version": np.__version__,
         }
 
+    # -- determinism ----------------------------------------------------
+    @classmethod
+    def thread_environment(cls, threads: int) -> dict[str, str]:
+        """Environment variables that give a new process of this framework ``threads`` CPU threads
+        (set before the framework is imported). Base: the OpenMP, MKL and OpenBLAS pools."""
+        count = str(threads)
+        return {"OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count, "OPENBLAS_NUM_THREADS": count}
+
+    def enable_determinism(self) -> str:
+        """Turn the framework's determinism switch on for this process and return its name.
+
+        Raises :class:`UnsupportedError` with the reason where the framework has no such
+        switch for this device (the base class: none)."""
+        raise UnsupportedError(f"{self.framework} has no determinism switch")
+
     # -- LeNet -----------------------------------------------------------
     @abc.abstractmethod
     def lenet(self, variant: str = "chapter", dtype: str = "float32") -> LeNetModel:

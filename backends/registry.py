@@ -88,11 +88,14 @@ def available() -> tuple[str, ...]:
 
 
 def backend_class(name: str) -> type[Backend]:
-    """The adapter class of ``name`` (imports the adapter, and so its framework).
+    """The adapter class of ``name`` (imports the adapter, and so its framework); ``name`` as
+    :func:`get_backend` takes it (registered, or ``module:Class``).
 
     ``ValueError`` for an unknown name; ``ModuleNotFoundError`` naming the framework and
     the nox session that installs it when the framework is missing.
     """
+    if ":" in name:
+        return _load(metadata.EntryPoint(name=name, value=name, group=ENTRY_POINT_GROUP))
     entry_point = _entry_point(name)
     if not _installed(name):
         framework = environment(name).framework
@@ -109,8 +112,6 @@ def get_backend(name: str, device: str = "auto") -> Backend:
     ``conformance.meta_tests.faulty_backends``). ``device``: ``"auto"`` (the GPU when
     the framework sees one, else the CPU), ``"cpu"``, ``"gpu"`` or a framework device
     string such as ``"cuda:1"``."""
-    if ":" in name:
-        return _load(metadata.EntryPoint(name=name, value=name, group=ENTRY_POINT_GROUP))(device=device)
     return backend_class(name)(device=device)
 
 

@@ -12,6 +12,7 @@ module), written by :func:`write_results` and read back by :func:`read_results`:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections import defaultdict
@@ -203,7 +204,48 @@ class TrainingRun:
         return cls(**{**record, "metrics": metrics})
 
 
-Record = CaseResult | BenchmarkResult | TrainingRun
+@dataclass(frozen=True)
+class DeterminismResult:
+    """One entry of the determinism check (:mod:`conformance.determinism`) under one switch setting.
+
+    ``switch``: ``"off"`` or ``"on"`` (the framework's determinism switch, named by
+    ``switch_name``); ``threads``: the two thread counts compared. ``twice_*``: the two runs in
+    one process (the worse of the two workers); ``threads_*``: the first runs of the two
+    workers. ``*_bitwise`` True for identical bits, else ``*_max_abs`` is the largest absolute
+    difference (inf when NaN or infinity positions differ). All None with ``gap``: the reason
+    the entry or switch cannot run on this backend.
+    """
+
+    entry: str
+    switch: str
+    switch_name: str
+    threads: tuple[int, int]
+    twice_bitwise: bool | None = None
+    twice_max_abs: float | None = None
+    threads_bitwise: bool | None = None
+    threads_max_abs: float | None = None
+    gap: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (an infinite difference as the string ``"inf"``)."""
+        record = asdict(self)
+        for key in ("twice_max_abs", "threads_max_abs"):
+            if record[key] is not None and math.isinf(record[key]):
+                record[key] = "inf"
+        return {**record, "threads": list(self.threads)}
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> DeterminismResult:
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        _check_fields(record, cls, fields(cls))
+        values = {**record, "threads": tuple(record["threads"])}
+        for key in ("twice_max_abs", "threads_max_abs"):
+            if values[key] == "inf":
+                values[key] = math.inf
+        return cls(**values)
+
+
+Record = CaseResult | BenchmarkResult | TrainingRun | DeterminismResult
 
 
 class Kind(StrEnum):
@@ -212,12 +254,14 @@ class Kind(StrEnum):
     CONFORMANCE = "conformance"
     BENCHMARKS = "benchmarks"
     TRAINING = "training"
+    DETERMINISM = "determinism"
 
 
-RECORD_TYPES: dict[Kind, type[CaseResult] | type[BenchmarkResult] | type[TrainingRun]] = {
+RECORD_TYPES: dict[Kind, type[Record]] = {
     Kind.CONFORMANCE: CaseResult,
     Kind.BENCHMARKS: BenchmarkResult,
     Kind.TRAINING: TrainingRun,
+    Kind.DETERMINISM: DeterminismResult,
 }
 
 

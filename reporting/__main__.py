@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, regressions, render
+from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -32,6 +32,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "lenet": benchmark_tables.lenet_table(found),
         "regressions": regressions.regression_table(results, found.backends, quick),
         "export": collect.export_table(found),
+        "determinism": determinism_table.determinism_table(results, found.backends),
         "mutation-catalogue": collect.mutation_table(found.catalogue),
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),

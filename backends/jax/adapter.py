@@ -28,13 +28,14 @@ Each op is jit-compiled once per geometry, shape and dtype (``jax.jit``'s cache)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import numpy as np
 
-from backends.base import Backend, Prepared
+from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from backends.jax.ops import (
     avg_pool,
@@ -126,6 +127,28 @@ class JaxBackend(Backend):
             f"ieee float32, Precision.HIGHEST: TF32 off ({self._device.device_kind})"
             if platform == "gpu"
             else "ieee float32 (CPU, Precision.HIGHEST)"
+        )
+
+    @classmethod
+    def thread_environment(cls, threads: int) -> dict[str, str]:
+        """The base's pools and XLA:CPU's: one thread turns Eigen's thread pool off, more set
+        ``intra_op_parallelism_threads`` (``XLA_FLAGS``, read when JAX starts; other flags kept)."""
+        flags = [
+            f for f in os.environ.get("XLA_FLAGS", "").split() if "eigen" not in f and "intra_op" not in f
+        ]
+        if threads == 1:
+            flags.append("--xla_cpu_multi_thread_eigen=false")
+        flags.append(f"intra_op_parallelism_threads={threads}")
+        return {**super().thread_environment(threads), "XLA_FLAGS": " ".join(flags)}
+
+    def enable_determinism(self) -> str:
+        """None in a running process: XLA's switch, ``--xla_gpu_deterministic_ops``, is for GPUs
+        and is read from ``XLA_FLAGS`` when JAX starts; XLA:CPU has none."""
+        if self.device != "cpu" and "--xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", ""):
+            return "XLA_FLAGS=--xla_gpu_deterministic_ops=true"
+        raise UnsupportedError(
+            "XLA has no determinism switch for the CPU; on a GPU it is XLA_FLAGS="
+            "--xla_gpu_deterministic_ops=true, set before JAX starts"
         )
 
     # -- conversions -----------------------------------------------------

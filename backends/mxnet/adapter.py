@@ -87,6 +87,22 @@ class MXNetBackend(Backend):
             os.environ["NVIDIA_TF32_OVERRIDE"] = "0"
             self.precision = "ieee float32, TF32 off, cuDNN autotune off"
 
+    @classmethod
+    def thread_environment(cls, threads: int) -> dict[str, str]:
+        """The base's pools and MXNet's CPU worker threads (read when MXNet starts)."""
+        return {**super().thread_environment(threads), "MXNET_CPU_WORKER_NTHREADS": str(threads)}
+
+    def enable_determinism(self) -> str:
+        """None for the CPU: ``MXNET_ENFORCE_DETERMINISM=1`` only restricts GPU kernels (cuDNN's
+        algorithm choice and atomics); on a GPU it is set here, before the first GPU op."""
+        if self.device == "cpu":
+            raise UnsupportedError(
+                "MXNet's switch, MXNET_ENFORCE_DETERMINISM=1, restricts GPU kernels only; its CPU "
+                "operators have none"
+            )
+        os.environ["MXNET_ENFORCE_DETERMINISM"] = "1"
+        return "MXNET_ENFORCE_DETERMINISM=1"
+
     # -- conversions -----------------------------------------------------
     def _array(self, array: Any, dtype: np.dtype) -> NDArray:
         array = np.asarray(array, dtype=dtype)

@@ -222,6 +222,19 @@ class TensorFlowBackend(Backend):
             details = tf.config.experimental.get_device_details(gpus[int(self.device.split(":")[1])])
             self.precision = f"ieee float32, TF32 off ({details.get('device_name', self.device)})"
 
+    @classmethod
+    def thread_environment(cls, threads: int) -> dict[str, str]:
+        """The base's pools and TensorFlow's intra- and inter-op pools (read when TF starts)."""
+        count = str(threads)
+        return {**super().thread_environment(threads), "TF_NUM_INTRAOP_THREADS": count,
+                "TF_NUM_INTEROP_THREADS": count}  # fmt: skip
+
+    def enable_determinism(self) -> str:
+        """``tf.config.experimental.enable_op_determinism()`` (ops without a deterministic kernel
+        then raise instead of running)."""
+        tf.config.experimental.enable_op_determinism()
+        return "tf.config.experimental.enable_op_determinism()"
+
     # -- conversions -----------------------------------------------------
     def _tensor(self, array: Any, dtype: np.dtype) -> tf.Tensor:
         """A tensor on this backend's device (call inside ``tf.device``); float16/32/64 kept."""

@@ -24,6 +24,7 @@ Quirks handled here (each call that needs one records a note):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -71,6 +72,14 @@ class TorchBackend(Backend):
             if self.device != "cpu"
             else f"ieee float32 (CPU, {torch.get_num_threads()} threads)"
         )
+
+    def enable_determinism(self) -> str:
+        """``torch.use_deterministic_algorithms(True)``; on CUDA also the cuBLAS workspace setting
+        it requires (``CUBLAS_WORKSPACE_CONFIG=:4096:8``, read when cuBLAS starts)."""
+        if self.device != "cpu":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        return "torch.use_deterministic_algorithms(True)"
 
     # -- conversions -----------------------------------------------------
     def _tensor(self, array: Any, dtype: np.dtype, requires_grad: bool = False) -> torch.Tensor:
