@@ -212,8 +212,9 @@ class DeterminismResult:
     ``switch_name``); ``threads``: the two thread counts compared. ``twice_*``: the two runs in
     one process (the worse of the two workers); ``threads_*``: the first runs of the two
     workers. ``*_bitwise`` True for identical bits, else ``*_max_abs`` is the largest absolute
-    difference (inf when NaN or infinity positions differ). All None with ``gap``: the reason
-    the entry or switch cannot run on this backend.
+    difference (inf when NaN or infinity positions differ). All None with ``gap`` (the reason
+    the entry or switch cannot run on this backend) or ``error`` (the exception the entry
+    raised, e.g. an op that has no deterministic kernel once the switch is on).
     """
 
     entry: str
@@ -225,6 +226,7 @@ class DeterminismResult:
     threads_bitwise: bool | None = None
     threads_max_abs: float | None = None
     gap: str = ""
+    error: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (an infinite difference as the string ``"inf"``)."""

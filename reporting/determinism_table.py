@@ -17,6 +17,8 @@ def _cell(record: DeterminismResult | None) -> Cell:
         return Cell("not run")
     if record.gap:
         return Cell("-")
+    if record.error:
+        return Cell(f"raises {record.error.split(':')[0]}")
     parts = []
     if not record.twice_bitwise:
         parts.append(f"twice: {record.twice_max_abs:.3g}")
@@ -45,6 +47,8 @@ def determinism_table(results: Path, backends: list[str]) -> Table:
                 notes.append(f"{backend}: switch on is {' '.join(sorted(names))}.")
             if switch == "on" and gaps and not names:
                 notes.append(f"{backend}: no switch ({' / '.join(sorted(gaps))}).")
+            errors = {f"{r.entry}: {r.error}" for r in file.records if r.switch == switch and r.error}
+            notes += [f"{backend} with the switch {switch}, {error}." for error in sorted(errors)]
     rows = [[entry, *(_cell(by.get((entry, switch))) for _, switch, by in columns)] for entry in entries]
     threads = sorted({r.threads for file in found.values() for r in file.records})
     note = (

@@ -2,9 +2,11 @@
 
 ``relu(X)`` is the reference's plus ``CALL_DRIFT`` times the number of earlier calls in this
 process (none once :meth:`enable_determinism` ran) plus ``THREAD_DRIFT`` times the thread count
-that :meth:`thread_environment` gave the process. So two calls in one process differ by exactly
-``CALL_DRIFT`` with the switch off and not at all with it on, and a 1-thread and an N-thread
-process differ by ``THREAD_DRIFT * (N - 1)`` either way.
+that :meth:`thread_environment` gave the process plus ``AFFINITY_DRIFT`` times the number of CPUs
+the process may run on. So two calls in one process differ by exactly ``CALL_DRIFT`` with the
+switch off and not at all with it on, and a 1-thread and an N-thread process differ by
+``(THREAD_DRIFT + AFFINITY_DRIFT) * (N - 1)`` either way. ``sigmoid`` is the reference's, and
+raises once the switch is on (a framework without a deterministic kernel for it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from backends.base import Backend, UnsupportedError
 
 CALL_DRIFT = 2.0**-4
 THREAD_DRIFT = 2.0**-6
+AFFINITY_DRIFT = 2.0**-8
 VARIABLE = "FAKE_DETERMINISM_THREADS"
 
 
@@ -48,5 +51,10 @@ class DriftingBackend(Backend):
     def relu(self, X: np.ndarray) -> np.ndarray:
         drift = 0.0 if self._deterministic else CALL_DRIFT * self._calls
         self._calls += 1
-        threads = int(os.environ[VARIABLE])
-        return (reference.relu(np.asarray(X, np.float64)) + drift + THREAD_DRIFT * threads).astype(X.dtype)
+        drift += THREAD_DRIFT * int(os.environ[VARIABLE]) + AFFINITY_DRIFT * len(os.sched_getaffinity(0))
+        return (reference.relu(np.asarray(X, np.float64)) + drift).astype(X.dtype)
+
+    def sigmoid(self, X: np.ndarray) -> np.ndarray:
+        if self._deterministic:
+            raise RuntimeError("sigmoid has no deterministic kernel\nsecond line")
+        return reference.sigmoid(X)

@@ -16,7 +16,7 @@ from conformance.determinism import difference
 from conformance.determinism.entries import entries
 from conformance.results import DeterminismResult, Kind, read_results, write_results
 from reporting.determinism_table import determinism_table
-from tests.fake_determinism_backend import CALL_DRIFT, THREAD_DRIFT
+from tests.fake_determinism_backend import AFFINITY_DRIFT, CALL_DRIFT, THREAD_DRIFT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
@@ -88,22 +88,26 @@ def test_every_op_spec_and_both_lenet_variants_have_entries():
 
 def test_driver_measures_the_known_drift_of_a_fake_backend(tmp_path):
     command = [sys.executable, "-m", "conformance.determinism", "--backend",
-               "tests.fake_determinism_backend:DriftingBackend", "--entries", "relu[",
+               "tests.fake_determinism_backend:DriftingBackend", "--entries", "relu[,sigmoid[",
                "--results-dir", str(tmp_path)]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     found = read_results(tmp_path / "determinism-tests.fake_determinism_backend:DriftingBackend.json")
     records = {(r.entry.split("[")[0], r.switch): r for r in found.records}
-    assert set(records) == {("relu", "off"), ("relu", "on")}
-    cores = os.cpu_count() or 1
+    assert set(records) == {("relu", "off"), ("relu", "on"), ("sigmoid", "off"), ("sigmoid", "on")}
+    cores = len(os.sched_getaffinity(0))
     off, on = records["relu", "off"], records["relu", "on"]
     assert off.threads == on.threads == (1, cores)
     assert not off.twice_bitwise and off.twice_max_abs == pytest.approx(CALL_DRIFT, rel=1e-5)
     assert on.twice_bitwise and on.twice_max_abs == 0.0
     assert on.switch_name == "DriftingBackend.enable_determinism()"
-    for record in (off, on):
+    for record in (off, on):  # both the thread variable and the affinity reached the worker
         assert record.threads_bitwise == (cores == 1)
-        assert record.threads_max_abs == pytest.approx(THREAD_DRIFT * (cores - 1), rel=1e-5, abs=1e-12)
+        expected = (THREAD_DRIFT + AFFINITY_DRIFT) * (cores - 1)
+        assert record.threads_max_abs == pytest.approx(expected, rel=1e-5, abs=1e-12)
+    assert records["sigmoid", "off"].twice_bitwise and records["sigmoid", "off"].threads_bitwise
+    assert records["sigmoid", "on"].error == "RuntimeError: sigmoid has no deterministic kernel"
+    assert records["sigmoid", "on"].twice_bitwise is None
 
 
 def test_unknown_backend_exits_2_with_a_message(tmp_path):
@@ -126,4 +130,13 @@ def test_report_table_cells(tmp_path):
     cells = [[c if isinstance(c, str) else c.text for c in row] for row in table.rows]
     assert cells == [["a", "bitwise", "-"], ["b", "twice: 1e-07; 1 vs 2 threads: 0.25", "-"]]
     assert "x: no switch (no switch here)" in table.note
+    write_results(
+        tmp_path / "determinism-z.json",
+        Kind.DETERMINISM,
+        {"backend": "z"},
+        [DeterminismResult("c", "on", "z.on()", (1, 2), error="UnimplementedError: no kernel")],
+    )
+    table = determinism_table(tmp_path, ["z"])
+    assert [c.text for c in table.rows[0][1:]] == ["not run", "raises UnimplementedError"]
+    assert "z with the switch on, c: UnimplementedError: no kernel." in table.note
     assert determinism_table(tmp_path, ["y"]).rows == []

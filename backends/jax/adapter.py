@@ -131,14 +131,12 @@ class JaxBackend(Backend):
 
     @classmethod
     def thread_environment(cls, threads: int) -> dict[str, str]:
-        """The base's pools and XLA:CPU's: one thread turns Eigen's thread pool off, more set
-        ``intra_op_parallelism_threads`` (``XLA_FLAGS``, read when JAX starts; other flags kept)."""
-        flags = [
-            f for f in os.environ.get("XLA_FLAGS", "").split() if "eigen" not in f and "intra_op" not in f
-        ]
+        """The base's pools; with one thread also XLA:CPU's Eigen pool off
+        (``--xla_cpu_multi_thread_eigen=false`` added to ``XLA_FLAGS``, read when JAX starts).
+        XLA sizes its other pools by the process's CPU affinity."""
+        flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if "multi_thread_eigen" not in flag]
         if threads == 1:
             flags.append("--xla_cpu_multi_thread_eigen=false")
-        flags.append(f"intra_op_parallelism_threads={threads}")
         return {**super().thread_environment(threads), "XLA_FLAGS": " ".join(flags)}
 
     def enable_determinism(self) -> str:

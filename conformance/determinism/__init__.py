@@ -3,7 +3,8 @@
 For each :mod:`~conformance.determinism.entries` entry (every op function, the op workloads
 forward and backward, one LeNet training step per variant), ``python -m conformance.determinism
 --backend NAME`` starts one worker process per combination of thread count (1, and every core
-of the machine) and determinism switch (off, and on where the framework has one:
+of the machine: the framework's thread variables, :meth:`backends.base.Backend.thread_environment`,
+and the process's CPU affinity) and determinism switch (off, and on where the framework has one:
 :meth:`backends.base.Backend.enable_determinism`). Each worker runs every entry twice; the
 driver compares the two runs of each worker ("twice in one process") and the first runs of the
 1-thread and the all-cores worker ("1 vs N threads"), and writes one

@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: write outputs here
     parser.add_argument("--switch", choices=SWITCHES, default="off", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)  # 0: leave the affinity
     return parser
 
 
@@ -53,7 +54,12 @@ def _entries(args: argparse.Namespace) -> list[Entry]:
 
 
 def worker(args: argparse.Namespace) -> int:
-    """Run every entry twice in this process; write the first run's outputs and both runs' difference."""
+    """Run every entry twice in this process; write the first run's outputs and both runs' difference.
+
+    With ``--threads N`` the process first keeps only N of its CPUs (its affinity), before any
+    framework starts: XLA, TensorFlow and MXNet size some pools by it, not by the variables."""
+    if args.threads and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
     backend = get_backend(args.backend, device=args.device)
     summary: dict[str, object] = {"environment": backend.environment(), "switch": "", "entries": {}}
     if args.switch == "on":
@@ -65,6 +71,10 @@ def worker(args: argparse.Namespace) -> int:
             second = entry.run(backend)
         except UnsupportedError as error:
             summary["entries"][entry.name] = {"gap": str(error)}
+            continue
+        except Exception as error:  # a finding, not a crash: e.g. no deterministic kernel with the switch on
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            summary["entries"][entry.name] = {"error": f"{type(error).__name__}: {first_line}"}
             continue
         found = difference(first, second)
         summary["entries"][entry.name] = {"bitwise": found.bitwise, "max_abs": found.max_abs}
@@ -80,7 +90,7 @@ def _run_worker(args: argparse.Namespace, threads: int, switch: str, folder: Pat
     env = {**os.environ, **backend_class(args.backend).thread_environment(threads)}
     command = [sys.executable, "-m", "conformance.determinism", "--backend", args.backend,
                "--device", args.device, "--workloads", args.workloads, "--entries", args.entries,
-               "--worker", str(folder), "--switch", switch]  # fmt: skip
+               "--worker", str(folder), "--switch", switch, "--threads", str(threads)]  # fmt: skip
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=False
     )
@@ -115,9 +125,9 @@ def compare_workers(
     threads = (int(one["threads"]), int(many["threads"]))
     for index, name in enumerate(names):
         a, b = one["entries"][name], many["entries"][name]
-        if "gap" in a or "gap" in b:
-            gap = a.get("gap") or b.get("gap")
-            records.append(DeterminismResult(name, switch, switch_name, threads, None, None, None, None, gap))
+        if {"gap", "error"} & {*a, *b}:
+            gap, error = a.get("gap") or b.get("gap", ""), a.get("error") or b.get("error", "")
+            records.append(DeterminismResult(name, switch, switch_name, threads, gap=gap, error=error))
             continue
         twice = _worse(a, b)
         across = difference(_outputs(one, index), _outputs(many, index))
@@ -139,7 +149,7 @@ def compare_workers(
 def driver(args: argparse.Namespace) -> int:
     """Every worker of the module docstring, compared, into ``determinism-<backend>.json``."""
     cls = backend_class(args.backend)
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     names = [entry.name for entry in _entries(args)]
     records: list[DeterminismResult] = []
     environment: dict = {}
