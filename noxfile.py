@@ -328,6 +328,12 @@ def train(session: nox.Session, python: str, backend: str, *args: str) -> None:
         )  # fmt: skip
 
 
+def determinism(session: nox.Session, python: str, backend: str, *args: str) -> None:
+    """python -m conformance.determinism: each op and a LeNet step twice, and on 1 vs all cores."""
+    session.run(python, "-m", "conformance.determinism", "--backend", backend, "--results-dir", str(RESULTS),
+                *args, external=True)  # fmt: skip
+
+
 def _backend_sessions(backend: str) -> None:
     def conformance_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
@@ -343,6 +349,10 @@ def _backend_sessions(backend: str) -> None:
     def train_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
         train(session, backend_python(session, backend, gpu), backend, *args)
+
+    def determinism_session(session: nox.Session) -> None:
+        gpu, args = gpu_requested(session)
+        determinism(session, backend_python(session, backend, gpu), backend, *args)
 
     def setup_session(session: nox.Session) -> None:
         gpu, _ = gpu_requested(session)
@@ -360,6 +370,11 @@ def _backend_sessions(backend: str) -> None:
     nox.session(name=f"conformance-{backend}", python=False, tags=["tests"])(conformance_session)
     nox.session(name=f"bench-{backend}", python=False)(bench_session)
     nox.session(name=f"train-{backend}", python=False)(train_session)
+    determinism_session.__doc__ = (
+        f"Determinism of {backend}: twice in one process, 1 vs all cores, switch off and on "
+        "(--gpu; python -m conformance.determinism options after --)."
+    )
+    nox.session(name=f"determinism-{backend}", python=False)(determinism_session)
     setup_session.__doc__ = f"Make or update the environment of {backend}, .nox/env-{backend} (--gpu)."
     nox.session(name=f"setup-{backend}", python=False)(setup_session)
 
@@ -402,6 +417,8 @@ def report(session: nox.Session) -> None:
             session.log(f"[{step}/{len(selected)}] {backend}: divergence probes")
             session.run(python, "-m", "backends.divergences", "--backend", backend, "--out", str(RESULTS),
                         external=True)  # fmt: skip
+            session.log(f"[{step}/{len(selected)}] {backend}: determinism{' (LeNet only)' if quick else ''}")
+            determinism(session, python, backend, *(["--entries", "LeNet"] if quick else []))
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
             # run.json: conformance.results.TRAINING_FILE, written last by python -m training
