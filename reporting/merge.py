@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 
 
-class MergeConflict(ValueError):
+class MergeConflictError(ValueError):
     """Two folders hold the same relative path with different content."""
 
 
 def plan(sources: list[Path], into: Path) -> dict[Path, Path]:
-    """Relative path -> the source file to copy there; raises :class:`MergeConflict` or
+    """Relative path -> the source file to copy there; raises :class:`MergeConflictError` or
     ``FileNotFoundError`` (a source that is not a folder) before anything is written."""
     chosen: dict[Path, Path] = {}
     for source in sources:
@@ -33,7 +33,7 @@ def plan(sources: list[Path], into: Path) -> dict[Path, Path]:
             relative = path.relative_to(source)
             earlier = chosen.get(relative) or (into / relative if (into / relative).is_file() else None)
             if earlier is not None and not filecmp.cmp(earlier, path, shallow=False):
-                raise MergeConflict(f"{relative} differs between {earlier.parent} and {path.parent}: "
+                raise MergeConflictError(f"{relative} differs between {earlier.parent} and {path.parent}: "
                                     "two jobs wrote the same results file")  # fmt: skip
             chosen.setdefault(relative, path)
     return chosen
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = merge(args.sources, args.into)
-    except (MergeConflict, FileNotFoundError) as error:
+    except (MergeConflictError, FileNotFoundError) as error:
         parser.exit(2, f"python -m reporting.merge: error: {error}\n")
     print(f"merged {len(written)} files from {len(args.sources)} folders into {args.into}")
     return 0
