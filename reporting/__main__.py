@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, regressions, render
+from reporting import benchmark_tables, charts, collect, regressions, render, tf32
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -36,6 +36,8 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),
     }
+    if tf32_runs := tf32.tf32_table(results, found):  # only where nox -s gpu-check wrote results/tf32/
+        tables["tf32"] = tf32_runs
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = (
         f"Backends: {', '.join(backends)}. "
