@@ -377,7 +377,7 @@ for _backend in BACKENDS:
 # those results go (a subfolder: the report reads it apart, as the TF32 table), and the time budget.
 GPU_CHECK_BACKENDS = ("torch", "jax")
 GPU_DEVICE = ("--device", "gpu")  # the first GPU, in both frameworks' names (backends.devices)
-TF32_CASES = "conv2d or corr2d"
+TF32_CASES = "(test_case or test_generated or test_adversarial) and (conv2d or corr2d)"  # numeric cases
 TF32_RESULTS = RESULTS / "tf32"
 TF32_VARIABLE = "CNN_CHAPTER_REFERENCE_TF32"  # backends.devices.TF32_VARIABLE (NumPy-free here)
 GPU_CHECK_BUDGET_S = 600
