@@ -9,6 +9,13 @@
   and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
   (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone).
+- ``nox -s gpu-check``: torch and JAX on CUDA (TF32 off), then their convolution cases with
+  TF32 on into ``results/tf32/``; without a GPU it stops at once and says so.
+
+CI (``.github/workflows/ci.yml``) runs lint, the ``tests`` tag's sessions that are not per backend,
+one job per backend (``conformance-<backend>``, then ``report -- --quick --reuse-conformance
+--backends <backend>``), and ``report -- --rebuild --quick`` on the merged results folders
+(``python -m reporting.merge``).
 
 The backends are not listed here: each is an entry point of the group
 ``cnn_chapter_reference.backends`` in this project's ``pyproject.toml``, in a
