@@ -2,7 +2,8 @@
 
 python -m reporting --results results --out report [--backends torch,jax] [--quick]
 
-Without ``--backends``, every backend that has a conformance results file in the folder.
+Without ``--backends``, every backend that has a conformance results file in the folder. A
+``tf32/`` subfolder (``nox -s gpu-check``) adds the TF32 table (:mod:`reporting.tf32`).
 ``--quick`` labels the report as the quick (CI) form and compares the benchmark ratios with the
 saved quick runs (``<results>/benchmark-history/<backend>-quick``, :mod:`reporting.regressions`).
 """
