@@ -23,6 +23,7 @@ MATRIX_BACKEND = "${{ matrix.backend }}"
 
 
 def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint on the workflow file ``path`` (``<repository>/.github/workflows/<name>``)."""
     return subprocess.run([str(ACTIONLINT), "-no-color", str(path)], capture_output=True, text=True,
                           cwd=path.parents[2], timeout=120, check=False)  # fmt: skip
 
@@ -44,6 +45,7 @@ def unknown_sessions(names: list[str]) -> list[str]:
 
 
 def matrix_backends(workflow: dict) -> list[str]:
+    """The backends of the per-backend job's matrix."""
     return workflow["jobs"]["backend"]["strategy"]["matrix"]["backend"]
 
 
@@ -57,9 +59,9 @@ def sessions_run(workflow: dict) -> dict[str, list[str]]:
             for command in re.findall(r"\bnox -s ([^\n-][^\n]*?)(?: --|$)", script, re.M):
                 names += command.split()
         backends = job.get("strategy", {}).get("matrix", {}).get("backend", [])
-        found[job_name] = [name.format(backend=b) for b in backends for name in names if "{" in name] + [
-            name for name in names if "{" not in name
-        ]
+        templated = [name for name in names if "{backend}" in name]
+        plain = [name for name in names if name not in templated]
+        found[job_name] = [name.format(backend=b) for b in backends for name in templated] + plain
     return found
 
 
