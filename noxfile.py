@@ -9,6 +9,13 @@
   and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
   (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone).
+- ``nox -s gpu-check``: torch and JAX on CUDA (TF32 off), then their convolution cases with
+  TF32 on into ``results/tf32/``; without a GPU it stops at once and says so.
+
+CI (``.github/workflows/ci.yml``) runs lint, the ``tests`` tag's sessions that are not per backend,
+one job per backend (``conformance-<backend>``, then ``report -- --quick --reuse-conformance
+--backends <backend>``), and ``report -- --rebuild --quick`` on the merged results folders
+(``python -m reporting.merge``).
 
 The backends are not listed here: each is an entry point of the group
 ``cnn_chapter_reference.backends`` in this project's ``pyproject.toml``, in a
@@ -36,7 +43,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -286,16 +296,17 @@ def run_fault_catalogue(session: nox.Session, python: str, *args: str) -> None:
     session.run(python, "-m", "pytest", META_TESTS, "--results-dir", str(RESULTS), *args, external=True)
 
 
-def conformance(session: nox.Session, python: str, backend: str, *args: str) -> None:
+def conformance(session: nox.Session, python: str, backend: str, *args: str, gpu: bool | None = None) -> None:
     """The suite on one pytest-xdist worker per CPU (``-n 0`` after -- runs it in one process).
 
     ``--dist loadgroup``: a LeNet variant's checks on one worker (they share its cached training
     trajectory), the rest one test at a time, largest group first. One OpenMP thread per worker
     (``OMP_NUM_THREADS``, unless set): PyTorch's two-thread ops on two busy workers took the
     run from 141 s to 283 s on 2 cores, one thread each to 128 s. With --gpu in one process:
-    every worker would hold GPU memory of its own (JAX takes 75% of it, TensorFlow all).
+    every worker would hold GPU memory of its own (JAX takes 75% of it, TensorFlow all); ``gpu``
+    (default: whether --gpu is asked for) says whether the run is a GPU one.
     """
-    gpu = gpu_requested(session)[0]
+    gpu = gpu_requested(session)[0] if gpu is None else gpu
     parallel = [] if gpu else ["-n", "auto", "--dist", "loadgroup"]
     threads = {} if gpu else {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     session.run(
@@ -381,6 +392,84 @@ def _backend_sessions(backend: str) -> None:
 
 for _backend in BACKENDS:
     _backend_sessions(_backend)
+
+
+# nox -s gpu-check: the backends checked on CUDA, the device they are given, the cases run again with
+# TF32 on (those TF32 changes: it rounds convolution and matmul inputs to 10 mantissa bits), where
+# those results go (a subfolder: the report reads it apart, as the TF32 table), and the time budget.
+GPU_CHECK_BACKENDS = ("torch", "jax")
+GPU_DEVICE = ("--device", "gpu")  # the first GPU, in both frameworks' names (backends.devices)
+TF32_CASES = "(test_case or test_generated or test_adversarial) and (conv2d or corr2d)"  # numeric cases
+TF32_RESULTS = RESULTS / "tf32"
+TF32_VARIABLE = "CNN_CHAPTER_REFERENCE_TF32"  # backends.devices.TF32_VARIABLE (NumPy-free here)
+GPU_CHECK_BUDGET_S = 600
+NO_GPU = (
+    "no GPU found: nvidia-smi is not on PATH or lists no GPU (nvidia-smi -L). gpu-check needs an "
+    "NVIDIA GPU: there it makes the CUDA environments of {backends} (--gpu), runs their conformance "
+    "suites on the GPU with TF32 off, the divergence probes and the quick op benchmarks, then the "
+    "cases '{cases}' with TF32 on into {tf32}/ (failures there are the measured TF32 divergence)"
+)
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs ``nvidia-smi -L`` lists, one line each (``GPU 0: NVIDIA H100 ...``); none when
+    nvidia-smi is not on PATH, fails or takes over 30 s."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        listing = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    lines = listing.stdout.splitlines() if listing.returncode == 0 else []
+    return [line for line in lines if line.startswith("GPU ")]
+
+
+def tf32_conformance_args(backend: str) -> list[str]:
+    """pytest's arguments for the TF32 run of ``backend``: the convolution cases on the GPU,
+    results in ``<results>/tf32/conformance-<backend>.json``."""
+    return ["-m", "pytest", "conformance", "--backend", backend, *GPU_DEVICE,
+            "--results-dir", str(TF32_RESULTS), "-k", TF32_CASES, "-q"]  # fmt: skip
+
+
+@contextmanager
+def _timed(session: nox.Session, step: str) -> Iterator[None]:
+    began = time.monotonic()
+    yield
+    session.log(f"{step} took {time.monotonic() - began:.0f} s")
+
+
+@nox.session(name="gpu-check", python=False)
+def gpu_check(session: nox.Session) -> None:
+    """GPU readiness: torch and JAX on CUDA (TF32 off), their probes and quick op benchmarks, then the
+    conv cases with TF32 on (a measured divergence, not a failure). Stops at once without a GPU.
+
+    Writes conformance-, divergences- and bench-<backend>.json into results/ (the report's main
+    tables; rebuild it with nox -s report -- --rebuild) and results/tf32/conformance-<backend>.json
+    (its TF32 table). Budget: 10 minutes on one GPU; each step's time is logged.
+    """
+    gpus = visible_gpus()
+    if not gpus:
+        backends = ", ".join(GPU_CHECK_BACKENDS)
+        session.error(NO_GPU.format(backends=backends, cases=TF32_CASES, tf32=TF32_RESULTS))
+    session.log(f"GPUs: {'; '.join(gpus)}")
+    began = time.monotonic()
+    for backend in GPU_CHECK_BACKENDS:
+        python = backend_python(session, backend, gpu=True)
+        with _timed(session, f"{backend}: conformance, TF32 off"):
+            conformance(session, python, backend, *GPU_DEVICE, "-q", gpu=True)
+        with _timed(session, f"{backend}: divergence probes"):
+            session.run(python, "-m", "backends.divergences", "--backend", backend, "--out", str(RESULTS),
+                        external=True)  # fmt: skip
+        with _timed(session, f"{backend}: quick op benchmarks"):
+            bench(session, python, backend, True, *GPU_DEVICE, "-q")
+        with _timed(session, f"{backend}: conv cases, TF32 on"):
+            # pytest's status 1 (cases failed) is the divergence measured; any other stops the session.
+            session.run(python, *tf32_conformance_args(backend), env={TF32_VARIABLE: "1"},
+                        success_codes=[0, 1], external=True)  # fmt: skip
+    elapsed = time.monotonic() - began
+    verdict = "within" if elapsed <= GPU_CHECK_BUDGET_S else "OVER"
+    session.log(f"gpu-check took {elapsed:.0f} s, {verdict} its budget of {GPU_CHECK_BUDGET_S} s")
 
 
 @nox.session(python=False)

@@ -1,6 +1,20 @@
-"""Device selection shared by the adapters: ``"auto"``, ``"cpu"``, ``"gpu"`` or explicit."""
+"""Device selection shared by the adapters: ``"auto"``, ``"cpu"``, ``"gpu"`` or explicit; the TF32 switch."""
 
 from __future__ import annotations
+
+import os
+
+# "1": the adapters that can (PyTorch, JAX) let float32 convolutions and matmuls run in TF32 on GPUs.
+TF32_VARIABLE = "CNN_CHAPTER_REFERENCE_TF32"
+
+
+def tf32_requested() -> bool:
+    """Whether this process asks for TF32 (``CNN_CHAPTER_REFERENCE_TF32=1``; anything else: off).
+
+    Off by default: conformance needs IEEE float32. ``nox -s gpu-check`` turns it on for one run of
+    the convolution cases, whose failures measure what the frameworks' GPU default does.
+    """
+    return os.environ.get(TF32_VARIABLE) == "1"
 
 
 def resolve_device(requested: str, gpu_count: int, gpu_prefix: str) -> str:

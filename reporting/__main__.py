@@ -2,7 +2,8 @@
 
 python -m reporting --results results --out report [--backends torch,jax] [--quick]
 
-Without ``--backends``, every backend that has a conformance results file in the folder.
+Without ``--backends``, every backend that has a conformance results file in the folder. A
+``tf32/`` subfolder (``nox -s gpu-check``) adds the TF32 table (:mod:`reporting.tf32`).
 ``--quick`` labels the report as the quick (CI) form and compares the benchmark ratios with the
 saved quick runs (``<results>/benchmark-history/<backend>-quick``, :mod:`reporting.regressions`).
 """
@@ -14,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render
+from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render, tf32
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -37,6 +38,8 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),
     }
+    if tf32_runs := tf32.tf32_table(results, found):  # only where nox -s gpu-check wrote results/tf32/
+        tables["tf32"] = tf32_runs
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = (
         f"Backends: {', '.join(backends)}. "

@@ -24,13 +24,12 @@ NAME = "fake"
 class ReferenceBackend:
     """Duck-types :class:`backends.Backend` for the conformance suite, on the reference."""
 
-    name = NAME
-
-    def __init__(self, overrides: dict[str, Callable[..., Any]] | None = None) -> None:
+    def __init__(self, overrides: dict[str, Callable[..., Any]] | None = None, name: str = NAME) -> None:
         self._overrides = overrides or {}
+        self.name = name
 
     def environment(self) -> dict[str, str]:
-        return {"backend": NAME, "framework_version": "0", "device": "cpu", "precision": "float64"}
+        return {"backend": self.name, "framework_version": "0", "device": "cpu", "precision": "float64"}
 
     @contextmanager
     def recording(self) -> Iterator[list[str]]:
@@ -43,13 +42,13 @@ class ReferenceBackend:
 
 
 def install(monkeypatch: pytest.MonkeyPatch, backend: ReferenceBackend, folder: Path) -> None:
-    """Make ``--backend fake`` give ``backend``, whose folder is ``folder``."""
+    """Make ``--backend <backend.name>`` give ``backend``, whose folder is ``folder``."""
     get_backend, backend_folder = backends.get_backend, backends.backend_folder
     monkeypatch.setattr(
         backends,
         "get_backend",
-        lambda name, device="auto": backend if name == NAME else get_backend(name, device),
+        lambda name, device="auto": backend if name == backend.name else get_backend(name, device),
     )
     monkeypatch.setattr(
-        backends, "backend_folder", lambda name: folder if name == NAME else backend_folder(name)
+        backends, "backend_folder", lambda name: folder if name == backend.name else backend_folder(name)
     )

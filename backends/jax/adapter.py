@@ -21,7 +21,8 @@ Quirks handled here (each call that needs one records a note):
   a finite x gives that infinity, not inf * 0 where ``sigmoid(-x)`` underflows).
 - float64 needs ``jax_enable_x64``, switched on when :mod:`backends.jax.ops`
   (the ops as pure functions, which this adapter jit-compiles) is imported;
-  convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32.
+  convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32
+  (unless ``CNN_CHAPTER_REFERENCE_TF32=1``, :func:`backends.devices.tf32_requested`).
 
 Each op is jit-compiled once per geometry, shape and dtype (``jax.jit``'s cache).
 """
@@ -38,6 +39,7 @@ import numpy as np
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from backends.jax.ops import (
+    PRECISION,
     avg_pool,
     conv,
     conv_exact,
@@ -123,11 +125,12 @@ class JaxBackend(Backend):
         platform, _, index = self.device.partition(":")
         self._device = jax.devices(platform)[int(index or 0)]
         self.framework_version = jax.__version__
-        self.precision = (
-            f"ieee float32, Precision.HIGHEST: TF32 off ({self._device.device_kind})"
-            if platform == "gpu"
-            else "ieee float32 (CPU, Precision.HIGHEST)"
-        )
+        if platform == "gpu":
+            mode = "TF32 on" if PRECISION is None else "ieee float32, Precision.HIGHEST: TF32 off"
+            self.precision = f"{mode} ({self._device.device_kind})"
+        else:
+            mode = "TF32 requested, which only GPUs have" if PRECISION is None else "Precision.HIGHEST"
+            self.precision = f"ieee float32 (CPU, {mode})"
 
     @classmethod
     def thread_environment(cls, threads: int) -> dict[str, str]:

@@ -4,7 +4,8 @@ The adapter (:mod:`backends.jax.adapter`) jit-compiles and differentiates them;
 the LeNet (:mod:`backends.jax.lenet`) composes them. Importing this module
 switches on ``jax_enable_x64``: without it float64 inputs would silently become
 float32. Convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not
-use TF32.
+use TF32; with ``CNN_CHAPTER_REFERENCE_TF32=1`` (the TF32 run of ``nox -s gpu-check``) they
+pass no precision and JAX's default matmul precision is set to ``"tensorfloat32"``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402 (after the x64 switch)
 from jax import lax  # noqa: E402
 
+from backends.devices import tf32_requested  # noqa: E402
 from reference.shapes import ConvGeometry, PoolGeometry  # noqa: E402
 
-HIGHEST = lax.Precision.HIGHEST  # full float32 on GPUs: no TF32, no bfloat16 passes
+# HIGHEST: full float32 on GPUs, no TF32, no bfloat16 passes. None: JAX's default matmul precision.
+PRECISION = None if tf32_requested() else lax.Precision.HIGHEST
+if tf32_requested():
+    jax.config.update("jax_default_matmul_precision", "tensorfloat32")
 NCHW_OIHW = ("NCHW", "OIHW", "NCHW")
 
 
@@ -40,7 +45,7 @@ def conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None
         rhs_dilation=geometry.dilation,
         dimension_numbers=NCHW_OIHW,
         feature_group_count=geometry.groups,
-        precision=HIGHEST,
+        precision=PRECISION,
     )
     return y if b is None else y + b[:, None, None]
 
@@ -161,10 +166,10 @@ def linear_vjp_exact(x: jax.Array, w: jax.Array, dy: jax.Array) -> tuple[jax.Arr
     """(dX, dW, db) of :func:`linear_exact`: ``dy @ w``, ``dy.T @ x``, the column sums of ``dy``."""
 
     def input_grad(dy: jax.Array, w: jax.Array) -> jax.Array:
-        return jnp.matmul(dy, w, precision=HIGHEST)
+        return jnp.matmul(dy, w, precision=PRECISION)
 
     def weight_grad(dy: jax.Array, x: jax.Array) -> jax.Array:
-        return jnp.matmul(dy.T, x, precision=HIGHEST)
+        return jnp.matmul(dy.T, x, precision=PRECISION)
 
     return exact_bilinear(input_grad, dy, w), exact_bilinear(weight_grad, dy, x), dy.sum(axis=0)
 
@@ -310,7 +315,7 @@ def avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> j
 
 def linear(x: jax.Array, w: jax.Array, b: jax.Array | None = None) -> jax.Array:
     """Dense layer ``x @ w.T + b``, ``w`` as (out, in)."""
-    y = jnp.matmul(x, w.T, precision=HIGHEST)
+    y = jnp.matmul(x, w.T, precision=PRECISION)
     return y if b is None else y + b
 
 

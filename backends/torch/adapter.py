@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from backends.base import Backend, Prepared
-from backends.devices import resolve_device
+from backends.devices import resolve_device, tf32_requested
 from reference.validation import (
     check_conv2d,
     check_cross_entropy,
@@ -63,12 +63,13 @@ class TorchBackend(Backend):
         super().__init__()
         self.device = resolve_device(device, torch.cuda.device_count(), "cuda")
         self.framework_version = torch.__version__
-        # Conformance needs IEEE float32: TF32 would round conv and matmul
-        # inputs to 10 mantissa bits on Ampere and newer GPUs.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # Conformance needs IEEE float32: TF32 would round conv and matmul inputs to 10 mantissa
+        # bits on Ampere and newer GPUs. Only the TF32 run of nox -s gpu-check turns it on.
+        tf32 = tf32_requested()
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         self.precision = (
-            f"ieee float32, TF32 off ({torch.cuda.get_device_name(self.device)})"
+            f"{'TF32 on' if tf32 else 'ieee float32, TF32 off'} ({torch.cuda.get_device_name(self.device)})"
             if self.device != "cpu"
             else f"ieee float32 (CPU, {torch.get_num_threads()} threads)"
         )
