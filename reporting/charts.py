@@ -57,6 +57,27 @@ def accuracy_curves(training: dict[tuple[str, str], TrainingRun], variant: str) 
     return _png(fig)
 
 
+def step_loss_curves(training: dict[tuple[str, str], TrainingRun], variant: str) -> bytes:
+    """Each runner's batch loss at every SGD step (every epoch's ``step_losses`` in turn), one line
+    per runner, over the chance level ln 10 (dotted: the loss of uniform logits over 10 classes).
+    Runs without per-step losses (files written before they were recorded) have no line."""
+    fig, axis = plt.subplots(figsize=(6, 3.6))
+    steps = 0
+    for (runner, run_variant), run in sorted(training.items()):
+        losses = [loss for m in run.metrics for loss in m.step_losses]
+        if run_variant != variant or not losses:
+            continue
+        axis.plot(np.arange(1, len(losses) + 1), losses, "-", lw=1, alpha=0.8, label=runner)
+        steps = max(steps, len(losses))
+    axis.axhline(np.log(10), color="k", ls=":", lw=1, label="chance (ln 10)")
+    axis.set_xlim(0, max(steps, 1))
+    axis.set_xlabel("SGD step")
+    axis.set_ylabel("batch loss before the step")
+    axis.set_title(f"LeNet, {variant}: loss per step")
+    axis.legend(fontsize=8, loc="lower left")
+    return _png(fig)
+
+
 def trajectory_figure(trajectories: dict[str, dict[str, list[float]]], variant: str) -> bytes:
     """LeNet's free-running float32 trajectories: loss per step (left) and parameter deviation (right, log).
 
