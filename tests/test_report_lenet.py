@@ -5,7 +5,6 @@ the full form's accuracies and per-epoch curves, and the section without any run
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +49,18 @@ def _lenet_section(markdown: str) -> str:
     return markdown.split("## LeNet on Fashion-MNIST")[1].split("\n## ")[0]
 
 
+def _report(results: Path, out: Path, *, quick: bool) -> tuple[str, str]:
+    """REPORT.md's LeNet section and index.html, built from ``results``, after checking that each
+    variant's row shows the test accuracy its run.json recorded and how long it trained."""
+    markdown_path, html_path = build(results, out, [], quick=quick)
+    section = _lenet_section(markdown_path.read_text())
+    folder, length = ("train-quick", "2 steps") if quick else ("train", "2 epochs")
+    for variant, lr in (("chapter", 0.9), ("relu-max", 0.1)):
+        accuracy = _run(results, folder, variant).metrics[-1].test_acc
+        assert f"| reference | {variant} | {accuracy:.4f} | {length} ({lr}, 32) |" in section
+    return section, html_path.read_text()
+
+
 @pytest.fixture
 def figures(monkeypatch) -> list:
     """The matplotlib figures the report draws, kept open (instead of their PNG bytes) for inspection."""
@@ -68,18 +79,14 @@ def _lines(figure) -> dict[str, tuple[list[float], list[float]]]:
 def test_the_quick_section_plots_the_loss_at_every_step_and_says_the_chapter_network_starts_at_chance(
     results: Path, tmp_path: Path, figures: list
 ) -> None:
-    markdown_path, html_path = build(results, tmp_path, [], quick=True)
-    section = _lenet_section(markdown_path.read_text())
-    for variant, lr in (("chapter", 0.9), ("relu-max", 0.1)):
-        accuracy = _run(results, "train-quick", variant).metrics[-1].test_acc
-        assert f"| reference | {variant} | {accuracy:.4f} | 2 steps ({lr}, 32) |" in section
+    section, html = _report(results, tmp_path, quick=True)
     assert "Quick form: test accuracy after each runner's first 2 SGD steps" in section
     assert "sigmoid network stays at chance (test accuracy 0.1000, batch loss near ln 10 = 2.303)" in section
     assert "the ReLU/max-pool variant learns at once" in section
     for variant in ("chapter", "relu-max"):
         assert f"![LeNet {variant}: batch loss per SGD step](lenet-{variant}.png)" in section
         assert (tmp_path / f"lenet-{variant}.png").read_bytes() == PNG
-        assert f'alt="LeNet {variant}: batch loss per SGD step"' in html_path.read_text()
+        assert f'alt="LeNet {variant}: batch loss per SGD step"' in html
     # One line per runner through every step (not one dot per epoch), over the chance level.
     chapter = next(f for f in figures if f.axes[0].get_title() == "LeNet, chapter: loss per step")
     lines = _lines(chapter)
@@ -91,18 +98,15 @@ def test_the_quick_section_plots_the_loss_at_every_step_and_says_the_chapter_net
 def test_the_full_section_shows_each_runs_accuracy_and_its_curves_per_epoch(
     results: Path, tmp_path: Path, figures: list
 ) -> None:
-    markdown_path, html_path = build(results, tmp_path, [], quick=False)
-    section = _lenet_section(markdown_path.read_text())
-    for variant, lr in (("chapter", 0.9), ("relu-max", 0.1)):
-        accuracy = _run(results, "train", variant).metrics[-1].test_acc
-        assert f"| reference | {variant} | {accuracy:.4f} | 2 epochs ({lr}, 32) |" in section
+    section, html = _report(results, tmp_path, quick=False)
+    for variant in ("chapter", "relu-max"):
         assert f"![LeNet {variant}: test accuracy and train loss per epoch](lenet-{variant}.png)" in section
     assert "Test accuracy after each runner's last epoch (full training runs, results/train)" in section
     assert "nox -s train-reference" not in section  # the reference's runs are there
     relu = next(f for f in figures if f.axes[0].get_title() == "LeNet, relu-max")
     run = _run(results, "train", "relu-max")
     assert _lines(relu)["reference"] == ([1, 2], [m.test_acc for m in run.metrics])
-    assert html_path.read_text().count('alt="LeNet ') == 2
+    assert html.count('alt="LeNet ') == 2
 
 
 def test_the_full_section_names_the_session_that_trains_the_reference_when_it_is_missing(
@@ -132,7 +136,6 @@ def test_a_report_without_training_says_which_sessions_train(tmp_path: Path) -> 
 
 
 def test_each_form_prefers_its_own_runs(results: Path, tmp_path: Path) -> None:
-    quick = _lenet_section(build(results, tmp_path / "q", [], quick=True)[0].read_text())
-    full = _lenet_section(build(results, tmp_path / "f", [], quick=False)[0].read_text())
-    assert re.search(r"\| 2 steps \(0\.9, 32\) \|", quick) and "epochs (" not in quick
-    assert re.search(r"\| 2 epochs \(0\.9, 32\) \|", full) and "steps (" not in full
+    """Both folders hold runs: the quick form shows the short ones alone, the full form the full ones."""
+    assert "epochs (" not in _report(results, tmp_path / "q", quick=True)[0]
+    assert "steps (" not in _report(results, tmp_path / "f", quick=False)[0]
