@@ -84,7 +84,7 @@ def finished_run(path: Path, wanted: TrainingRun) -> bool:
     """Whether ``path`` holds a finished run of ``wanted``'s settings (runner, variant, lr, batch
     size, epochs, seed, max_steps): every epoch up to ``epochs`` or ``max_steps`` steps, with its
     per-step losses. A missing or unreadable file, a declared gap (cheap to check again) or a file
-    written before per-step losses were recorded is not finished."""
+    written before per-step losses were recorded is not finished. The device is not compared."""
     try:
         (run,) = read_results(path, Kind.TRAINING).records
     except (OSError, ResultsFileError, ValueError):
