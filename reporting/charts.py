@@ -74,7 +74,7 @@ def step_loss_curves(training: dict[tuple[str, str], TrainingRun], variant: str)
     axis.set_xlabel("SGD step")
     axis.set_ylabel("batch loss before the step")
     axis.set_title(f"LeNet, {variant}: loss per step")
-    axis.legend(fontsize=8, loc="lower left")
+    axis.legend(fontsize=8, loc="upper right")
     return _png(fig)
 
 
