@@ -8,10 +8,10 @@ The full form trains each selected backend's two variants for the chapter's 10 e
 train-reference``: its 10 epochs of both variants take about 8 minutes on a quiet 2-core machine
 (about half again the four frameworks' 17), and the conformance suite already checks every
 backend's training steps against it. The quick (CI) form trains every runner, the reference
-included (about 30 s), for :data:`QUICK_STEPS` steps into ``<results>/train-quick``, without a
-progress bar. Each run passes ``--reuse`` (``python -m training`` then keeps a finished
-``run.json`` of the same settings) unless ``--retrain`` is given; ``--no-train`` and
-``--rebuild`` train nothing.
+included (about 30 s on a quiet machine), for :data:`QUICK_STEPS` steps into
+``<results>/train-quick``, without a progress bar. Each run passes ``--reuse`` (``python -m
+training`` then keeps a finished ``run.json`` of the same settings) unless ``--retrain`` is
+given; ``--no-train`` and ``--rebuild`` train nothing.
 """
 
 from __future__ import annotations
