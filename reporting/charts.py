@@ -40,11 +40,12 @@ def benchmark_bars(
 
 
 def accuracy_curves(training: dict[tuple[str, str], TrainingRun], variant: str) -> bytes:
-    """Test accuracy (solid) and train loss (dashed, right axis) per epoch, one line per runner."""
+    """Test accuracy (solid) and train loss (dashed, right axis) per epoch, one line per runner
+    (a runner that could not train, a declared gap with no metrics, has none)."""
     fig, axis = plt.subplots(figsize=(6, 3.6))
     loss_axis = axis.twinx()
     for (runner, run_variant), run in sorted(training.items()):
-        if run_variant != variant:
+        if run_variant != variant or not run.metrics:
             continue
         epochs = [m.epoch for m in run.metrics]
         (line,) = axis.plot(epochs, [m.test_acc for m in run.metrics], "o-", label=runner)

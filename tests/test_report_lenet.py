@@ -110,14 +110,22 @@ def test_the_full_section_shows_each_runs_accuracy_and_its_curves_per_epoch(
 
 
 def test_the_full_section_names_the_session_that_trains_the_reference_when_it_is_missing(
-    tmp_path: Path,
+    tmp_path: Path, figures: list
 ) -> None:
     metrics = (EpochMetrics(1, 0.6, 0.78, 0.8, 9000.0, 469, (0.6,) * 469),)
-    run = TrainingRun("torch", "chapter", 0.9, 128, 1, 0, None, metrics)
-    write_results(tmp_path / "results" / "train" / "torch-chapter" / "run.json", Kind.TRAINING, {}, [run])
-    markdown_path, _ = build(tmp_path / "results", tmp_path / "report", ["torch"], quick=False)
+    runs = {
+        "torch": TrainingRun("torch", "chapter", 0.9, 128, 1, 0, None, metrics),
+        "onnxruntime": TrainingRun("onnxruntime", "chapter", 0.9, 128, 1, 0, None, (), gap="no autograd"),
+    }
+    for runner, run in runs.items():
+        path = tmp_path / "results" / "train" / f"{runner}-chapter" / "run.json"
+        write_results(path, Kind.TRAINING, {}, [run])
+    markdown_path, _ = build(tmp_path / "results", tmp_path / "report", ["torch", "onnxruntime"], quick=False)
     section = _lenet_section(markdown_path.read_text())
     assert "| torch | chapter | 0.8000 | 1 epoch (0.9, 128) |" in section
+    assert "| onnxruntime | chapter | gap: no autograd | - |" in section
+    (curves,) = [f for f in figures if f.axes[0].get_title() == "LeNet, chapter"]
+    assert list(_lines(curves)) == ["torch"]  # the gap has no line, nor a legend entry
     assert (
         "The NumPy reference's runs (not in the main job: about 8 min more): nox -s train-reference."
         in section
