@@ -1,9 +1,13 @@
 """The front door: one session per backend and job.
 
-- ``nox -s report``: the main job. Conformance, divergence probes and benchmarks
-  of every backend, then ``report/REPORT.md`` and ``report/index.html``.
-  After ``--``: ``--quick`` (CI form), ``--backends torch,jax``, ``--rebuild``
-  (only rebuild the report from existing results), ``--reuse-conformance``, ``--gpu``.
+- ``nox -s report``: the main job. Conformance, divergence probes, benchmarks and
+  LeNet training (both variants, the chapter's 10 epochs, with a progress bar) of every
+  backend, then ``report/REPORT.md`` and ``report/index.html``.
+  After ``--``: ``--quick`` (CI form: 300 training steps, the NumPy reference included),
+  ``--backends torch,jax``, ``--rebuild`` (only rebuild the report from existing results),
+  ``--reuse-conformance``, ``--no-train``, ``--retrain`` (train again where a finished run
+  of the same settings is kept), ``--gpu``. ``training/plan.py`` lists the runs, and says why
+  the reference's 10 epochs are left to ``train-reference``.
 - ``nox -t tests``: every test (lint, the reference's tests on the oldest and
   newest NumPy, the conformance suite of every backend with a short training run,
   and an out-of-tree plugin backend taken through nox end to end).
@@ -56,19 +60,20 @@ import nox.virtualenv
 ROOT = Path(__file__).resolve().parent
 
 
-def _load_plugin_paths() -> ModuleType:
-    """backends/plugin_paths.py by file path: ``import backends.plugin_paths`` would run
-    ``backends/__init__.py``, which imports NumPy, absent from nox's Python."""
-    spec = importlib.util.spec_from_file_location(
-        "cnn_chapter_reference_plugin_paths", ROOT / "backends" / "plugin_paths.py"
-    )
+def _load_by_path(relative: str) -> ModuleType:
+    """A standard-library-only module of the project by file path (``backends/plugin_paths.py``):
+    importing it by name would run its package's ``__init__.py``, which may import NumPy, absent
+    from nox's Python."""
+    name = "cnn_chapter_reference_" + relative.removesuffix(".py").replace("/", "_")
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the classes are made
     spec.loader.exec_module(module)
     return module
 
 
-plugin_paths = _load_plugin_paths()
+plugin_paths = _load_by_path("backends/plugin_paths.py")
+training_plan = _load_by_path("training/plan.py")  # the main job's LeNet runs
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -93,8 +98,8 @@ BACKENDS = list(DECLARED)
 RESULTS = Path(os.environ.get("CNN_CHAPTER_REFERENCE_RESULTS", "results"))
 REPORT = Path(os.environ.get("CNN_CHAPTER_REFERENCE_REPORT", "report"))
 GPU_VARIABLE = "CNN_CHAPTER_REFERENCE_GPU"
-# The short training run of the test sessions ("a few hundred steps").
-QUICK_TRAIN = ["--epochs", "1", "--max-steps", "300", "--no-progress", "--out", str(RESULTS / "train-quick")]
+# The short training run of the test sessions and the quick report ("a few hundred steps").
+QUICK_TRAIN = training_plan.quick_options(RESULTS)
 # The suite's own tests: its fault catalogue subclasses one in-tree adapter, so it runs in that
 # backend's environment ([tool.cnn_chapter_reference] fault_catalogue_backend in pyproject.toml).
 META_TESTS = "conformance/meta_tests"
@@ -332,11 +337,9 @@ def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: s
 
 def train(session: nox.Session, python: str, backend: str, *args: str) -> None:
     """Both LeNet variants; outputs under results/train unless ``args`` hold another ``--out``."""
-    for variant in ("chapter", "relu-max"):
-        session.run(
-            python, "-m", "training", "--backend", backend, "--variant", variant,
-            "--out", str(RESULTS / "train"), *args, external=True,
-        )  # fmt: skip
+    for variant in training_plan.VARIANTS:
+        job = training_plan.TrainingJob(backend, variant, ("--out", str(RESULTS / "train"), *args))
+        session.run(python, *job.arguments, external=True)
 
 
 def determinism(session: nox.Session, python: str, backend: str, *args: str) -> None:
@@ -474,12 +477,16 @@ def gpu_check(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def report(session: nox.Session) -> None:
-    """The main job: every backend's conformance, divergences and benchmarks, merged into report/.
+    """The main job: every backend's conformance, divergences, benchmarks and LeNet, merged into report/.
 
-    After --: --quick (the CI form: the "ci" adversarial profile, short benchmarks, a short
-    training run; without it the conformance runs the "deep" adversarial search),
+    After --: --quick (the CI form: the "ci" adversarial profile, short benchmarks, 300 training
+    steps of every runner, the reference included; without it the conformance runs the "deep"
+    adversarial search and LeNet trains for the chapter's 10 epochs on every backend, about 17 min
+    on a quiet 2-core machine; the reference's 10 epochs, about 8 min more, are nox -s train-reference),
     --backends a,b (a subset), --rebuild (no runs: rebuild from results/),
-    --reuse-conformance (keep existing results/conformance-*.json), --gpu (the GPU packages).
+    --reuse-conformance (keep existing results/conformance-*.json), --no-train (no LeNet training),
+    --retrain (train again even where a finished run.json of the same settings exists; without it
+    those runs are kept), --gpu (the GPU packages). training/plan.py says which runs train.
     The report compares each backend's benchmark ratios with its last earlier saved run of the same
     form (quick or not) and machine, and flags those worse by more than 10%.
     """
@@ -510,9 +517,11 @@ def report(session: nox.Session) -> None:
             determinism(session, python, backend, *(["--entries", "LeNet"] if quick else []))
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
-            # run.json: conformance.results.TRAINING_FILE, written last by python -m training
-            if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "run.json").exists():
-                train(session, python, backend, *QUICK_TRAIN)
+    jobs = training_plan.report_training(selected, args, RESULTS)
+    for step, job in enumerate(jobs, start=1):
+        session.log(f"[LeNet {step}/{len(jobs)}] {job.runner} {job.variant}")
+        runner = None if job.runner == training_plan.REFERENCE else job.runner
+        session.run(backend_python(session, runner, gpu), *job.arguments, external=True)
     session.log(f"building {REPORT}/REPORT.md and {REPORT}/index.html")
     python = backend_python(session, None)
     session.run(python, "-m", "reporting", "--results", str(RESULTS), "--out", str(REPORT),

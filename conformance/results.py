@@ -163,7 +163,9 @@ class EpochMetrics:
     """One epoch of a training run (the entries of :func:`training.loop.train`).
 
     ``train_loss``: mean batch loss; ``train_acc`` and ``test_acc``: accuracies in
-    [0, 1]; ``examples_per_s``: training steps only; ``steps``: SGD steps this epoch.
+    [0, 1]; ``examples_per_s``: training steps only; ``steps``: SGD steps this epoch;
+    ``step_losses``: each step's batch mean loss before its update, in order (``steps`` of them;
+    empty in files written before it was recorded).
     """
 
     epoch: int
@@ -172,6 +174,7 @@ class EpochMetrics:
     test_acc: float
     examples_per_s: float
     steps: int
+    step_losses: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,10 @@ class TrainingRun:
         _check_fields(record, cls, fields(cls))
         for entry in record["metrics"]:
             _check_fields(entry, EpochMetrics, fields(EpochMetrics))
-        metrics = tuple(EpochMetrics(**entry) for entry in record["metrics"])
+        metrics = tuple(
+            EpochMetrics(**{**entry, "step_losses": tuple(entry.get("step_losses", ()))})
+            for entry in record["metrics"]
+        )
         return cls(**{**record, "metrics": metrics})
 
 

@@ -1,11 +1,13 @@
-"""Build report/REPORT.md and report/index.html from a results folder.
+"""Build report/REPORT.md (its LeNet plots beside it, lenet-<variant>.png) and report/index.html
+from a results folder.
 
 python -m reporting --results results --out report [--backends torch,jax] [--quick]
 
 Without ``--backends``, every backend that has a conformance results file in the folder. A
 ``tf32/`` subfolder (``nox -s gpu-check``) adds the TF32 table (:mod:`reporting.tf32`).
-``--quick`` labels the report as the quick (CI) form and compares the benchmark ratios with the
-saved quick runs (``<results>/benchmark-history/<backend>-quick``, :mod:`reporting.regressions`).
+``--quick`` labels the report as the quick (CI) form, shows the short training runs
+(``train-quick``) before full ones, and compares the benchmark ratios with the saved quick runs
+(``<results>/benchmark-history/<backend>-quick``, :mod:`reporting.regressions`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render, tf32
+from reporting import (
+    benchmark_tables,
+    charts,
+    collect,
+    determinism_table,
+    lenet_training,
+    regressions,
+    render,
+    tf32,
+)
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
     """Write both files for ``backends`` (None: those with conformance results); returns their paths."""
-    found = collect.load(results, backends)
+    found = collect.load(results, backends, quick=quick)
     backends = found.backends
     benchmarks, rates = benchmark_tables.op_benchmarks(found)
     tables = {
@@ -48,7 +59,14 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     )
     title = "CNN chapter: conformance, divergences and performance"
     out.mkdir(parents=True, exist_ok=True)
-    markdown = [f"# {title}", "", intro, ""] + [render.markdown_table(t) for t in tables.values()]
+    lenet_figures = lenet_training.figures(found)
+    markdown = [f"# {title}", "", intro, ""]
+    for table_id, table in tables.items():
+        markdown.append(render.markdown_table(table))
+        if table_id == "lenet":  # the curves beside REPORT.md, shown by any Markdown viewer
+            for figure in lenet_figures:
+                (out / figure.name).write_bytes(figure.png)
+                markdown.append(render.markdown_image(figure.name, figure.caption))
     markdown_path = out / "REPORT.md"
     markdown_path.write_text("\n".join(markdown))
 
@@ -61,12 +79,8 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
                 sections.append(
                     render.html_image(charts.benchmark_bars(rates, bench_backends, op), f"{op} GFLOP/s")
                 )
-        if table_id == "lenet" and found.training:
-            for variant in sorted({variant for _, variant in found.training}):
-                sections.append(
-                    render.html_image(charts.accuracy_curves(found.training, variant), f"LeNet {variant}")
-                )
         if table_id == "lenet":
+            sections += [render.html_image(figure.png, figure.caption) for figure in lenet_figures]
             for variant, runs in sorted(collect.trajectories(found).items()):
                 png = charts.trajectory_figure(runs, variant)
                 sections.append(render.html_image(png, f"LeNet {variant}: float32 trajectories"))

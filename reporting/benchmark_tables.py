@@ -21,7 +21,8 @@ from benchmarks.records import (
 )
 from conformance.results import BenchmarkResult
 from reference.lenet import VARIANTS
-from reporting.collect import TRAINING_FOLDERS, Cell, Found, Table, Tone
+from reporting.collect import Cell, Found, Table, Tone
+from reporting.lenet_training import trained_cell, training_note
 
 MIB = 2**20
 GAP = Cell("gap", Tone.NEUTRAL)
@@ -126,7 +127,7 @@ def lenet_table(found: Found) -> Table:
             probe = f" ({result.info.memory_probe})" if result and result.info.memory_probe else ""
             rows.append([
                 runner, variant, accuracy,
-                f"{len(run.metrics)} ({run.lr}, {run.batch_size})" if last else "-",
+                trained_cell(run) if last else "-",
                 f"{last.examples_per_s:,.0f}" if last else "-",
                 f"{rate:,.0f}" if rate else GAP if key in epoch_gaps else "-",
                 _number(plain, ",.0f"),
@@ -139,16 +140,17 @@ def lenet_table(found: Found) -> Table:
     matmul_note = ", ".join(f"{b}: {matmul32[b]:.1f}" for b in found.backends if b in matmul32) or "-"
     return Table(
         "LeNet on Fashion-MNIST",
-        ["runner", "variant", "test acc", "epochs (lr, batch)", "train ex/s", "epoch bench ex/s",
+        ["runner", "variant", "test acc", "trained (lr, batch)", "train ex/s", "epoch bench ex/s",
          "plain loop ex/s", "adapter / plain", "MFLOP/example", "roof ex/s", "share of roof",
          "epoch peak MiB"],
         rows,
-        f"Accuracy from {TRAINING_FOLDERS.get(found.training_source, 'no training runs')}; the epoch "
-        "benchmark times the adapter's train_step and the framework's plain loop in turns, round by round "
+        f"{training_note(found)} The epoch benchmark times the adapter's train_step and the "
+        "framework's plain loop in turns, round by round "
         "(float32, batch 128, rates from the median round). For the NumPy reference the plain-loop and "
         "ratio columns are the PyTorch adapter's rate, timed in turns with it, and the reference's rate "
         "over it. Roof: NumPy's float32 2048x2048 matmul FLOP/s of the same run over the FLOPs of one "
         f"training example (float32 matmul GFLOP/s per run: {matmul_note}); share of roof: the epoch "
         "bench ex/s over it. Peak MiB: one untimed round, by the probe in brackets (not comparable "
         "across probes).",
+        empty=training_note(found),
     )  # fmt: skip

@@ -40,11 +40,12 @@ def benchmark_bars(
 
 
 def accuracy_curves(training: dict[tuple[str, str], TrainingRun], variant: str) -> bytes:
-    """Test accuracy (solid) and train loss (dashed, right axis) per epoch, one line per runner."""
+    """Test accuracy (solid) and train loss (dashed, right axis) per epoch, one line per runner
+    (a runner that could not train, a declared gap with no metrics, has none)."""
     fig, axis = plt.subplots(figsize=(6, 3.6))
     loss_axis = axis.twinx()
     for (runner, run_variant), run in sorted(training.items()):
-        if run_variant != variant:
+        if run_variant != variant or not run.metrics:
             continue
         epochs = [m.epoch for m in run.metrics]
         (line,) = axis.plot(epochs, [m.test_acc for m in run.metrics], "o-", label=runner)
@@ -54,6 +55,27 @@ def accuracy_curves(training: dict[tuple[str, str], TrainingRun], variant: str) 
     loss_axis.set_ylabel("train loss (dashed)")
     axis.set_title(f"LeNet, {variant}")
     axis.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def step_loss_curves(training: dict[tuple[str, str], TrainingRun], variant: str) -> bytes:
+    """Each runner's batch loss at every SGD step (every epoch's ``step_losses`` in turn), one line
+    per runner, over the chance level ln 10 (dotted: the loss of uniform logits over 10 classes).
+    Runs without per-step losses (files written before they were recorded) have no line."""
+    fig, axis = plt.subplots(figsize=(6, 3.6))
+    steps = 0
+    for (runner, run_variant), run in sorted(training.items()):
+        losses = [loss for m in run.metrics for loss in m.step_losses]
+        if run_variant != variant or not losses:
+            continue
+        axis.plot(np.arange(1, len(losses) + 1), losses, "-", lw=1, alpha=0.8, label=runner)
+        steps = max(steps, len(losses))
+    axis.axhline(np.log(10), color="k", ls=":", lw=1, label="chance (ln 10)")
+    axis.set_xlim(0, max(steps, 1))
+    axis.set_xlabel("SGD step")
+    axis.set_ylabel("batch loss before the step")
+    axis.set_title(f"LeNet, {variant}: loss per step")
+    axis.legend(fontsize=8, loc="upper right")
     return _png(fig)
 
 

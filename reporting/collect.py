@@ -107,9 +107,10 @@ def backends_with_results(results: Path) -> list[str]:
     return sorted(path.stem.removeprefix(prefix) for path in results.glob(f"{prefix}*.json"))
 
 
-def load(results: Path, backends: list[str] | None = None) -> Found:
-    """Load what exists for ``backends`` (default: :func:`backends_with_results`), and the
-    NumPy reference's training runs."""
+def load(results: Path, backends: list[str] | None = None, *, quick: bool = False) -> Found:
+    """Load what exists for ``backends`` (default: :func:`backends_with_results`), and the training
+    runs of the backends and the NumPy reference: those of the first folder of ``train`` and
+    ``train-quick`` (the other way round when ``quick``) that holds a run."""
     found = Found(backends_with_results(results) if backends is None else list(backends))
     for backend in found.backends:
         for kind, name, store in ((Kind.CONFORMANCE, "conformance", found.conformance),
@@ -123,7 +124,8 @@ def load(results: Path, backends: list[str] | None = None) -> Found:
     found.catalogue = _read_json(results / "mutation-catalogue.json")
     found.mutmut = _read_json(results / "mutmut-reference.json")
     runners = {"reference", *found.backends}
-    for folder in TRAINING_FOLDERS:
+    folders = list(TRAINING_FOLDERS)  # "train", then "train-quick"
+    for folder in reversed(folders) if quick else folders:
         runs: dict[tuple[str, str], TrainingRun] = {}
         for path in sorted((results / folder).glob(f"*/{TRAINING_FILE}")):
             for run in read_results(path, Kind.TRAINING).records:

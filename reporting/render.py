@@ -50,6 +50,11 @@ def markdown_table(table: Table) -> str:
     return "\n".join([*lines, ""])
 
 
+def markdown_image(path: str, caption: str) -> str:
+    """An image line of the Markdown report: ``path`` relative to the report, ``caption`` as its text."""
+    return f"![{caption}]({path})\n"
+
+
 def _td(cell: str | Cell) -> str:
     tone = cell.tone if isinstance(cell, Cell) else Tone.NEUTRAL
     css = "" if tone == Tone.NEUTRAL else f' class="{tone}"'

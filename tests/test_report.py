@@ -110,7 +110,7 @@ def test_markdown_holds_every_table_with_measured_values(results: Path, tmp_path
     assert "| ceil_mode | torch | `F.max_pool2d(x, 2, ceil_mode=True)` | DIFFERS |" in text
     # 1e9 flop in 0.01 s = 100 GFLOP/s; matmul 2*2048^3 flop in 0.5 s = 34.4 GFLOP/s: ratio 2.91
     assert "100.00 (1.00x fastest, 2.91 mm)" in text
-    assert "| torch | chapter | 0.6200 | 2 (0.9, 128) | 5,000 | 500 | 400 | 1.25 |" in text
+    assert "| torch | chapter | 0.6200 | 2 epochs (0.9, 128) | 5,000 | 500 | 400 | 1.25 |" in text
     assert "Test CPU (2 cores)" in text
     assert "| forward value | 1/1 | 100% | - |" in text  # the mutation catalogue, by kind of fault
     assert "| activation | 1/2 | 50% | lazy-step |" in text

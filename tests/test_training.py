@@ -3,16 +3,18 @@ progress bar and early stop, and the CLI's files on a small hand-written IDX set
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from backends.lenet import ReferenceLeNet
-from conformance.results import Kind, read_results
+from conformance.results import EpochMetrics, Kind, TrainingRun, read_results, write_results
 from reference import lenet
 from tests.idx_files import make_split
-from training.__main__ import main
+from training.__main__ import finished_run, main
 from training.loop import evaluate, train
 from training.models import make_model
 
@@ -48,21 +50,22 @@ def replay(
     """train()'s documented metrics, written out on the reference's functions: float32
     parameters from init_params(0); epoch e visits the examples in the stable argsort of
     PCG64(SeedSequence([seed, e])) raw outputs, images / 255 in float32; each step is
-    p - lr * grad; loss and accuracy are taken before each step, averaged over examples;
-    test accuracy after the epoch."""
+    p - lr * grad; loss and accuracy are taken before each step, averaged over examples, and
+    each step's loss is kept in order; test accuracy after the epoch."""
     images, labels = train_set
     params = lenet.init_params(0, np.float32)
     history = []
     for epoch in range(epochs):
         keys = np.random.PCG64(np.random.SeedSequence([seed, epoch])).random_raw(len(labels))
         order = np.argsort(keys, kind="stable")
-        loss_sum, correct = 0.0, 0
+        loss_sum, correct, step_losses = 0.0, 0, []
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             X, y = (images[idx].astype(np.float32) / np.float32(255))[:, None], labels[idx].astype(np.int64)
             correct += int(np.sum(np.argmax(lenet.forward(params, X, variant)[0], axis=1) == y))
             loss, grads = lenet.loss_and_grads(params, X, y, variant)
             loss_sum += loss * len(y)
+            step_losses.append(loss)
             params = {name: (p - lr * grads[name]).astype(np.float32) for name, p in params.items()}
         test_X = (test_set[0].astype(np.float32) / np.float32(255))[:, None]
         test_right = np.argmax(lenet.forward(params, test_X, variant)[0], axis=1) == test_set[1]
@@ -73,6 +76,7 @@ def replay(
                 "train_acc": correct / len(labels),
                 "test_acc": float(np.mean(test_right)),
                 "steps": -(-len(labels) // batch_size),
+                "step_losses": tuple(step_losses),
             }
         )
     return history
@@ -160,11 +164,79 @@ def test_cli_writes_its_run_curves_and_parameters(data_dir, tmp_path) -> None:
     assert run.lr == 0.9  # the chapter's learning rate, the chapter variant's default
     assert [m.epoch for m in run.metrics] == [1, 2]
     assert [m.steps for m in run.metrics] == [3, 3]  # 96 examples in batches of 32
+    # Equal batches: the epoch's loss is the plain mean of its three per-step losses.
+    assert [len(m.step_losses) for m in run.metrics] == [3, 3]
+    assert all(m.train_loss == pytest.approx(sum(m.step_losses) / 3, rel=1e-12) for m in run.metrics)
     assert 0.0 <= run.metrics[-1].test_acc <= 1.0
     assert written.environment["backend"] == "reference"
     assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     params = lenet.load_params(folder / "params.npz")
     assert params["conv1.weight"].dtype == np.float32
+
+
+def _epoch(steps: int, losses: int | None = None) -> EpochMetrics:
+    return EpochMetrics(1, 2.3, 0.1, 0.1, 1e3, steps, (2.3,) * (steps if losses is None else losses))
+
+
+WANTED = TrainingRun("torch", "chapter", 0.9, 128, 2, 0, None, ())
+
+
+@pytest.mark.parametrize(("run", "finished"), [
+    (replace(WANTED, metrics=(_epoch(3), _epoch(3))), True),
+    (replace(WANTED, metrics=(_epoch(3),)), False),  # stopped after one of two epochs
+    (replace(WANTED, max_steps=4, metrics=(_epoch(3), _epoch(1))), False),  # another max_steps
+    (replace(WANTED, lr=0.5, metrics=(_epoch(3), _epoch(3))), False),
+    (replace(WANTED, variant="relu-max", metrics=(_epoch(3), _epoch(3))), False),
+    (replace(WANTED, metrics=(_epoch(3), _epoch(3, losses=0))), False),  # no per-step losses
+    (replace(WANTED, gap="cannot train"), False),
+])  # fmt: skip
+def test_a_finished_run_has_the_same_settings_every_epoch_and_its_step_losses(
+    tmp_path, run, finished
+) -> None:
+    write_results(tmp_path / "run.json", Kind.TRAINING, {}, [run])
+    assert finished_run(tmp_path / "run.json", WANTED) is finished
+
+
+def test_a_run_cut_at_max_steps_is_finished_and_a_missing_or_foreign_file_is_not(tmp_path) -> None:
+    wanted = replace(WANTED, max_steps=4)
+    write_results(tmp_path / "run.json", Kind.TRAINING, {}, [replace(wanted, metrics=(_epoch(3), _epoch(1)))])
+    assert finished_run(tmp_path / "run.json", wanted)
+    assert not finished_run(tmp_path / "missing.json", wanted)
+    write_results(tmp_path / "bench.json", Kind.BENCHMARKS, {}, [])
+    assert not finished_run(tmp_path / "bench.json", wanted)
+
+
+def test_cli_reuse_keeps_a_finished_run_and_trains_other_settings(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    options = ["--backend", "reference", "--epochs", "2", "--batch-size", "32", "--data-dir", str(data_dir),
+               "--out", str(out), "--no-progress", "--reuse"]  # fmt: skip
+    assert main(options) == 0  # nothing to reuse yet: trains
+    written = (out / "reference-chapter" / "run.json").read_bytes()
+    capsys.readouterr()
+    assert main(options) == 0
+    assert "reusing the finished run" in capsys.readouterr().out
+    # A new run would differ at least in its measured examples_per_s.
+    assert (out / "reference-chapter" / "run.json").read_bytes() == written
+    assert main([*options, "--lr", "0.5"]) == 0
+    (run,) = read_results(out / "reference-chapter" / "run.json", Kind.TRAINING).records
+    assert run.lr == 0.5
+
+
+def test_a_run_written_before_step_losses_reads_and_is_trained_again(data_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    options = ["--backend", "reference", "--epochs", "1", "--batch-size", "32", "--data-dir", str(data_dir),
+               "--out", str(out), "--no-progress"]  # fmt: skip
+    main(options)
+    path = out / "reference-chapter" / "run.json"
+    older = json.loads(path.read_text())
+    for entry in older["records"][0]["metrics"]:
+        del entry["step_losses"]
+    path.write_text(json.dumps(older))
+    (run,) = read_results(path, Kind.TRAINING).records
+    assert [m.step_losses for m in run.metrics] == [()]
+    assert main([*options, "--reuse"]) == 0
+    (run,) = read_results(path, Kind.TRAINING).records
+    assert [len(m.step_losses) for m in run.metrics] == [3]
 
 
 def test_cli_rejects_bad_options(capsys) -> None:

@@ -2,23 +2,34 @@
 
     python -m training --backend torch --variant chapter --epochs 10 --out results/train
 
-writes ``<out>/<backend>-<variant>/run.json`` (a results file of kind ``training``: one
-:class:`conformance.results.TrainingRun` with each epoch's metrics), ``curves.png`` and
-``params.npz``. A backend whose model raises :class:`backends.UnsupportedError` in training (a
-declared gap) gets a ``run.json`` with no metrics and that reason as ``gap``, and exits 0.
+writes ``<out>/<backend>-<variant>/params.npz``, ``curves.png`` and, last, ``run.json`` (a
+results file of kind ``training``: one :class:`conformance.results.TrainingRun` with each epoch's
+metrics and per-step losses). A backend whose model raises :class:`backends.UnsupportedError` in
+training (a declared gap) gets a ``run.json`` with no metrics and that reason as ``gap``, and
+exits 0. ``--reuse`` trains nothing when ``run.json`` already holds a finished run of the same
+settings (:func:`finished_run`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from backends import UnsupportedError, get_backend
-from conformance.results import TRAINING_FILE, EpochMetrics, Kind, TrainingRun, write_results
+from conformance.results import (
+    TRAINING_FILE,
+    EpochMetrics,
+    Kind,
+    ResultsFileError,
+    TrainingRun,
+    read_results,
+    write_results,
+)
 from reference.lenet import VARIANTS, save_params
 from training.fashion_mnist import DatasetError, load_fashion_mnist
 from training.loop import DEFAULT_BATCH, DEFAULT_LR, train
@@ -39,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="Fashion-MNIST folder (default: FASHION_MNIST_DIR, cache, system)")
     parser.add_argument("--out", default="results/train", type=Path)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a finished run.json of these settings, train nothing"
+    )
     args = parser.parse_args(argv)
     if args.batch_size is None:
         args.batch_size = DEFAULT_BATCH[args.variant]
@@ -66,8 +80,31 @@ def _run(args: argparse.Namespace, metrics: tuple[EpochMetrics, ...], gap: str =
     )
 
 
+def finished_run(path: Path, wanted: TrainingRun) -> bool:
+    """Whether ``path`` holds a finished run of ``wanted``'s settings (runner, variant, lr, batch
+    size, epochs, seed, max_steps): every epoch up to ``epochs`` or ``max_steps`` steps, with its
+    per-step losses. A missing or unreadable file, a declared gap (cheap to check again) or a file
+    written before per-step losses were recorded is not finished. The device is not compared."""
+    try:
+        (run,) = read_results(path, Kind.TRAINING).records
+    except (OSError, ResultsFileError, ValueError):
+        return False
+    steps = [m.steps for m in run.metrics]
+    return (
+        replace(run, metrics=(), gap="") == replace(wanted, metrics=(), gap="")
+        and not run.gap
+        and bool(run.metrics)
+        and all(len(m.step_losses) == m.steps for m in run.metrics)
+        and (len(steps) == run.epochs or sum(steps) == run.max_steps)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = args.out / f"{args.backend}-{args.variant}"
+    if args.reuse and finished_run(out / TRAINING_FILE, _run(args, ())):
+        print(f"{args.backend} {args.variant}: reusing the finished run of the same settings in {out}")
+        return 0
     try:
         train_set = load_fashion_mnist("train", args.data_dir)
         test_set = load_fashion_mnist("test", args.data_dir)
@@ -75,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m training: error: {error}", file=sys.stderr)
         return 2
     model = make_model(args.backend, args.variant, "float32", args.device)
-    out = args.out / f"{args.backend}-{args.variant}"
     out.mkdir(parents=True, exist_ok=True)
     environment = (
         {"backend": "reference", "numpy_version": np.__version__}
@@ -99,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         write_results(out / TRAINING_FILE, Kind.TRAINING, environment, [_run(args, (), gap=str(error))])
         print(f"{args.backend} {args.variant}: cannot train (declared gap): {error} -> {out}")
         return 0
-    run = _run(args, tuple(EpochMetrics(**entry) for entry in history))
-    write_results(out / TRAINING_FILE, Kind.TRAINING, environment, [run])
-    plot_history(history, out / "curves.png", f"LeNet ({args.variant}) on {args.backend}")
     save_params(out / "params.npz", model.params())
+    plot_history(history, out / "curves.png", f"LeNet ({args.variant}) on {args.backend}")
+    run = _run(args, tuple(EpochMetrics(**entry) for entry in history))
+    write_results(out / TRAINING_FILE, Kind.TRAINING, environment, [run])  # last: the run is finished
     last = history[-1]
     print(
         f"{args.backend} {args.variant}: test accuracy {last['test_acc']:.4f}, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ def train(
     seed: int = 0,
     max_steps: int | None = None,
     progress: Callable[..., Any] | None = None,
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     """Train with plain SGD; one metrics entry per epoch.
 
     Batches come from :func:`training.fashion_mnist.minibatches` (seed, epoch),
@@ -52,9 +52,10 @@ def train(
     only (the data pipeline is the same NumPy code for every backend).
     Entries: ``epoch``, ``train_loss`` (the mean over the epoch's examples of the
     loss before each step: each batch's mean loss weighted by its size),
-    ``train_acc`` (likewise), ``test_acc``, ``examples_per_s``, ``steps``.
+    ``train_acc`` (likewise), ``test_acc``, ``examples_per_s``, ``steps``, ``step_losses``
+    (each step's batch mean loss before its update, in order: the per-step curve).
     """
-    history: list[dict[str, float]] = []
+    history: list[dict[str, Any]] = []
     steps = 0
     for epoch in range(epochs):
         limit = _epoch_steps(len(train_set[1]), batch_size, None if max_steps is None else max_steps - steps)
@@ -71,6 +72,7 @@ def train(
                 "test_acc": evaluate(model, *test_set),
                 "examples_per_s": totals.seen / totals.elapsed,
                 "steps": totals.batches,
+                "step_losses": tuple(totals.losses),
             }
         )
         if max_steps is not None and steps >= max_steps:
@@ -87,6 +89,7 @@ class _EpochTotals:
     seen: int = 0
     batches: int = 0
     elapsed: float = 0.0  # seconds inside model.train_step only
+    losses: list[float] = field(default_factory=list)  # each batch's mean loss, in order
 
 
 def _epoch_steps(n: int, batch_size: int, steps_left: int | None) -> int:
@@ -119,6 +122,7 @@ def _train_epoch(
                 f"loss became {loss} at epoch {epoch + 1}, step {totals.batches + 1}: lower lr"
             )
         totals.loss_sum += loss * len(y)
+        totals.losses.append(float(loss))
         totals.correct += right
         totals.seen += len(y)
         totals.batches += 1

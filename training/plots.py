@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -11,7 +12,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
 
-def plot_history(history: Sequence[dict[str, float]], path: Path, title: str) -> None:
+def plot_history(history: Sequence[Mapping[str, Any]], path: Path, title: str) -> None:
     """Train loss (left axis) and train/test accuracy (right axis) against the epoch."""
     epochs = [entry["epoch"] for entry in history]
     fig, loss_axis = plt.subplots(figsize=(6, 4))
