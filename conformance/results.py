@@ -6,7 +6,9 @@ module), written by :func:`write_results` and read back by :func:`read_results`:
 
 - ``conformance-<backend>.json`` (kind ``conformance``): one :class:`CaseResult` per case;
 - ``bench-<backend>.json`` (kind ``benchmarks``): one :class:`BenchmarkResult` per benchmark;
-- ``train/<runner>-<variant>/run.json`` (kind ``training``): one :class:`TrainingRun`.
+- ``train/<runner>-<variant>/run.json`` (kind ``training``): one :class:`TrainingRun`;
+- ``ddp-<backend>.json`` (kind ``data_parallel``): one :class:`DataParallelRun` per variant and
+  process count.
 """
 
 from __future__ import annotations
@@ -203,7 +205,58 @@ class TrainingRun:
         return cls(**{**record, "metrics": metrics})
 
 
-Record = CaseResult | BenchmarkResult | TrainingRun
+@dataclass(frozen=True)
+class DataParallelRun:
+    """One data-parallel LeNet run of one backend (``python -m conformance.data_parallel``).
+
+    ``processes`` ranks, each with ``threads`` threads, ``global_batch`` images per step split
+    equally; ``steps``: the consecutive SGD steps checked one by one against the backend's own
+    single-process step from the same state, ``worst_ratio`` the largest error/bound ratio over them
+    (None when nothing was compared); ``status``: pass, fail (a step out of bounds), error (a rank
+    died, hung or raised: ``message`` names it), gap (declared: ``gap``, ``upstream``).
+    The free-running runs from the same start: ``losses`` (data-parallel) and ``single_losses``
+    per step, ``deviations`` (max over tensors of max |p_dp - p_single| / (1 + max |p_single|)
+    after each step); ``examples_per_s`` of the data-parallel run after a warm-up step;
+    ``seconds``: the wall time of the launch, start-up included.
+    """
+
+    backend: str
+    variant: str
+    processes: int
+    status: Status
+    steps: int = 0
+    worst_ratio: float | None = None
+    examples_per_s: float | None = None
+    threads: int = 1
+    lr: float = 0.0
+    global_batch: int = 0
+    seconds: float = 0.0
+    losses: tuple[float, ...] = ()
+    single_losses: tuple[float, ...] = ()
+    deviations: tuple[float, ...] = ()
+    message: str = ""
+    gap: str = ""
+    upstream: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (the status as its string, tuples as lists)."""
+        record = asdict(self)
+        record["status"] = str(self.status)
+        for name in ("losses", "single_losses", "deviations"):
+            record[name] = list(record[name])
+        return record
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> DataParallelRun:
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        _check_fields(record, cls, fields(cls))
+        values = {**record, "status": Status(record["status"])}
+        for name in ("losses", "single_losses", "deviations"):
+            values[name] = tuple(record.get(name) or ())
+        return cls(**values)
+
+
+Record = CaseResult | BenchmarkResult | TrainingRun | DataParallelRun
 
 
 class Kind(StrEnum):
@@ -212,12 +265,14 @@ class Kind(StrEnum):
     CONFORMANCE = "conformance"
     BENCHMARKS = "benchmarks"
     TRAINING = "training"
+    DATA_PARALLEL = "data_parallel"
 
 
-RECORD_TYPES: dict[Kind, type[CaseResult] | type[BenchmarkResult] | type[TrainingRun]] = {
+RECORD_TYPES: dict[Kind, type[Record]] = {
     Kind.CONFORMANCE: CaseResult,
     Kind.BENCHMARKS: BenchmarkResult,
     Kind.TRAINING: TrainingRun,
+    Kind.DATA_PARALLEL: DataParallelRun,
 }
 
 
