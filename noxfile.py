@@ -8,7 +8,9 @@
   newest NumPy, the conformance suite of every backend with a short training run,
   and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
-  (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone).
+  (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone),
+  ``ddp-<backend>`` (data-parallel LeNet with 1, 2 and 4 processes, each step checked against the
+  single-process run; a backend without it records its declared gap).
 
 The backends are not listed here: each is an entry point of the group
 ``cnn_chapter_reference.backends`` in this project's ``pyproject.toml``, in a
@@ -328,6 +330,17 @@ def train(session: nox.Session, python: str, backend: str, *args: str) -> None:
         )  # fmt: skip
 
 
+# The data-parallel check's short form in `nox -s report -- --quick` (the full form: 1, 2 and 4
+# processes, 100 steps, both variants: python -m conformance.data_parallel's defaults).
+DDP_QUICK = ["--processes", "1,2", "--steps", "20", "--variants", "chapter"]
+
+
+def data_parallel(session: nox.Session, python: str, backend: str, *args: str) -> None:
+    """Data-parallel LeNet checked step by step against the single-process run: results/ddp-<backend>.json."""
+    module = ["-m", "conformance.data_parallel"]
+    session.run(python, *module, "--backend", backend, "--results-dir", str(RESULTS), *args, external=True)
+
+
 def _backend_sessions(backend: str) -> None:
     def conformance_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
@@ -343,6 +356,10 @@ def _backend_sessions(backend: str) -> None:
     def train_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
         train(session, backend_python(session, backend, gpu), backend, *args)
+
+    def ddp_session(session: nox.Session) -> None:
+        gpu, args = gpu_requested(session)
+        data_parallel(session, backend_python(session, backend, gpu), backend, *args)
 
     def setup_session(session: nox.Session) -> None:
         gpu, _ = gpu_requested(session)
@@ -360,6 +377,11 @@ def _backend_sessions(backend: str) -> None:
     nox.session(name=f"conformance-{backend}", python=False, tags=["tests"])(conformance_session)
     nox.session(name=f"bench-{backend}", python=False)(bench_session)
     nox.session(name=f"train-{backend}", python=False)(train_session)
+    ddp_session.__doc__ = (
+        f"Data-parallel LeNet on {backend} against its single-process run, 1/2/4 processes, 100 steps "
+        "(--gpu, python -m conformance.data_parallel options after --)."
+    )
+    nox.session(name=f"ddp-{backend}", python=False)(ddp_session)
     setup_session.__doc__ = f"Make or update the environment of {backend}, .nox/env-{backend} (--gpu)."
     nox.session(name=f"setup-{backend}", python=False)(setup_session)
 
@@ -404,6 +426,8 @@ def report(session: nox.Session) -> None:
                         external=True)  # fmt: skip
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
+            session.log(f"[{step}/{len(selected)}] {backend}: data-parallel LeNet{' (quick)' * quick}")
+            data_parallel(session, python, backend, *(DDP_QUICK if quick else []))
             # run.json: conformance.results.TRAINING_FILE, written last by python -m training
             if quick and not (RESULTS / "train-quick" / f"{backend}-chapter" / "run.json").exists():
                 train(session, python, backend, *QUICK_TRAIN)

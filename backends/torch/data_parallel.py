@@ -34,16 +34,17 @@ def commands(processes: int, folder: Path) -> list[list[str]]:
     ]]  # fmt: skip
 
 
-def select_device(local_rank: int, gpus: int) -> tuple[str, str]:
-    """The process group's backend and the rank's device: ``("nccl", "cuda:<local_rank mod gpus>")``
-    with ``gpus`` > 0 GPUs, else ``("gloo", "cpu")``.
+def select_device(local_rank: int, local_ranks: int, gpus: int) -> tuple[str, str]:
+    """The process group's backend and the rank's device: ``("nccl", "cuda:<local_rank>")`` when the
+    machine has a GPU for each of its ``local_ranks`` ranks (NCCL refuses two ranks on one GPU), else
+    ``("gloo", "cpu")``.
 
-    >>> select_device(3, 2)
+    >>> select_device(1, 2, 2)
     ('nccl', 'cuda:1')
-    >>> select_device(0, 0)
-    ('gloo', 'cpu')
+    >>> select_device(1, 4, 2), select_device(0, 1, 0)
+    (('gloo', 'cpu'), ('gloo', 'cpu'))
     """
-    return ("nccl", f"cuda:{local_rank % gpus}") if gpus > 0 else ("gloo", "cpu")
+    return ("nccl", f"cuda:{local_rank}") if gpus >= local_ranks else ("gloo", "cpu")
 
 
 class _Forward(nn.Module):
@@ -88,10 +89,12 @@ class TorchReplica:
 
 
 def main(folder: Path) -> None:
-    """One rank, as torchrun starts it (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE`` in the environment)."""
+    """One rank, as torchrun starts it (``RANK``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``WORLD_SIZE``
+    and the rendezvous in the environment)."""
     job = read_spec(folder)
     torch.set_num_threads(job.threads)
-    backend, device = select_device(int(os.environ["LOCAL_RANK"]), torch.cuda.device_count())
+    local_rank, local_ranks = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
+    backend, device = select_device(local_rank, local_ranks, torch.cuda.device_count())
     if device != "cpu":
         torch.cuda.set_device(device)
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
