@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, regressions, render
+from reporting import benchmark_tables, charts, collect, data_parallel, regressions, render
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -32,6 +32,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "lenet": benchmark_tables.lenet_table(found),
         "regressions": regressions.regression_table(results, found.backends, quick),
         "export": collect.export_table(found),
+        "data-parallel": data_parallel.data_parallel_table(found),
         "mutation-catalogue": collect.mutation_table(found.catalogue),
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),
@@ -66,6 +67,11 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
             for variant, runs in sorted(collect.trajectories(found).items()):
                 png = charts.trajectory_figure(runs, variant)
                 sections.append(render.html_image(png, f"LeNet {variant}: float32 trajectories"))
+        if table_id == "data-parallel":
+            for backend in backends:
+                for variant, runs in sorted(data_parallel.trajectories(found, backend).items()):
+                    png = charts.data_parallel_figure(runs, backend, variant)
+                    sections.append(render.html_image(png, f"{backend} LeNet {variant}: data-parallel runs"))
     html_path = out / "index.html"
     html_path.write_text(render.html_page(title, intro, sections))
     return markdown_path, html_path

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from conformance.results import TrainingRun
+from conformance.results import DataParallelRun, TrainingRun
 
 
 def _png(fig) -> bytes:
@@ -83,6 +83,31 @@ def trajectory_figure(trajectories: dict[str, dict[str, list[float]]], variant: 
     deviation_axis.set_ylabel("parameter deviation from float64")
     loss_axis.set_title(f"LeNet {variant}: loss")
     deviation_axis.set_title(f"LeNet {variant}: |float32 - float64|")
+    loss_axis.legend(fontsize=7)
+    deviation_axis.legend(fontsize=7)
+    return _png(fig)
+
+
+def data_parallel_figure(runs: list[DataParallelRun], backend: str, variant: str) -> bytes:
+    """One backend's free-running data-parallel runs beside its single-process run, from the same start:
+    loss per step (left; the single-process run from the first record) and the parameter deviation
+    from the single-process run after each step (right, log: max over tensors of
+    max |p - p_single| / (1 + max |p_single|); 0, bit for bit, drawn at the float32 epsilon)."""
+    fig, (loss_axis, deviation_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for i, run in enumerate(sorted(runs, key=lambda r: r.processes)):
+        steps = np.arange(1, len(run.losses) + 1)
+        if i == 0:
+            loss_axis.plot(steps, run.single_losses, "k-", lw=2, label="single process")
+        loss_axis.plot(steps, run.losses, "--", label=f"{run.processes} processes")
+        deviations = np.maximum(np.asarray(run.deviations, dtype=float), np.finfo(np.float32).eps)
+        deviation_axis.plot(steps, deviations, "-", label=f"{run.processes} processes")
+    loss_axis.set_xlabel("SGD step")
+    loss_axis.set_ylabel("batch loss")
+    deviation_axis.set_yscale("log")
+    deviation_axis.set_xlabel("SGD step")
+    deviation_axis.set_ylabel("parameter deviation from single process")
+    loss_axis.set_title(f"{backend}, LeNet {variant}: loss")
+    deviation_axis.set_title(f"{backend}, LeNet {variant}: |data-parallel - single|")
     loss_axis.legend(fontsize=7)
     deviation_axis.legend(fontsize=7)
     return _png(fig)
