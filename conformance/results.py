@@ -77,19 +77,12 @@ class CaseResult:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (the status as its string)."""
-        record = asdict(self)
-        record["status"] = str(self.status)
-        record["notes"] = list(self.notes)
-        return record
+        return _status_record_to_json(self, ("notes",))
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> CaseResult:
         """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
-        _check_fields(record, cls, fields(cls))
-        values = dict(record)
-        values["status"] = Status(values["status"])
-        values["notes"] = tuple(values.get("notes") or ())
-        return cls(**values)
+        return _status_record_from_json(cls, record, ("notes",))
 
 
 @dataclass(frozen=True)
@@ -205,6 +198,9 @@ class TrainingRun:
         return cls(**{**record, "metrics": metrics})
 
 
+_SERIES = ("losses", "single_losses", "deviations")  # DataParallelRun's per-step tuples
+
+
 @dataclass(frozen=True)
 class DataParallelRun:
     """One data-parallel LeNet run of one backend (``python -m conformance.data_parallel``).
@@ -240,20 +236,12 @@ class DataParallelRun:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (the status as its string, tuples as lists)."""
-        record = asdict(self)
-        record["status"] = str(self.status)
-        for name in ("losses", "single_losses", "deviations"):
-            record[name] = list(record[name])
-        return record
+        return _status_record_to_json(self, _SERIES)
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> DataParallelRun:
         """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
-        _check_fields(record, cls, fields(cls))
-        values = {**record, "status": Status(record["status"])}
-        for name in ("losses", "single_losses", "deviations"):
-            values[name] = tuple(record.get(name) or ())
-        return cls(**values)
+        return _status_record_from_json(cls, record, _SERIES)
 
 
 Record = CaseResult | BenchmarkResult | TrainingRun | DataParallelRun
@@ -274,6 +262,25 @@ RECORD_TYPES: dict[Kind, type[Record]] = {
     Kind.TRAINING: TrainingRun,
     Kind.DATA_PARALLEL: DataParallelRun,
 }
+
+
+def _status_record_to_json(record: Any, sequences: Sequence[str]) -> dict[str, Any]:
+    """A record with a ``status`` as JSON: its status as the string, the tuples ``sequences`` as lists."""
+    values = asdict(record)
+    values["status"] = str(record.status)
+    for name in sequences:
+        values[name] = list(values[name])
+    return values
+
+
+def _status_record_from_json(cls: type, record: Mapping[str, Any], sequences: Sequence[str]) -> Any:
+    """The inverse of :func:`_status_record_to_json` for a record of ``cls``; a missing or unknown
+    field raises ``ValueError``."""
+    _check_fields(record, cls, fields(cls))
+    values = {**record, "status": Status(record["status"])}
+    for name in sequences:
+        values[name] = tuple(record.get(name) or ())
+    return cls(**values)
 
 
 def _check_fields(record: Mapping[str, Any], owner: type, known: Sequence[Field]) -> None:

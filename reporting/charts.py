@@ -73,16 +73,27 @@ def trajectory_figure(trajectories: dict[str, dict[str, list[float]]], variant: 
             loss_axis.plot(steps, run["reference_float32_losses"], "k:", label="reference float32")
             deviation_axis.plot(steps, run["reference_float32_deviations"], "k:", label="reference float32")
         loss_axis.plot(steps, run["losses"], "--", label=backend)
-        # Deviations of exactly 0 cannot go on a log axis: drawn at the float32 epsilon instead.
-        deviations = np.maximum(np.asarray(run["deviations"], dtype=float), np.finfo(np.float32).eps)
-        deviation_axis.plot(steps, deviations, "-", label=backend)
+        _plot_deviations(deviation_axis, steps, run["deviations"], backend)
+    return _finish_trajectories(fig, f"LeNet {variant}", "float64", "|float32 - float64|")
+
+
+def _plot_deviations(axis, steps: np.ndarray, deviations: list[float], label: str) -> None:
+    """Deviations of exactly 0 cannot go on a log axis: drawn at the float32 epsilon instead."""
+    axis.plot(
+        steps, np.maximum(np.asarray(deviations, dtype=float), np.finfo(np.float32).eps), "-", label=label
+    )
+
+
+def _finish_trajectories(fig, title: str, baseline: str, deviation_title: str) -> bytes:
+    """Label a figure of loss (left) and parameter deviation from ``baseline`` (right, log) per SGD step."""
+    loss_axis, deviation_axis = fig.axes
     loss_axis.set_xlabel("SGD step")
     loss_axis.set_ylabel("batch loss")
     deviation_axis.set_yscale("log")
     deviation_axis.set_xlabel("SGD step")
-    deviation_axis.set_ylabel("parameter deviation from float64")
-    loss_axis.set_title(f"LeNet {variant}: loss")
-    deviation_axis.set_title(f"LeNet {variant}: |float32 - float64|")
+    deviation_axis.set_ylabel(f"parameter deviation from {baseline}")
+    loss_axis.set_title(f"{title}: loss")
+    deviation_axis.set_title(f"{title}: {deviation_title}")
     loss_axis.legend(fontsize=7)
     deviation_axis.legend(fontsize=7)
     return _png(fig)
@@ -99,15 +110,7 @@ def data_parallel_figure(runs: list[DataParallelRun], backend: str, variant: str
         if i == 0:
             loss_axis.plot(steps, run.single_losses, "k-", lw=2, label="single process")
         loss_axis.plot(steps, run.losses, "--", label=f"{run.processes} processes")
-        deviations = np.maximum(np.asarray(run.deviations, dtype=float), np.finfo(np.float32).eps)
-        deviation_axis.plot(steps, deviations, "-", label=f"{run.processes} processes")
-    loss_axis.set_xlabel("SGD step")
-    loss_axis.set_ylabel("batch loss")
-    deviation_axis.set_yscale("log")
-    deviation_axis.set_xlabel("SGD step")
-    deviation_axis.set_ylabel("parameter deviation from single process")
-    loss_axis.set_title(f"{backend}, LeNet {variant}: loss")
-    deviation_axis.set_title(f"{backend}, LeNet {variant}: |data-parallel - single|")
-    loss_axis.legend(fontsize=7)
-    deviation_axis.legend(fontsize=7)
-    return _png(fig)
+        _plot_deviations(deviation_axis, steps, run.deviations, f"{run.processes} processes")
+    return _finish_trajectories(
+        fig, f"{backend}, LeNet {variant}", "single process", "|data-parallel - single|"
+    )

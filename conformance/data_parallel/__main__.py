@@ -115,17 +115,22 @@ def main(argv: list[str] | None = None) -> int:
         supported = True
     except UnsupportedError:
         supported = False
-    records = []
+    records: list[DataParallelRun] = []
+    environment = {**backend.environment(), "cores": len(os.sched_getaffinity(0))}
+    path = args.results_dir / f"ddp-{backend.name}.json"
     for variant in args.variants:
+        if supported:
+            print(
+                f"{backend.name} {variant}: the single-process run and the bounds of {args.steps} steps",
+                flush=True,
+            )
         single = single_process_run(backend, variant, args.steps) if supported else None
         for processes in args.processes:
             gap = known_gaps.find(gaps, OP, result_id(variant, processes))
             record = measure(backend, variant, processes, single, gap, args.timeout)
             records.append(record)
             print(describe(record), flush=True)
-    environment = {**backend.environment(), "cores": len(os.sched_getaffinity(0))}
-    path = args.results_dir / f"ddp-{backend.name}.json"
-    write_results(path, Kind.DATA_PARALLEL, environment, records)
+            write_results(path, Kind.DATA_PARALLEL, environment, records)  # after each run: a long job
     print(f"results: {path}")
     return 0 if all(record.status in (Status.PASS, Status.GAP) for record in records) else 1
 
