@@ -6,6 +6,8 @@ comes within the timeout, and leaves no process of the run behind."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -120,3 +122,29 @@ def test_a_rank_that_never_starts_is_named(fakes) -> None:
     with pytest.raises(RankError, match=r"rank 1 of 2 failed .*not finished: .*rank 1 never started"):
         launch(_per_rank(rank_script, folder, ["wait", "never"]), folder, 2, ENV, timeout=60)
     _no_process_left(folder, 1)
+
+
+LAUNCHER = """
+import sys
+from pathlib import Path
+from conformance.data_parallel.launcher import launch
+folder, script = Path(sys.argv[1]), sys.argv[2]
+launch([[sys.executable, script, str(folder), str(r), "wait"] for r in range(2)], folder, 2, timeout=600)
+"""
+
+
+def test_a_launcher_stopped_by_sigterm_stops_its_ranks(fakes, tmp_path: Path) -> None:
+    rank_script, folder = fakes
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(folder), str(rank_script)], env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while len(read_statuses(folder, 2)) < 2 or any(
+            s["progress"] < 4 for s in read_statuses(folder, 2).values()
+        ):
+            assert time.monotonic() < deadline, "the fake ranks did not reach their collective"
+            time.sleep(0.1)
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        launcher.kill()
+    _no_process_left(folder, 2)
