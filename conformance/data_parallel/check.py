@@ -155,16 +155,22 @@ class Measured:
 
 
 def check_data_parallel(
-    backend: Any, single: SingleProcessRun, processes: int, timeout: float = DEFAULT_TIMEOUT
+    backend: Any,
+    single: SingleProcessRun,
+    processes: int,
+    timeout: float = DEFAULT_TIMEOUT,
+    threads: int | None = None,
 ) -> Measured:
     """Run ``processes`` ranks on ``single``'s steps and check every step (module docstring).
+
+    ``threads`` per process: default :func:`threads_per_process`.
 
     Raises :class:`UnsupportedError` (no data-parallel module), ``ValueError`` (a global batch that does
     not split), :class:`~conformance.data_parallel.launcher.RankError` (a rank died or hung) or
     :class:`ConformanceError` (a step out of bounds, replicas that differ).
     """
     module = data_parallel_module(backend)
-    threads = threads_per_process(processes)
+    threads = threads or threads_per_process(processes)
     job = Job(single.variant, single.lr, processes, single.steps, GLOBAL_BATCH, threads)
     pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": pythonpath}
