@@ -54,17 +54,20 @@ def measure(
     variant: str,
     processes: int,
     single: SingleProcessRun | None,
-    gap,
+    gap: known_gaps.Gap | None,
     timeout: float,
+    threads: int | None = None,
 ) -> DataParallelRun:
     """One record: the run checked, or the failure (a declared ``gap`` turns a failure into ``gap``,
-    a pass into ``fixed``). ``single`` is None when the backend has no data-parallel module."""
+    a pass into ``fixed``). ``single`` is None when the backend has no data-parallel module;
+    ``threads`` per process, default ``cores // processes``."""
+    threads = threads or threads_per_process(processes)
     base = {"backend": backend.name, "variant": variant, "processes": processes, "lr": TRAJECTORY_LR[variant],
-            "global_batch": GLOBAL_BATCH, "threads": threads_per_process(processes)}  # fmt: skip
+            "global_batch": GLOBAL_BATCH, "threads": threads}  # fmt: skip
     try:
         if single is None:
             data_parallel_module(backend)
-        measured = check_data_parallel(backend, single, processes, timeout)
+        measured = check_data_parallel(backend, single, processes, timeout, threads)
     except (UnsupportedError, ConformanceError, RankError, ValueError) as error:
         status = Status.FAIL if isinstance(error, ConformanceError) else Status.ERROR
         if gap is not None:
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", type=int, default=100, help="consecutive steps checked (default: 100)")
     parser.add_argument("--variants", type=_variants, default=["chapter", "relu-max"])
+    parser.add_argument("--threads", type=int, help="threads per process (default: cores // processes, >= 1)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds without progress")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         single = single_process_run(backend, variant, args.steps) if supported else None
         for processes in args.processes:
             gap = known_gaps.find(gaps, OP, result_id(variant, processes))
-            record = measure(backend, variant, processes, single, gap, args.timeout)
+            record = measure(backend, variant, processes, single, gap, args.timeout, args.threads)
             records.append(record)
             print(describe(record), flush=True)
             write_results(path, Kind.DATA_PARALLEL, environment, records)  # after each run: a long job
