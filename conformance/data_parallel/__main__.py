@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.steps < 2:
         parser.error("--steps must be at least 2 (the free run's first step is not timed)")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     backend = backends.get_backend(args.backend, device=args.device)
     files = (known_gaps.GAPS_FILE, backends.backend_folder(args.backend) / known_gaps.GAPS_FILE.name)
     gaps = known_gaps.load(backend.name, files)
