@@ -9,10 +9,13 @@ import pytest
 
 from conformance.compare import ConformanceError
 from conformance.data_parallel import job as ddp_job
-from conformance.data_parallel.check import SingleProcessRun, check_steps, threads_per_process
+from conformance.data_parallel.__main__ import measure
+from conformance.data_parallel.check import OP, SingleProcessRun, check_steps, threads_per_process
 from conformance.data_parallel.job import Job, RankResult, flat, read_job, shard, unflat, write_job
 from conformance.data_parallel.worker import parse_fault
+from conformance.known_gaps import Gap
 from conformance.lenet_checks import allowance, train_step_bounds
+from conformance.results import Status
 from reference import lenet
 
 BATCH = 8
@@ -147,3 +150,22 @@ def test_summed_gradients_and_differing_replicas_fail() -> None:
     )
     with pytest.raises(ConformanceError, match="rank 1's parameters after free step 0 differ from rank 0's"):
         check_steps(single, ranks)
+
+
+# -- the command line's records ----------------------------------------------
+class _NoDataParallel:
+    """A backend whose folder has no data_parallel module."""
+
+    name = "nodp"
+
+
+def test_a_backend_without_data_parallel_is_its_declared_gap_or_an_error() -> None:
+    gap = Gap("nodp", OP, "*", "no collectives", "https://example.org/1", "known_gaps.toml, gap 1")
+    declared = measure(_NoDataParallel(), "chapter", 2, None, gap, timeout=10)
+    assert (declared.status, declared.gap, declared.upstream, declared.steps) == (
+        Status.GAP, "no collectives", "https://example.org/1", 0
+    )  # fmt: skip
+    undeclared = measure(_NoDataParallel(), "relu-max", 4, None, None, timeout=10)
+    assert undeclared.status == Status.ERROR
+    assert undeclared.message.startswith("UnsupportedError: nodp has no data-parallel LeNet")
+    assert (undeclared.lr, undeclared.global_batch, undeclared.processes) == (0.1, 128, 4)
