@@ -12,7 +12,10 @@
   newest NumPy, the conformance suite of every backend with a short training run,
   and an out-of-tree plugin backend taken through nox end to end).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
-  (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone).
+  (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone),
+  ``ddp-<backend>`` (data-parallel LeNet with 1, 2 and 4 processes, each step checked against the
+  single-process run; a backend without it records its declared gap), ``determinism-<backend>``
+  (each op and a LeNet step twice in one process and on 1 vs all cores, switch off and on).
 - ``nox -s gpu-check``: torch and JAX on CUDA (TF32 off), then their convolution cases with
   TF32 on into ``results/tf32/``; without a GPU it stops at once and says so.
 
@@ -348,6 +351,17 @@ def determinism(session: nox.Session, python: str, backend: str, *args: str) -> 
                 *args, external=True)  # fmt: skip
 
 
+# The data-parallel check's short form in `nox -s report -- --quick` (the full form: 1, 2 and 4
+# processes, 100 steps, both variants: python -m conformance.data_parallel's defaults).
+DDP_QUICK = ["--processes", "1,2", "--steps", "20", "--variants", "chapter"]
+
+
+def data_parallel(session: nox.Session, python: str, backend: str, *args: str) -> None:
+    """Data-parallel LeNet checked step by step against the single-process run: results/ddp-<backend>.json."""
+    module = ["-m", "conformance.data_parallel"]
+    session.run(python, *module, "--backend", backend, "--results-dir", str(RESULTS), *args, external=True)
+
+
 def _backend_sessions(backend: str) -> None:
     def conformance_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
@@ -367,6 +381,10 @@ def _backend_sessions(backend: str) -> None:
     def determinism_session(session: nox.Session) -> None:
         gpu, args = gpu_requested(session)
         determinism(session, backend_python(session, backend, gpu), backend, *args)
+
+    def ddp_session(session: nox.Session) -> None:
+        gpu, args = gpu_requested(session)
+        data_parallel(session, backend_python(session, backend, gpu), backend, *args)
 
     def setup_session(session: nox.Session) -> None:
         gpu, _ = gpu_requested(session)
@@ -389,6 +407,11 @@ def _backend_sessions(backend: str) -> None:
         "(--gpu; python -m conformance.determinism options after --)."
     )
     nox.session(name=f"determinism-{backend}", python=False)(determinism_session)
+    ddp_session.__doc__ = (
+        f"Data-parallel LeNet on {backend} against its single-process run, 1/2/4 processes, 100 steps "
+        "(--gpu, python -m conformance.data_parallel options after --)."
+    )
+    nox.session(name=f"ddp-{backend}", python=False)(ddp_session)
     setup_session.__doc__ = f"Make or update the environment of {backend}, .nox/env-{backend} (--gpu)."
     nox.session(name=f"setup-{backend}", python=False)(setup_session)
 
@@ -517,6 +540,8 @@ def report(session: nox.Session) -> None:
             determinism(session, python, backend, *(["--entries", "LeNet"] if quick else []))
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
+            session.log(f"[{step}/{len(selected)}] {backend}: data-parallel LeNet{' (quick)' * quick}")
+            data_parallel(session, python, backend, *(DDP_QUICK if quick else []))
     jobs = training_plan.report_training(selected, args, RESULTS)
     for step, job in enumerate(jobs, start=1):
         session.log(f"[LeNet {step}/{len(jobs)}] {job.runner} {job.variant}")

@@ -102,7 +102,9 @@ __all__ = [
     "TRAJECTORY_LR",
     "TRAJECTORY_STEPS",
     "ExportedLeNet",
+    "StepBounds",
     "all_finite",
+    "allowance",
     "check_exported",
     "check_gradients",
     "check_logits",
@@ -114,7 +116,9 @@ __all__ = [
     "forward_bounds",
     "free_trajectory",
     "gradient_bounds",
+    "parameter_deviation",
     "reference_trajectory",
+    "train_step_bounds",
 ]
 
 BATCH = 64
@@ -129,7 +133,7 @@ LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 # The op names of the LeNet checks in the results file (and in known gaps).
 LENET_OPS = (
     "lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory",
-    "lenet_arguments", "lenet_isolation", "lenet_export",
+    "lenet_arguments", "lenet_isolation", "lenet_export", "lenet_data_parallel",
 )  # fmt: skip
 # SGD steps (first training batches of TRAJECTORY_BATCH) before a LeNet is exported to ONNX.
 EXPORT_STEPS = 50
@@ -359,9 +363,7 @@ def gradient_bounds(
 def _compare(name: str, actual: Any, expected: Any, bound: Any, dtype: str) -> float:
     """check_output against float64 ``expected`` rounded to ``dtype`` (that rounding added to the bound)."""
     expected = np.asarray(expected, dtype=np.float64)
-    tiny = float(np.finfo(dtype).tiny)  # and results flushed to zero (FTZ)
-    allowed = np.asarray(bound, dtype=np.float64) + unit_roundoff(dtype) * np.abs(expected) + tiny
-    return check_output(name, np.asarray(actual), expected.astype(dtype), allowed)
+    return check_output(name, np.asarray(actual), expected.astype(dtype), allowance(expected, bound, dtype))
 
 
 def _compare_loss(name: str, actual: float, expected: float, bound: float, dtype: str) -> float:
@@ -438,7 +440,6 @@ def check_train_step(backend: Any, variant: str, dtype: str = "float32") -> floa
     rounding (module docstring). Returns the worst ratio over all checked steps.
     """
     lr = TRAJECTORY_LR[variant]
-    u = unit_roundoff(dtype)
     _, states = reference_trajectory(variant)
     batches = first_batches(TRAJECTORY_STEPS, TRAJECTORY_BATCH)
     model = backend.lenet(variant, dtype)
@@ -449,15 +450,60 @@ def check_train_step(backend: Any, variant: str, dtype: str = "float32") -> floa
         model.load_params(params)
         loss, _ = model.train_step(X64.astype(dtype), y, lr)
         updated = model.params()
-        loss_ref, e_loss, grads, e_grads = gradient_bounds(params64, X64, y, variant, dtype)
-        worst = max(worst, _compare_loss(f"step {step}: loss", loss, loss_ref, e_loss, dtype))
+        expected = train_step_bounds(params64, X64, y, variant, dtype, lr)
+        worst = max(
+            worst, _compare_loss(f"step {step}: loss", loss, expected.loss, expected.loss_bound, dtype)
+        )
         for name in lenet.PARAM_SHAPES:
-            expected = params64[name] - lr * grads[name]
-            bound = lr * e_grads[name] + 2 * u * (
-                np.abs(expected) + lr * (np.abs(grads[name]) + e_grads[name])
+            worst = max(
+                worst,
+                _compare(
+                    f"step {step}: {name}", updated[name], expected.params[name], expected.bounds[name], dtype
+                ),
             )
-            worst = max(worst, _compare(f"step {step}: {name}", updated[name], expected, bound, dtype))
     return worst
+
+
+@dataclass(frozen=True)
+class StepBounds:
+    """The exact (float64) result of one SGD step and the bound of a ``dtype`` backend's error.
+
+    ``loss`` and ``loss_bound``; ``params`` (name -> updated parameters, ``p - lr g``) and
+    ``bounds`` (name -> elementwise bound). The comparison adds ``u |expected| + tiny`` to each
+    (the expected value rounded to ``dtype``, results flushed to zero), as :func:`check_train_step` does.
+    """
+
+    loss: float
+    loss_bound: float
+    params: Arrays
+    bounds: Arrays
+
+
+def train_step_bounds(
+    params64: Arrays, X64: np.ndarray, y: np.ndarray, variant: str, dtype: str, lr: float
+) -> StepBounds:
+    """One SGD step from ``params64`` (float64 values of ``dtype`` parameters) on ``(X64, y)``.
+
+    The parameters' bound is ``lr E(g)`` plus the update's rounding, ``2 u (|p_new| + lr (|g| + E(g)))``
+    (module docstring); the loss bound is :func:`gradient_bounds`'.
+    """
+    u = unit_roundoff(dtype)
+    loss, e_loss, grads, e_grads = gradient_bounds(params64, X64, y, variant, dtype)
+    updated, step_bounds = {}, {}
+    for name in lenet.PARAM_SHAPES:
+        updated[name] = params64[name] - lr * grads[name]
+        step_bounds[name] = lr * e_grads[name] + 2 * u * (
+            np.abs(updated[name]) + lr * (np.abs(grads[name]) + e_grads[name])
+        )
+    return StepBounds(loss, e_loss, updated, step_bounds)
+
+
+def allowance(expected: Any, bound: Any, dtype: str) -> np.ndarray:
+    """``bound`` plus what comparing with float64 ``expected`` adds: ``u |expected| + tiny``
+    (the rounding of ``expected`` to ``dtype``, and results flushed to zero)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    tiny = float(np.finfo(dtype).tiny)
+    return np.asarray(bound, dtype=np.float64) + unit_roundoff(dtype) * np.abs(expected) + tiny
 
 
 def check_params_round_trip(backend: Any, dtype: str, directory: Path) -> float:
@@ -482,7 +528,7 @@ def check_params_round_trip(backend: Any, dtype: str, directory: Path) -> float:
 
 
 # -- the free-running trajectory (data, not pass/fail) ----------------------
-def _deviation(params: Arrays, reference: Arrays) -> float:
+def parameter_deviation(params: Arrays, reference: Arrays) -> float:
     """max over tensors of max |p - p_ref| / (1 + max |p_ref|)."""
     return max(
         float(
@@ -507,14 +553,14 @@ def free_trajectory(backend: Any, variant: str) -> dict[str, list[float]]:
     losses, deviations = [], []
     for step, (X, y) in enumerate(first_batches(TRAJECTORY_STEPS, TRAJECTORY_BATCH)):
         losses.append(float(model.train_step(X.astype(np.float32), y, TRAJECTORY_LR[variant])[0]))
-        deviations.append(_deviation(model.params(), states64[step + 1]))
+        deviations.append(parameter_deviation(model.params(), states64[step + 1]))
     return {
         "losses": losses,
         "reference_losses": list(losses64),
         "reference_float32_losses": [float(loss) for loss in losses32],
         "deviations": deviations,
         "reference_float32_deviations": [
-            _deviation(s, s64) for s, s64 in zip(states32[1:], states64[1:], strict=True)
+            parameter_deviation(s, s64) for s, s64 in zip(states32[1:], states64[1:], strict=True)
         ],
     }
 
@@ -592,8 +638,8 @@ def check_exported(exported: ExportedLeNet) -> tuple[float, float]:
     params64 = _float64(exported.model.params())
     values, errors = forward_bounds(params64, X.astype(np.float64), exported.model.variant, dtype)
     expected, bound = values["fc3.z"], errors["fc3.z"]
-    allowance = bound + unit_roundoff(dtype) * np.abs(expected) + float(np.finfo(dtype).tiny)
     own = exported.model.logits(X)
-    ratio_backend = _compare("ONNX Runtime logits against the backend's", actual, own, 2 * allowance, dtype)
+    both = 2 * allowance(expected, bound, dtype)
+    ratio_backend = _compare("ONNX Runtime logits against the backend's", actual, own, both, dtype)
     ratio_reference = _compare("ONNX Runtime logits against the reference's", actual, expected, bound, dtype)
     return ratio_backend, ratio_reference

@@ -6,7 +6,11 @@ module), written by :func:`write_results` and read back by :func:`read_results`:
 
 - ``conformance-<backend>.json`` (kind ``conformance``): one :class:`CaseResult` per case;
 - ``bench-<backend>.json`` (kind ``benchmarks``): one :class:`BenchmarkResult` per benchmark;
-- ``train/<runner>-<variant>/run.json`` (kind ``training``): one :class:`TrainingRun`.
+- ``train/<runner>-<variant>/run.json`` (kind ``training``): one :class:`TrainingRun`;
+- ``ddp-<backend>.json`` (kind ``data_parallel``): one :class:`DataParallelRun` per variant and
+  process count;
+- ``determinism-<backend>.json`` (kind ``determinism``): one :class:`DeterminismResult` per
+  entry and switch setting.
 """
 
 from __future__ import annotations
@@ -76,19 +80,12 @@ class CaseResult:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (the status as its string)."""
-        record = asdict(self)
-        record["status"] = str(self.status)
-        record["notes"] = list(self.notes)
-        return record
+        return _status_record_to_json(self, ("notes",))
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> CaseResult:
         """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
-        _check_fields(record, cls, fields(cls))
-        values = dict(record)
-        values["status"] = Status(values["status"])
-        values["notes"] = tuple(values.get("notes") or ())
-        return cls(**values)
+        return _status_record_from_json(cls, record, ("notes",))
 
 
 @dataclass(frozen=True)
@@ -253,7 +250,53 @@ class DeterminismResult:
         return cls(**values)
 
 
-Record = CaseResult | BenchmarkResult | TrainingRun | DeterminismResult
+_SERIES = ("losses", "single_losses", "deviations")  # DataParallelRun's per-step tuples
+
+
+@dataclass(frozen=True)
+class DataParallelRun:
+    """One data-parallel LeNet run of one backend (``python -m conformance.data_parallel``).
+
+    ``processes`` ranks, each with ``threads`` threads, ``global_batch`` images per step split
+    equally; ``steps``: the consecutive SGD steps checked one by one against the backend's own
+    single-process step from the same state, ``worst_ratio`` the largest error/bound ratio over them
+    (None when nothing was compared); ``status``: pass, fail (a step out of bounds), error (a rank
+    died, hung or raised: ``message`` names it), gap (declared: ``gap``, ``upstream``).
+    The free-running runs from the same start: ``losses`` (data-parallel) and ``single_losses``
+    per step, ``deviations`` (max over tensors of max |p_dp - p_single| / (1 + max |p_single|)
+    after each step); ``examples_per_s`` of the data-parallel run after a warm-up step;
+    ``seconds``: the wall time of the launch, start-up included.
+    """
+
+    backend: str
+    variant: str
+    processes: int
+    status: Status
+    steps: int = 0
+    worst_ratio: float | None = None
+    examples_per_s: float | None = None
+    threads: int = 1
+    lr: float = 0.0
+    global_batch: int = 0
+    seconds: float = 0.0
+    losses: tuple[float, ...] = ()
+    single_losses: tuple[float, ...] = ()
+    deviations: tuple[float, ...] = ()
+    message: str = ""
+    gap: str = ""
+    upstream: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly dict (the status as its string, tuples as lists)."""
+        return _status_record_to_json(self, _SERIES)
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> DataParallelRun:
+        """The inverse of :meth:`to_json`; a missing or unknown field raises ``ValueError``."""
+        return _status_record_from_json(cls, record, _SERIES)
+
+
+Record = CaseResult | BenchmarkResult | TrainingRun | DeterminismResult | DataParallelRun
 
 
 class Kind(StrEnum):
@@ -263,6 +306,7 @@ class Kind(StrEnum):
     BENCHMARKS = "benchmarks"
     TRAINING = "training"
     DETERMINISM = "determinism"
+    DATA_PARALLEL = "data_parallel"
 
 
 RECORD_TYPES: dict[Kind, type[Record]] = {
@@ -270,7 +314,27 @@ RECORD_TYPES: dict[Kind, type[Record]] = {
     Kind.BENCHMARKS: BenchmarkResult,
     Kind.TRAINING: TrainingRun,
     Kind.DETERMINISM: DeterminismResult,
+    Kind.DATA_PARALLEL: DataParallelRun,
 }
+
+
+def _status_record_to_json(record: Any, sequences: Sequence[str]) -> dict[str, Any]:
+    """A record with a ``status`` as JSON: its status as the string, the tuples ``sequences`` as lists."""
+    values = asdict(record)
+    values["status"] = str(record.status)
+    for name in sequences:
+        values[name] = list(values[name])
+    return values
+
+
+def _status_record_from_json(cls: type, record: Mapping[str, Any], sequences: Sequence[str]) -> Any:
+    """The inverse of :func:`_status_record_to_json` for a record of ``cls``; a missing or unknown
+    field raises ``ValueError``."""
+    _check_fields(record, cls, fields(cls))
+    values = {**record, "status": Status(record["status"])}
+    for name in sequences:
+        values[name] = tuple(record.get(name) or ())
+    return cls(**values)
 
 
 def _check_fields(record: Mapping[str, Any], owner: type, known: Sequence[Field]) -> None:

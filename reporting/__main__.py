@@ -21,6 +21,7 @@ from reporting import (
     benchmark_tables,
     charts,
     collect,
+    data_parallel,
     determinism_table,
     lenet_training,
     regressions,
@@ -45,6 +46,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         "regressions": regressions.regression_table(results, found.backends, quick),
         "export": collect.export_table(found),
         "determinism": determinism_table.determinism_table(results, found.backends),
+        "data-parallel": data_parallel.data_parallel_table(found),
         "mutation-catalogue": collect.mutation_table(found.catalogue),
         "mutmut-reference": collect.mutmut_table(found.mutmut),
         "environment": collect.environment_table(found),
@@ -84,6 +86,11 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
             for variant, runs in sorted(collect.trajectories(found).items()):
                 png = charts.trajectory_figure(runs, variant)
                 sections.append(render.html_image(png, f"LeNet {variant}: float32 trajectories"))
+        if table_id == "data-parallel":
+            for backend in backends:
+                for variant, runs in sorted(data_parallel.trajectories(found, backend).items()):
+                    png = charts.data_parallel_figure(runs, backend, variant)
+                    sections.append(render.html_image(png, f"{backend} LeNet {variant}: data-parallel runs"))
     html_path = out / "index.html"
     html_path.write_text(render.html_page(title, intro, sections))
     return markdown_path, html_path

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from conformance.results import TrainingRun
+from conformance.results import DataParallelRun, TrainingRun
 
 
 def _png(fig) -> bytes:
@@ -95,16 +95,53 @@ def trajectory_figure(trajectories: dict[str, dict[str, list[float]]], variant: 
             loss_axis.plot(steps, run["reference_float32_losses"], "k:", label="reference float32")
             deviation_axis.plot(steps, run["reference_float32_deviations"], "k:", label="reference float32")
         loss_axis.plot(steps, run["losses"], "--", label=backend)
-        # Deviations of exactly 0 cannot go on a log axis: drawn at the float32 epsilon instead.
-        deviations = np.maximum(np.asarray(run["deviations"], dtype=float), np.finfo(np.float32).eps)
-        deviation_axis.plot(steps, deviations, "-", label=backend)
+        _plot_deviations(deviation_axis, steps, run["deviations"], backend)
+    return _finish_trajectories(fig, f"LeNet {variant}", "float64", "|float32 - float64|")
+
+
+def _plot_deviations(
+    axis,
+    steps: np.ndarray,
+    deviations: list[float],
+    label: str,
+    floor: float = float(np.finfo(np.float32).eps),
+) -> None:
+    """Deviations below ``floor`` (exactly 0 cannot go on a log axis) are drawn at ``floor``."""
+    axis.plot(steps, np.maximum(np.asarray(deviations, dtype=float), floor), "-", label=label)
+
+
+def _finish_trajectories(fig, title: str, baseline: str, deviation_title: str) -> bytes:
+    """Label a figure of loss (left) and parameter deviation from ``baseline`` (right, log) per SGD step."""
+    loss_axis, deviation_axis = fig.axes
     loss_axis.set_xlabel("SGD step")
     loss_axis.set_ylabel("batch loss")
     deviation_axis.set_yscale("log")
     deviation_axis.set_xlabel("SGD step")
-    deviation_axis.set_ylabel("parameter deviation from float64")
-    loss_axis.set_title(f"LeNet {variant}: loss")
-    deviation_axis.set_title(f"LeNet {variant}: |float32 - float64|")
+    deviation_axis.set_ylabel(f"parameter deviation from {baseline}")
+    loss_axis.set_title(f"{title}: loss")
+    deviation_axis.set_title(f"{title}: {deviation_title}")
     loss_axis.legend(fontsize=7)
     deviation_axis.legend(fontsize=7)
     return _png(fig)
+
+
+# Where a data-parallel run's deviation of 0 (bit for bit) is drawn: far below one float32 rounding
+# of the parameters (those near 1 round by about 6e-8; a deviation is relative to 1 + max |p|).
+DEVIATION_FLOOR = 1e-12
+
+
+def data_parallel_figure(runs: list[DataParallelRun], backend: str, variant: str) -> bytes:
+    """One backend's free-running data-parallel runs beside its single-process run, from the same start:
+    loss per step (left; the single-process run from the first record) and the parameter deviation
+    from the single-process run after each step (right, log: max over tensors of
+    max |p - p_single| / (1 + max |p_single|); 0, bit for bit, drawn at DEVIATION_FLOOR)."""
+    fig, (loss_axis, deviation_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for i, run in enumerate(sorted(runs, key=lambda r: r.processes)):
+        steps = np.arange(1, len(run.losses) + 1)
+        if i == 0:
+            loss_axis.plot(steps, run.single_losses, "k-", lw=2, label="single process")
+        loss_axis.plot(steps, run.losses, "--", label=f"{run.processes} processes")
+        _plot_deviations(deviation_axis, steps, run.deviations, f"{run.processes} processes", DEVIATION_FLOOR)
+    return _finish_trajectories(
+        fig, f"{backend}, LeNet {variant}", "single process", "|data-parallel - single|"
+    )

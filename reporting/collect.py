@@ -1,7 +1,8 @@
 """Read a results folder and turn it into the report's tables.
 
 Inputs, all optional: ``conformance-<backend>.json`` (the suite), ``bench-<backend>.json``
-(the benchmarks) and ``train/<runner>-<variant>/run.json`` (full training runs) or
+(the benchmarks), ``ddp-<backend>.json`` (data-parallel LeNet) and
+``train/<runner>-<variant>/run.json`` (full training runs) or
 ``train-quick/...`` (the short CI runs), each a results file of
 :mod:`conformance.results` read with :func:`~conformance.results.read_results`;
 ``divergences-<backend>.json`` (the probes, :func:`read_divergences`);
@@ -75,6 +76,7 @@ class Found:
     divergences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     benchmarks: dict[str, ResultsFile] = field(default_factory=dict)
     training: dict[tuple[str, str], TrainingRun] = field(default_factory=dict)  # (runner, variant) -> run
+    data_parallel: dict[str, ResultsFile] = field(default_factory=dict)  # ddp-<backend>.json
     training_source: str = ""
     catalogue: dict | None = None  # mutation-catalogue.json: the conformance suite's fault catalogue
     mutmut: dict | None = None  # mutmut-reference.json: mutation testing of reference/
@@ -114,7 +116,8 @@ def load(results: Path, backends: list[str] | None = None, *, quick: bool = Fals
     found = Found(backends_with_results(results) if backends is None else list(backends))
     for backend in found.backends:
         for kind, name, store in ((Kind.CONFORMANCE, "conformance", found.conformance),
-                                  (Kind.BENCHMARKS, "bench", found.benchmarks)):  # fmt: skip
+                                  (Kind.BENCHMARKS, "bench", found.benchmarks),
+                                  (Kind.DATA_PARALLEL, "ddp", found.data_parallel)):  # fmt: skip
             path = results / f"{name}-{backend}.json"
             if path.exists():
                 store[backend] = read_results(path, kind)

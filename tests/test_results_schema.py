@@ -17,6 +17,7 @@ from conformance.results import (
     BenchmarkInfo,
     BenchmarkResult,
     CaseResult,
+    DataParallelRun,
     EpochMetrics,
     Kind,
     Results,
@@ -50,6 +51,9 @@ BENCHMARK = BenchmarkResult(
         yardstick_seconds=(1.75, 1.625),
     ),
 )
+DDP = DataParallelRun("torch", "chapter", 2, Status.PASS, steps=3, worst_ratio=0.25, examples_per_s=512.0,
+                      threads=1, lr=0.9, global_batch=128, seconds=12.5, losses=(2.5, 2.25, 2.0),
+                      single_losses=(2.5, 2.25, 2.0), deviations=(0.0, 1e-8, 2e-8))  # fmt: skip
 RUN = TrainingRun("reference", "chapter", 0.9, 128, 1, 0, 300, (EpochMetrics(1, 0.75, 0.5, 0.625, 1e4, 300),))
 
 
@@ -68,7 +72,7 @@ def test_the_schema_names_this_schema_and_version(validator: jsonschema.Draft202
     assert validator.schema["$defs"]["case"]["properties"]["status"]["enum"] == [str(s) for s in Status]
 
 
-@pytest.mark.parametrize("record", [*CASES, BENCHMARK, RUN], ids=lambda r: type(r).__name__)
+@pytest.mark.parametrize("record", [*CASES, BENCHMARK, RUN, DDP], ids=lambda r: type(r).__name__)
 def test_records_round_trip_through_json(record) -> None:
     assert type(record).from_json(json.loads(json.dumps(record.to_json()))) == record
 
@@ -116,6 +120,13 @@ def test_a_training_run_validates(tmp_path: Path, validator: jsonschema.Draft202
     validator.validate(json.loads(path.read_text()))
     (run,) = read_results(path, Kind.TRAINING).records
     assert [m.steps for m in run.metrics] == [2]  # 64 examples in batches of 32
+
+
+def test_data_parallel_results_validate(tmp_path: Path, validator: jsonschema.Draft202012Validator) -> None:
+    gap = DataParallelRun("onnxruntime", "chapter", 1, Status.GAP, threads=2, gap="no autograd")
+    write_results(tmp_path / "ddp-torch.json", Kind.DATA_PARALLEL, {"backend": "torch"}, [DDP, gap])
+    validator.validate(json.loads((tmp_path / "ddp-torch.json").read_text()))
+    assert read_results(tmp_path / "ddp-torch.json", Kind.DATA_PARALLEL).records == (DDP, gap)
 
 
 def test_the_schema_rejects_a_record_without_a_field(
