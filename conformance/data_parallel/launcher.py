@@ -5,8 +5,9 @@ Every command starts in a session of its own (``start_new_session``). The launch
 zombie) before it reported ``done`` died; a run in which no rank's progress moved for ``timeout``
 seconds hung, and the ranks furthest behind are named. On every way out (success, failure,
 ``KeyboardInterrupt``, ``SIGTERM``) it sends ``SIGTERM`` to each command's process group and to
-each rank's pid (a rank that a launcher such as torchrun put in a session of its own), waits
-:data:`GRACE` seconds, then sends ``SIGKILL`` to what is left.
+every process of the job (found again at every poll, by the job folder in its command line: a
+rank that a launcher such as torchrun put in a session of its own, perhaps before it reported its
+pid), waits :data:`GRACE` seconds, then sends ``SIGKILL`` to what is left.
 """
 
 from __future__ import annotations
@@ -62,22 +63,36 @@ def _tail(logs: Sequence[Path]) -> str:
     return text[-LOG_TAIL:]
 
 
+def _job_processes(folder: Path, processes: int) -> set[int]:
+    """The live processes of this job: the ranks that reported a pid, and every process whose command
+    line names the job folder (a rank that started but has not reported yet), this one excluded."""
+    found = {s["pid"] for s in read_statuses(folder, processes).values() if _ours(s["pid"], folder)}
+    with suppress(FileNotFoundError):
+        found |= {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+                  and _ours(int(entry.name), folder)}  # fmt: skip
+    return {pid for pid in found - {os.getpid()} if _alive(pid)}
+
+
 def _stop(children: Sequence[subprocess.Popen], folder: Path, processes: int) -> None:
-    """SIGTERM every command's process group and every rank of this job, then SIGKILL what is left."""
-    ranks = [s["pid"] for s in read_statuses(folder, processes).values() if _ours(s["pid"], folder)]
+    """SIGTERM every command's process group and every process of this job, then SIGKILL what is left.
+
+    The job's processes are looked up again at every poll: a rank that a launcher such as torchrun
+    starts in a session of its own may appear (or report its pid) only after the first signal."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for child in children:
-            if child.poll() is None:
+        deadline = time.monotonic() + (GRACE if sig == signal.SIGTERM else 10.0)
+        while True:
+            running = [child for child in children if child.poll() is None]
+            ranks = _job_processes(folder, processes)
+            if not running and not ranks:
+                return
+            if time.monotonic() >= deadline:
+                break
+            for child in running:
                 with suppress(ProcessLookupError, PermissionError):
                     os.killpg(child.pid, sig)
-        for pid in ranks:
-            if _alive(pid) and _ours(pid, folder):
+            for pid in ranks:
                 with suppress(ProcessLookupError):
                     os.kill(pid, sig)
-        deadline = time.monotonic() + (GRACE if sig == signal.SIGTERM else 10.0)
-        while time.monotonic() < deadline:
-            if all(child.poll() is not None for child in children) and not any(_alive(pid) for pid in ranks):
-                return
             time.sleep(POLL)
 
 
