@@ -357,6 +357,9 @@ def determinism(session: nox.Session, python: str, backend: str, *args: str) -> 
 # took 27 min for PyTorch on a loaded 2-core machine, most of it the per-step bounds); the quick form
 # 20 steps on 1 and 2 processes. nox -s ddp-<backend> runs both variants.
 DDP_REPORT = ["--variants", "chapter"]
+# The quick form's determinism check: the chapter LeNet's step alone (4 worker processes per backend,
+# each starting its framework; the LeNet-size workloads as well took 2 to 3 min per backend in CI).
+DETERMINISM_QUICK = ["--entries", "LeNet chapter"]
 DDP_QUICK = ["--processes", "1,2", "--steps", "20", "--variants", "chapter"]
 
 
@@ -540,8 +543,8 @@ def report(session: nox.Session) -> None:
             session.log(f"[{step}/{len(selected)}] {backend}: divergence probes")
             session.run(python, "-m", "backends.divergences", "--backend", backend, "--out", str(RESULTS),
                         external=True)  # fmt: skip
-            session.log(f"[{step}/{len(selected)}] {backend}: determinism{' (LeNet only)' if quick else ''}")
-            determinism(session, python, backend, *(["--entries", "LeNet"] if quick else []))
+            session.log(f"[{step}/{len(selected)}] {backend}: determinism{' (quick)' if quick else ''}")
+            determinism(session, python, backend, *(DETERMINISM_QUICK if quick else []))
             session.log(f"[{step}/{len(selected)}] {backend}: benchmarks{' (quick)' if quick else ''}")
             bench(session, python, backend, quick, "-q")
             session.log(f"[{step}/{len(selected)}] {backend}: data-parallel LeNet{' (quick)' * quick}")
