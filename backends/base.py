@@ -23,6 +23,7 @@ from typing import Any, ClassVar, NoReturn
 import numpy as np
 
 import reference
+from backends.errors import UnsupportedError
 from backends.lenet import LeNetModel
 from reference.shapes import int_pair
 from reference.validation import (
@@ -36,10 +37,6 @@ from reference.validation import (
     check_real_array,
     check_tangent,
 )
-
-
-class UnsupportedError(NotImplementedError):
-    """Raised by an adapter for a case its framework cannot compute at all."""
 
 
 @dataclass(frozen=True)

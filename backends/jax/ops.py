@@ -292,12 +292,19 @@ def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[
     return scatter(jnp.where(_chosen_taps(geometry, x), dy, jnp.zeros_like(dy)))
 
 
-def max_pool_jvp(geometry: PoolGeometry, x: jax.Array, t: jax.Array) -> jax.Array:
-    """The tangent of max pooling: ``jax.jvp`` of the window taps (a gather), each window's
-    tangent at its :func:`_chosen_taps` element (reduce_window max's own JVP chooses with
-    ``>=`` in XLA's reduction order, and :func:`max_pool`'s custom VJP has no forward mode)."""
-    _, taps = jax.jvp(partial(_window_taps, geometry, -jnp.inf), (x,), (t,))
+def max_pool_selected(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """Max pooling as each window's :func:`_chosen_taps` element (0 for a window with no real
+    element, where :func:`max_pool` gives -inf): a gather, so both its forward and reverse
+    derivatives follow the chosen element, and it can be differentiated twice in any order
+    (:func:`max_pool`'s custom VJP has no forward mode)."""
+    taps = _window_taps(geometry, -jnp.inf, x)
     return jnp.sum(jnp.where(_chosen_taps(geometry, x), taps, jnp.zeros_like(taps)), axis=0)
+
+
+def max_pool_jvp(geometry: PoolGeometry, x: jax.Array, t: jax.Array) -> jax.Array:
+    """The tangent of max pooling: ``jax.jvp`` of :func:`max_pool_selected` (reduce_window max's
+    own JVP chooses with ``>=`` in XLA's reduction order)."""
+    return jax.jvp(partial(max_pool_selected, geometry), (x,), (t,))[1]
 
 
 max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
