@@ -14,7 +14,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render
+from reporting import (
+    benchmark_tables,
+    charts,
+    collect,
+    determinism_table,
+    forward_mode_table,
+    regressions,
+    render,
+)
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -24,6 +32,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     benchmarks, rates = benchmark_tables.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
+        "forward-mode": forward_mode_table.forward_mode_table(found),
         "adversarial-coverage": collect.adversarial_coverage(found),
         "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),
