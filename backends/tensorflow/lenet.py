@@ -150,7 +150,9 @@ class TensorFlowLeNet(LeNetModel):
     ) -> dict[str, np.ndarray]:
         """A ``tf.autodiff.ForwardAccumulator`` (the Keras variables along ``direction``) over the
         ``GradientTape`` of :meth:`_differentiate`: the JVP of the gradient, forward over reverse."""
-        variables = list(self._variables.values())
+        # The Keras variables' tf.Variable (a Keras 3 variable's dtype is a string, which the
+        # accumulator's check of a floating dtype rejects).
+        variables = [variable.value for variable in self._variables.values()]
         with tf.device(self.device):
             tangents = [tf.constant(to_keras(name, direction[name])) for name in self._variables]
             with tf.autodiff.ForwardAccumulator(variables, tangents) as accumulator:
