@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from reference.shapes import PoolGeometry
-from reference.validation import check_pool2d, result_dtype
+from reference.validation import check_pool2d, check_tangent, result_dtype
 
 
 def _padded_shape(shape: tuple[int, ...], geometry: PoolGeometry) -> tuple[int, int, int, int]:
@@ -125,32 +125,37 @@ def max_pool2d_vjp(
         X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
     )
     X, dY = np.asarray(X), np.asarray(dY)
-    dtype = result_dtype(X, dY)
+    dY64 = dY.astype(np.float64)
+    dpadded = np.zeros(_padded_shape(X.shape, geometry))
+    # Windows no wider than the stride never share a cell: each tap's cells are written once.
+    sizes = zip(geometry.stride, geometry.dilation, geometry.kernel_size, strict=True)
+    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in sizes)
+    for first, view in zip(_selections(X, geometry), _taps(dpadded, geometry), strict=True):
+        if disjoint:
+            view[...] = np.where(first, dY64, 0.0)
+        else:
+            view += np.where(first, dY64, 0.0)
+    return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
+
+
+def _selections(X: np.ndarray, geometry: PoolGeometry) -> Iterator[np.ndarray]:
+    """For every window tap, row-major, the (N, C, Ho, Wo) mask of the windows that select it:
+    the first maximal real element (the first NaN if the window holds one); a window with no
+    real element selects none."""
     padded = _padded(X, geometry, -np.inf, result_dtype(X))
     Y = _window_max(padded, geometry)
     has_nan = bool(np.isnan(Y).any()) if Y.dtype.kind == "f" else False
     unassigned = np.ones(Y.shape, dtype=bool)  # windows whose first maximum is still to come
-    # Windows no wider than the stride never share a cell: each tap's cells are written once.
-    sizes = zip(geometry.stride, geometry.dilation, geometry.kernel_size, strict=True)
-    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in sizes)
-    dpadded = np.zeros(padded.shape)
-    dY64 = dY.astype(np.float64)
-    # Padding places windows but never wins: only real cells may take a window's gradient.
+    # Padding places windows but never wins: only real cells may be selected.
     real = _padded(np.ones(X.shape, dtype=bool), geometry, False, np.dtype(bool))
-    taps = zip(_taps(padded, geometry), _taps(real, geometry), _taps(dpadded, geometry), strict=True)
-    # Taps in row-major window order; a window's maximum is Y (NaN if it holds one).
-    for values, is_real, view in taps:
+    for values, is_real in zip(_taps(padded, geometry), _taps(real, geometry), strict=True):
         first = values == Y
         if has_nan:
             first |= np.isnan(values)
         first &= is_real
         first &= unassigned
         unassigned ^= first
-        if disjoint:
-            view[...] = np.where(first, dY64, 0.0)
-        else:
-            view += np.where(first, dY64, 0.0)
-    return _crop(dpadded, geometry, X.shape).astype(dtype)
+        yield first
 
 
 def _divisor(geometry: PoolGeometry, size: tuple[int, int], count_include_pad: bool) -> np.ndarray:
@@ -223,3 +228,55 @@ def avg_pool2d_vjp(
     for view in _taps(dpadded, geometry):
         view += share
     return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
+
+
+def max_pool2d_jvp(
+    X: Any,
+    tX: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Jacobian-vector product of :func:`max_pool2d`: tY (N, C, Ho, Wo), exact (a selection).
+
+    Each window's tangent is tX at the element :func:`max_pool2d_vjp` sends the
+    window's gradient to: its first maximal real element in row-major window order,
+    or its first NaN. At a tie the one-sided derivative would be the largest tangent
+    among the tied elements; the rule instead follows the selected element, so the
+    JVP stays linear in tX and is the adjoint of the VJP. A window with no real
+    element (its output is the constant -inf) has tangent 0.
+    """
+    geometry = check_pool2d(
+        X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    )
+    check_tangent("tX", tX, X)
+    X, tX = np.asarray(X), np.asarray(tX)
+    dtype = result_dtype(X, tX)
+    tY = np.zeros((*X.shape[:2], *geometry.output_size), dtype=dtype)
+    tangents = _taps(_padded(tX, geometry, 0.0, dtype), geometry)
+    for first, values in zip(_selections(X, geometry), tangents, strict=True):
+        np.copyto(tY, values, where=first)
+    return tY
+
+
+def avg_pool2d_jvp(
+    X: Any,
+    tX: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Jacobian-vector product of :func:`avg_pool2d` (a linear map): ``avg_pool2d(tX)``, (N, C, Ho, Wo).
+
+    float64 sums, one rounding to the result dtype of X and tX.
+    """
+    kwargs = {"stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+              "count_include_pad": count_include_pad}  # fmt: skip
+    check_pool2d(X, kernel_size, **kwargs)
+    check_tangent("tX", tX, X)
+    tY = avg_pool2d(np.asarray(tX, dtype=np.float64), kernel_size, **kwargs)
+    return tY.astype(result_dtype(X, tX), copy=False)

@@ -41,6 +41,15 @@ def _check_dy(dY: Any, expected: tuple[int, ...]) -> None:
         raise ValueError(f"dY must have the output's shape {tuple(expected)}, got dY.shape={dY.shape}")
 
 
+def check_tangent(name: str, tangent: Any, primal: Any) -> None:
+    """Validate a JVP's tangent ``name``: real numbers of its primal's shape."""
+    shape = np.shape(primal)
+    if check_real_array(name, tangent).shape != shape:
+        raise ValueError(
+            f"{name} must have the shape of its primal {shape}, got {name}.shape={np.shape(tangent)}"
+        )
+
+
 def check_conv2d(
     X: Any,
     W: Any,

@@ -256,6 +256,21 @@ def max_pool2d_grad(X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil
     return dX
 
 
+def max_pool2d_tangent(X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """tY: each window takes tX at its first maximal cell (its first NaN); 0 without real cells."""
+    X = np.asarray(X, dtype=np.float64)
+    tX = np.asarray(tX, dtype=np.float64)
+    N, C, H, W = X.shape
+    tY = np.zeros((N, C, *_output_hw(X, kernel_size, stride, padding, dilation, ceil_mode)))
+    for n in range(N):
+        for c in range(C):
+            for i, j, cells, _ in pool_windows(H, W, kernel_size, stride, padding, dilation, ceil_mode):
+                best = _argmax_cell(X[n, c], cells)
+                if best is not None:
+                    tY[n, c, i, j] = tX[n, c, best[0], best[1]]
+    return tY
+
+
 def avg_pool2d(X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Sum of the window's real cells divided by the number of taps on the
     padded input (count_include_pad) or by the number of real cells."""

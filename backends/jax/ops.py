@@ -278,18 +278,38 @@ def _max_pool_subnormal_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.A
     return max_pool_subnormal(geometry, x), x
 
 
-def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
-    """Each window's ``dy`` to its first maximal real element, NaN maximal (select_and_scatter
-    skips past NaNs, and its -inf padding can take an all -inf window's gradient): an argmax of
-    :func:`_order_key`, padding below every value, so a window with no real element sends none."""
+def _chosen_taps(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """(kh*kw, N, C, Ho, Wo): True at each window's first maximal real element, NaN maximal: an
+    argmax of :func:`_order_key`, padding below every value, so a window with no real element
+    chooses none."""
     keys = _order_key(x)
-    keys = jnp.where(keys == -1, 0, keys)  # -0.0 ties with +0.0: the first zero takes the gradient
+    keys = jnp.where(keys == -1, 0, keys)  # -0.0 ties with +0.0: the first zero is chosen
     padding = jnp.iinfo(keys.dtype).min  # below every key of a real element (NaN is the largest)
     taps = _window_taps(geometry, padding, keys)
     first = jnp.argmax(taps, axis=0)  # the first maximum
-    chosen = (jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first) & (jnp.max(taps, axis=0) > padding)
+    return (jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first) & (jnp.max(taps, axis=0) > padding)
+
+
+def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
+    """Each window's ``dy`` to its :func:`_chosen_taps` element (select_and_scatter skips past
+    NaNs, and its -inf padding can take an all -inf window's gradient)."""
     _, scatter = jax.vjp(partial(_window_taps, geometry, -jnp.inf), x)
-    return scatter(jnp.where(chosen, dy, jnp.zeros_like(dy)))
+    return scatter(jnp.where(_chosen_taps(geometry, x), dy, jnp.zeros_like(dy)))
+
+
+def max_pool_selected(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """Max pooling as each window's :func:`_chosen_taps` element (0 for a window with no real
+    element, where :func:`max_pool` gives -inf): a gather, so both its forward and reverse
+    derivatives follow the chosen element, and it can be differentiated twice in any order
+    (:func:`max_pool`'s custom VJP has no forward mode)."""
+    taps = _window_taps(geometry, -jnp.inf, x)
+    return jnp.sum(jnp.where(_chosen_taps(geometry, x), taps, jnp.zeros_like(taps)), axis=0)
+
+
+def max_pool_jvp(geometry: PoolGeometry, x: jax.Array, t: jax.Array) -> jax.Array:
+    """The tangent of max pooling: ``jax.jvp`` of :func:`max_pool_selected` (reduce_window max's
+    own JVP chooses with ``>=`` in XLA's reduction order)."""
+    return jax.jvp(partial(max_pool_selected, geometry), (x,), (t,))[1]
 
 
 max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)

@@ -20,6 +20,9 @@ Quirks handled here (each call that needs one records a note):
 - ``F.cross_entropy`` of float32 logits near the largest finite value
   overflows in ``z - max``: such logits are computed in float64.
 - ``torch.as_tensor`` refuses negative strides: such arrays (labels too) are copied.
+- Forward mode is ``torch.func.jvp``; the max-pool JVP of NaN or empty windows gathers tX at
+  the emulated indices, ReLU's at NaN goes through ``where`` and sigmoid's is the VJP's
+  float64 arithmetic (its native ``tX * y * (1 - y)`` flushes the positive tail).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from reference.validation import (
     check_flatten,
     check_pool2d,
     check_real_array,
+    check_tangent,
     result_dtype,
 )
 
@@ -174,10 +178,25 @@ class TorchBackend(Backend):
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
         dtype = result_dtype(X, dY)
+        selection = self._max_pool_selection(geometry, X, dtype)
+        if selection is None:
+            return self._grads(self._max_pool(geometry), (X,), dY, dtype)[0]
+        x, index, real = selection
+        with torch.no_grad():
+            dy = torch.where(real, self._tensor(dY, dtype), 0).flatten(2)
+            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, dy)
+            return self._numpy(dX.view_as(x))
+
+    def _max_pool_selection(
+        self, geometry: Any, X: Any, dtype: np.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """None where autograd's selection is the reference's, else ``(x, index, real)``: X as a
+        tensor, each window's flat index of its first maximum (first NaN; 0 for a window with no
+        real element) and the (Ho, Wo) mask of windows that have a real element."""
         empty = geometry.empty_windows(np.shape(X)[2:])
         has_nan = bool(np.isnan(X).any())
         if not has_nan and not empty.any():
-            return self._grads(self._max_pool(geometry), (X,), dY, dtype)[0]
+            return None
         if has_nan:
             self.note(
                 "max-pool gradient of a NaN window to its first NaN via pooled indices (autograd's: the last)"
@@ -195,10 +214,7 @@ class TorchBackend(Backend):
                 _, first_nan = self._max_pool(geometry, return_indices=True)(torch.isnan(x).to(x.dtype))
                 index = torch.where(torch.isnan(Y), first_nan, index)
             real = ~torch.as_tensor(empty, device=self.device)
-            index = torch.where(real, index, 0).flatten(2)
-            dy = torch.where(real, self._tensor(dY, dtype), 0).flatten(2)
-            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, dy)
-            return self._numpy(dX.view_as(x))
+            return x, torch.where(real, index, 0).flatten(2), real
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         geometry = check_pool2d(
@@ -239,16 +255,20 @@ class TorchBackend(Backend):
             "sigmoid VJP as dY * e / (1 + e)**2, e = exp(-|x|), in float64"
             " (autograd's dY * y * (1 - y): 0 from x = 17)"
         )
-        dtype = result_dtype(X, dY)
+        return self._sigmoid_slope_times(X, dY)
+
+    def _sigmoid_slope_times(self, X: Any, V: Any) -> np.ndarray:
+        """``V * s(x) * s(-x)`` in float64 as ``V * e / (1 + e)**2``, ``e = exp(-|x|)``."""
+        dtype = result_dtype(X, V)
         with torch.no_grad():
-            x, dy = self._tensor(X, np.dtype(np.float64)), self._tensor(dY, np.dtype(np.float64))
+            x, v = self._tensor(X, np.dtype(np.float64)), self._tensor(V, np.dtype(np.float64))
             e = torch.exp(-x.abs())
-            grad = dy * (e / torch.square(1.0 + e))
-            if torch.isinf(dy).any():
+            grad = v * (e / torch.square(1.0 + e))
+            if torch.isinf(v).any():
                 # inf * a derivative that underflows to 0 is NaN: the derivative is positive at every
-                # finite x, so an infinite dY there gives that infinity.
-                self.note("sigmoid VJP of an infinite dY at a finite x is that infinity (inf * 0 is NaN)")
-                grad = torch.where(torch.isinf(dy) & torch.isfinite(x), dy, grad)
+                # finite x, so an infinite V there gives that infinity.
+                self.note("sigmoid derivative times an infinite dY or tX at a finite x is that infinity")
+                grad = torch.where(torch.isinf(v) & torch.isfinite(x), v, grad)
             return self._numpy(grad.to(_TORCH_DTYPES.get(dtype, torch.float64)))
 
     def relu(self, X):
@@ -328,6 +348,83 @@ class TorchBackend(Backend):
         work = self._loss_dtype(logits, dtype)
         grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), work)
         return grads[0].astype(dtype, copy=False)
+
+    # -- forward mode: torch.func.jvp ---------------------------------------
+    def _jvp(self, forward: Callable[..., torch.Tensor], primals: Sequence[Any], tangents: Sequence[Any],
+             dtype: np.dtype) -> np.ndarray:  # fmt: skip
+        """The tangent output of ``torch.func.jvp(forward, primals, tangents)``."""
+        inputs = tuple(self._tensor(a, dtype) for a in primals)
+        _, tangent = torch.func.jvp(forward, inputs, tuple(self._tensor(t, dtype) for t in tangents))
+        return self._numpy(tangent)
+
+    def conv2d_jvp(self, X, W, tX, tW, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._jvp(self._conv(geometry), (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def max_pool2d_jvp(self, X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        check_tangent("tX", tX, X)
+        dtype = result_dtype(X, tX)
+        selection = self._max_pool_selection(geometry, X, dtype)
+        if selection is None:
+            return self._jvp(self._max_pool(geometry), (X,), (tX,), dtype)
+        self.note("max-pool JVP of NaN or empty windows as tX gathered at the pooled indices above")
+        x, index, real = selection
+        with torch.no_grad():
+            t = self._tensor(tX, dtype).flatten(2)
+            tY = t.gather(2, index).view(*x.shape[:2], *geometry.output_size)
+            return self._numpy(torch.where(real, tY, 0))
+
+    def avg_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                count_include_pad=count_include_pad)  # fmt: skip
+        check_tangent("tX", tX, X)
+        pool = self._avg_pool(geometry, count_include_pad)
+        return self._jvp(pool, (X,), (tX,), result_dtype(X, tX))
+
+    def sigmoid_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self.note(
+            "sigmoid JVP as tX * e / (1 + e)**2, e = exp(-|x|), in float64"
+            " (torch.func.jvp's tX * y * (1 - y): 0 from x = 17)"
+        )
+        return self._sigmoid_slope_times(X, tX)
+
+    def relu_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        relu = torch.relu
+        if np.isnan(X).any():
+            self.note("relu JVP at NaN via where(x > 0, x, 0) (torch.relu's forward mode passes tX there)")
+            relu = _relu_by_where
+        return self._jvp(relu, (X,), (tX,), result_dtype(X, tX))
+
+    def linear_jvp(self, X, W, tX, tW):
+        check_dense(X, W)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._jvp(F.linear, (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def flatten_jvp(self, X, tX):
+        check_flatten(X)
+        check_tangent("tX", tX, X)
+        return self._jvp(self._flatten, (X,), (tX,), result_dtype(X, tX))
+
+    def softmax_cross_entropy_jvp(self, logits, labels, tlogits):
+        check_cross_entropy(logits, labels)
+        check_tangent("tlogits", tlogits, logits)
+        dtype = result_dtype(logits, tlogits)
+        target = self._labels(labels)
+        tangent = self._jvp(lambda z: F.cross_entropy(z, target), (logits,), (tlogits,),
+                            self._loss_dtype(logits, dtype))  # fmt: skip
+        return dtype.type(tangent)
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):

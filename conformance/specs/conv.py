@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, suffix
+from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, W3, X4, Y2, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
@@ -174,6 +174,16 @@ def conv2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dty
     ]
 
 
+def conv2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``conv2d(tX, W) + conv2d(X, tW)``: one sum of ``2 C/groups kh kw`` products, of magnitude
+    ``|tX| * |W| + |X| * |tW|`` (two sums of ``n`` and their addition meet at most ``n + 1 <= 2n``
+    roundings per term)."""
+    X, W, tX, tW = absolute(arrays)
+    _, c_per_group, kh, kwid = W.shape
+    magnitude = reference.conv2d(tX, W, **kw) + reference.conv2d(X, tW, **kw)
+    return [reduction_bound(dtype, 2 * c_per_group * kh * kwid, magnitude)]
+
+
 ERRORS = (
     E("conv2d-X-3d", lambda ops: ops.conv2d(np.ones((1, 4, 4)), W3), VE, "X", "(1, 4, 4)"),
     E("conv2d-W-3d", lambda ops: ops.conv2d(X4, np.ones((1, 3, 3))), VE, "W", "(1, 3, 3)"),
@@ -251,6 +261,13 @@ ERRORS = (
         VE,
         "dY",
         "(1, 1, 3, 3)",
+    ),
+    E(
+        "conv2d_jvp-tW-shape",
+        lambda ops: ops.conv2d_jvp(X4, W3, X4, np.ones((1, 1, 3, 2))),
+        VE,
+        "tW",
+        "(1, 1, 3, 2)",
     ),
     E("conv2d_vjp-dY-3d", lambda ops: ops.conv2d_vjp(X4, W3, np.ones((1, 2, 2))), VE, "dY", "(1, 2, 2)"),
 )
@@ -339,7 +356,8 @@ CONV2D = OpSpec(
     validate=check_conv2d,
     forward=Function("conv2d", ("Y",), conv2d_bound),
     vjp=Function("conv2d_vjp", ("dX", "dW", "db"), conv2d_vjp_bound),
-    cases=named_cases,
+    jvp=Function("conv2d_jvp", ("tY",), conv2d_jvp_bound),
+    cases=with_jvp_twins(named_cases, "conv2d_vjp", "conv2d_jvp", ("X", "W")),
     strategy=generated_cases(),
     space=CONV2D_SPACE,
     errors=ERRORS,

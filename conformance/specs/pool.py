@@ -11,11 +11,21 @@ from hypothesis import strategies as st
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, given, suffix
+from conformance.cases import (
+    DTYPES,
+    GENERATED,
+    ArraySpec,
+    Case,
+    Shapes,
+    case_id,
+    given,
+    suffix,
+    with_jvp_twins,
+)
 from conformance.error_cases import TE, VE, X4, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
-from conformance.tolerance import Bounds, Exact, absolute, reduction_bound
+from conformance.tolerance import UNSIGNED_ZEROS, Bounds, Exact, absolute, reduction_bound
 from conformance.workloads import PoolWorkload
 from reference.shapes import pool2d_geometry
 from reference.validation import check_pool2d
@@ -334,6 +344,17 @@ def avg_pool2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np
     return [reduction_bound(dtype, overlap + 1, reference.avg_pool2d_vjp(X, dY, **kw))]
 
 
+def max_pool2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """A selection of tX (the element the VJP sends the gradient to): exact, a zero's sign open
+    (a window with no real element has tangent 0, of either sign)."""
+    return [UNSIGNED_ZEROS]
+
+
+def avg_pool2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``avg_pool2d(tX)``: the forward's bound on the tangent."""
+    return avg_pool2d_bound(arrays[1:], kw, dtype)
+
+
 MAX_POOL2D_ERRORS = (
     E("max_pool2d-X-3d", lambda ops: ops.max_pool2d(np.ones((1, 4, 4)), 2), VE, "X", "(1, 4, 4)"),
     E("max_pool2d-stride-0", lambda ops: ops.max_pool2d(X4, 2, stride=0), VE, "stride", "0"),
@@ -493,7 +514,8 @@ MAX_POOL2D = OpSpec(
     validate=check_pool2d,
     forward=Function("max_pool2d", ("Y",), max_pool2d_bound),
     vjp=Function("max_pool2d_vjp", ("dX",), max_pool2d_vjp_bound),
-    cases=max_pool2d_cases,
+    jvp=Function("max_pool2d_jvp", ("tY",), max_pool2d_jvp_bound),
+    cases=with_jvp_twins(max_pool2d_cases, "max_pool2d_vjp", "max_pool2d_jvp", ("X",)),
     strategy=generated_cases("max_pool2d"),
     space=MAX_POOL2D_SPACE,
     errors=MAX_POOL2D_ERRORS,
@@ -505,7 +527,8 @@ AVG_POOL2D = OpSpec(
     validate=check_pool2d,
     forward=Function("avg_pool2d", ("Y",), avg_pool2d_bound),
     vjp=Function("avg_pool2d_vjp", ("dX",), avg_pool2d_vjp_bound),
-    cases=avg_pool2d_cases,
+    jvp=Function("avg_pool2d_jvp", ("tY",), avg_pool2d_jvp_bound),
+    cases=with_jvp_twins(avg_pool2d_cases, "avg_pool2d_vjp", "avg_pool2d_jvp", ("X",)),
     strategy=generated_cases("avg_pool2d"),
     space=AVG_POOL2D_SPACE,
     errors=AVG_POOL2D_ERRORS,
