@@ -78,7 +78,7 @@ def dilated_average(X: np.ndarray, dilation: tuple[int, int], **kwargs: Any) -> 
 def selected_indices(X: np.ndarray, storage_order: int, **kwargs: Any) -> np.ndarray:
     """ONNX's ``Indices`` of :func:`reference.max_pool2d`, one one-hot VJP per output element."""
     Y = reference.max_pool2d(X, **kwargs)
-    n_, c_, h_, w_ = X.shape
+    _, c_, h_, w_ = X.shape
     indices = np.empty(Y.shape, dtype=np.int64)
     for position in np.ndindex(Y.shape):
         dY = np.zeros(Y.shape)
