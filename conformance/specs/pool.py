@@ -83,6 +83,17 @@ def chapter_cases() -> Iterator[Case]:
             )
 
 
+def _grid_kwargs(
+    op: str, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, variant: int
+) -> dict[str, Any]:
+    """A grid point's keyword arguments; ``variant`` is the dilation (max) or, as 1 or 2,
+    count_include_pad True or False (average)."""
+    kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
+    if op == "max_pool2d":
+        return kwargs | {"dilation": variant, "ceil_mode": ceil_mode}
+    return kwargs | {"ceil_mode": ceil_mode, "count_include_pad": variant == 1}
+
+
 def grid_cases(op: str) -> Iterator[Case]:
     """Either pooling and its VJP over kernel x stride x padding x ceil_mode x the mode's own flag.
 
@@ -94,11 +105,7 @@ def grid_cases(op: str) -> Iterator[Case]:
     for kernel, stride, padding, ceil_mode, variant, dtype in grid:
         x_shape = (shapes.size(1, 2), shapes.size(1, 3), shapes.size(5, 11), shapes.size(5, 11))
         seed = next(shapes.seeds)
-        kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
-        if op == "max_pool2d":
-            kwargs |= {"dilation": variant, "ceil_mode": ceil_mode}
-        else:
-            kwargs |= {"ceil_mode": ceil_mode, "count_include_pad": variant == 1}
+        kwargs = _grid_kwargs(op, kernel, stride, padding, ceil_mode, variant)
         y_shape = reference.pool2d_output_shape(
             x_shape, kernel, stride, padding, kwargs.get("dilation", 1), ceil_mode
         )
@@ -133,11 +140,7 @@ def padding_form_cases(op: str) -> Iterator[Case]:
     for padding, (kernel, stride), ceil_mode, variant, dtype in grid:
         x_shape = (shapes.size(1, 2), shapes.size(1, 2), shapes.size(5, 10), shapes.size(5, 10))
         seed = next(shapes.seeds)
-        kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
-        if op == "max_pool2d":
-            kwargs |= {"dilation": variant, "ceil_mode": ceil_mode}
-        else:
-            kwargs |= {"ceil_mode": ceil_mode, "count_include_pad": variant == 1}
+        kwargs = _grid_kwargs(op, kernel, stride, padding, ceil_mode, variant)
         try:
             geometry = pool2d_geometry(x_shape, kernel, stride, padding, kwargs.get("dilation", 1), ceil_mode)
         except ValueError:  # pads of this form reach the window
