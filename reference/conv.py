@@ -188,8 +188,9 @@ def conv2d(
     """2-D cross-correlation of a batch: X (N, C, H, W), W (O, C/groups, kh, kw) -> (N, O, Ho, Wo).
 
     ``stride`` and ``dilation`` are an int or ``(sh, sw)``. ``padding`` is an int,
-    ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"`` or ``"same"``
-    (TensorFlow's rule for any stride; odd extra at bottom/right). Zero padding:
+    ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``, ``"same"``
+    (TensorFlow's rule for any stride; odd extra at bottom/right) or ``"same_lower"``
+    (ONNX's SAME_LOWER: the same total, odd extra at top/left). Zero padding:
     the zeros take part in the sum, so a NaN or infinite weight on a tap that
     reads padding makes that output NaN (0 * inf), as with an explicitly padded X.
     ``Ho = floor((H + top + bottom - dilation*(kh-1) - 1) / stride) + 1``.

@@ -86,7 +86,7 @@ def check_pool2d(
     count_include_pad: bool = True,
     dY: Any = None,
 ) -> PoolGeometry:
-    """Validate max/avg pooling arguments: X (N, C, H, W); padding at most half the window."""
+    """Validate max/avg pooling arguments: X (N, C, H, W); explicit pads at most kernel_size - 1 a side."""
     X = check_real_array("X", X, 4)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad must be a bool, got count_include_pad={count_include_pad!r}")

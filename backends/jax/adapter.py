@@ -212,7 +212,7 @@ class JaxBackend(Backend):
 
     # -- pooling ---------------------------------------------------------
     def _note_ceil_mode(self, geometry: PoolGeometry, shape: Sequence[int]) -> None:
-        if any(lo != hi for lo, hi in pool_pads(geometry, shape)[2:]):
+        if pool_pads(geometry, shape)[2:] != geometry.padding:
             self.note("ceil_mode via extra bottom/right padding for the last window (reduce_window has none)")
 
     def _note_average(self, count_include_pad: bool) -> None:

@@ -175,19 +175,8 @@ def linear_vjp_exact(x: jax.Array, w: jax.Array, dy: jax.Array) -> tuple[jax.Arr
 
 
 def pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """NCHW pads: ``padding`` each side plus what a ceil_mode window hangs past the padded input."""
-    pads = [(0, 0), (0, 0)]
-    for n, k, s, p, d, out in zip(
-        shape[2:],
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-        geometry.output_size,
-        strict=True,
-    ):
-        pads.append((p, p + max((out - 1) * s + d * (k - 1) + 1 - (n + 2 * p), 0)))
-    return tuple(pads)
+    """NCHW pads: ``padding`` plus what a ceil_mode window hangs past the padded input."""
+    return ((0, 0), (0, 0), *geometry.window_padding((shape[2], shape[3])))
 
 
 def _reduce_windows(
@@ -323,11 +312,11 @@ def avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> j
     total = _reduce_windows(x, 0.0, lax.add, geometry, pads)
     # The divisor counts the cells of the input (or of the padded input) each
     # window covers: pooling a mask of ones, so the ceil_mode overhang never counts.
-    ph, pw = geometry.padding
-    (_, bottom), (_, right) = pads[2:]
+    (top, bottom), (left, right) = geometry.padding
+    (_, held_bottom), (_, held_right) = pads[2:]
     if count_include_pad:
-        mask = jnp.ones((x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        mask_pads = ((0, bottom - ph), (0, right - pw))
+        mask = jnp.ones((x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+        mask_pads = ((0, held_bottom - bottom), (0, held_right - right))
     else:
         mask, mask_pads = jnp.ones(x.shape[2:], x.dtype), pads[2:]
     return total / _reduce_windows(mask, 0.0, lax.add, geometry, mask_pads)

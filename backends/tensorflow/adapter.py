@@ -153,21 +153,15 @@ def _subnormals_as_tiny(t: tf.Tensor) -> tf.Tensor:
     return tf.where(subnormal, tf.where(bits < 0, -tiny, tiny), t)
 
 
-def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> tuple[list[int], ...]:
-    """NHWC pads: ``padding`` each side plus the bottom/right rows a ceil_mode window reaches."""
-    pads = []
-    for n, k, s, p, d, out in zip(
-        size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-        geometry.output_size,
-        strict=True,
-    ):
-        overhang = (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)
-        pads.append([p, p + max(overhang, 0)])
-    return [0, 0], *pads, [0, 0]
+def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> list[list[int]]:
+    """NHWC pads: ``padding`` plus the bottom/right rows a ceil_mode window reaches."""
+    (top, bottom), (left, right) = geometry.window_padding(tuple(size))
+    return [[0, 0], [top, bottom], [left, right], [0, 0]]
+
+
+def _overhang(geometry: PoolGeometry, size: Sequence[int]) -> bool:
+    """Whether a ceil_mode window reaches past the padded input (TF pooling rounds down)."""
+    return geometry.window_padding(tuple(size)) != geometry.padding
 
 
 def _max_taps(
@@ -399,7 +393,7 @@ class TensorFlowBackend(Backend):
         ``forward_mode``: for a ForwardAccumulator (MaxPoolGradGrad takes no explicit padding)."""
         pads = _pool_pads(geometry, size)
         stride, dilation = geometry.stride, geometry.dilation
-        if pads[1][1] > pads[1][0] or pads[2][1] > pads[2][0]:
+        if _overhang(geometry, size):
             self.note("ceil_mode via extra bottom/right padding (TF pooling rounds the output size down)")
         if special or geometry.empty_windows(size).any():
             self.note(
@@ -436,22 +430,22 @@ class TensorFlowBackend(Backend):
         """Average pooling of NHWC x."""
         pads = _pool_pads(geometry, size)
         kernel, stride = geometry.kernel_size, geometry.stride
-        if pads == ([0, 0], [0, 0], [0, 0], [0, 0]):
+        if pads == [[0, 0], [0, 0], [0, 0], [0, 0]]:
             return lambda x: tf.nn.avg_pool2d(x, kernel, stride, "VALID")
-        if pads[1][1] > pads[1][0] or pads[2][1] > pads[2][0]:
+        if _overhang(geometry, size):
             self.note(
                 "ceil_mode via extra bottom/right padding, left out of the divisor"
                 " (TF pooling rounds the output size down)"
             )
-        if geometry.padding != (0, 0):
+        if geometry.padding != ((0, 0), (0, 0)):
             self.note(
                 f"avg_pool2d padding with count_include_pad={count_include_pad} via tf.pad and a divisor"
                 " pooled from a mask of ones (tf.nn.avg_pool2d has no explicit padding; its 'SAME'"
                 " pads by TF's rule and never counts padding)"
             )
-        (ph, pw), h, w = geometry.padding, *size
-        inner = [[0, 0], [ph, ph], [pw, pw], [0, 0]]
-        overhang = [[0, 0], [0, pads[1][1] - ph], [0, pads[2][1] - pw], [0, 0]]
+        ((top, bottom), (left, right)), h, w = geometry.padding, *size
+        inner = [[0, 0], [top, bottom], [left, right], [0, 0]]
+        overhang = [[0, 0], [0, pads[1][1] - bottom], [0, pads[2][1] - right], [0, 0]]
 
         def average(x: tf.Tensor) -> tf.Tensor:
             # The divisor counts the real input, the padding if count_include_pad,
