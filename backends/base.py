@@ -18,18 +18,25 @@ import abc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
 import reference
+from backends.errors import UnsupportedError
 from backends.lenet import LeNetModel
 from reference.shapes import int_pair
-from reference.validation import check_corr2d, check_real_array
-
-
-class UnsupportedError(NotImplementedError):
-    """Raised by an adapter for a case its framework cannot compute at all."""
+from reference.validation import (
+    check_conv2d,
+    check_corr2d,
+    check_cross_entropy,
+    check_dense,
+    check_elementwise,
+    check_flatten,
+    check_pool2d,
+    check_real_array,
+    check_tangent,
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,68 @@ class Backend(abc.ABC):
         """The ``backward``/``dY`` pairing rule of :meth:`prepare`."""
         if backward != (dY is not None):
             raise ValueError(f"prepare needs dY exactly when backward=True, got backward={backward!r}")
+
+    # -- forward mode: a backend without it validates, then raises --------
+    # Each ``<op>_jvp`` has the reference's signature; an adapter with forward-mode automatic
+    # differentiation overrides it. Here the arguments are checked as the reference checks them
+    # (an invalid call raises the same error everywhere) and UnsupportedError follows.
+    def _no_forward_mode(self, function: str) -> NoReturn:
+        raise UnsupportedError(f"{self.framework} has no forward-mode automatic differentiation ({function})")
+
+    def conv2d_jvp(self, X, W, tX, tW, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+        """``conv2d(tX, W) + conv2d(X, tW)`` (:func:`reference.conv2d_jvp`)."""
+        check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        self._no_forward_mode("conv2d_jvp")
+
+    def max_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+    ) -> np.ndarray:
+        """tX at each window's selected element (:func:`reference.max_pool2d_jvp`)."""
+        check_pool2d(X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+        check_tangent("tX", tX, X)
+        self._no_forward_mode("max_pool2d_jvp")
+
+    def avg_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ) -> np.ndarray:
+        """``avg_pool2d(tX)`` (:func:`reference.avg_pool2d_jvp`)."""
+        check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                     count_include_pad=count_include_pad)  # fmt: skip
+        check_tangent("tX", tX, X)
+        self._no_forward_mode("avg_pool2d_jvp")
+
+    def sigmoid_jvp(self, X, tX) -> np.ndarray:
+        """``tX * s(X) * s(-X)`` (:func:`reference.sigmoid_jvp`)."""
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self._no_forward_mode("sigmoid_jvp")
+
+    def relu_jvp(self, X, tX) -> np.ndarray:
+        """``tX`` where ``X > 0``, else 0 (:func:`reference.relu_jvp`)."""
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self._no_forward_mode("relu_jvp")
+
+    def linear_jvp(self, X, W, tX, tW) -> np.ndarray:
+        """``tX W^T + X tW^T`` (:func:`reference.linear_jvp`)."""
+        check_dense(X, W)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        self._no_forward_mode("linear_jvp")
+
+    def flatten_jvp(self, X, tX) -> np.ndarray:
+        """``flatten(tX)`` (:func:`reference.flatten_jvp`)."""
+        check_flatten(X)
+        check_tangent("tX", tX, X)
+        self._no_forward_mode("flatten_jvp")
+
+    def softmax_cross_entropy_jvp(self, logits, labels, tlogits) -> np.floating:
+        """The mean loss's derivative along ``tlogits`` (:func:`reference.softmax_cross_entropy_jvp`)."""
+        check_cross_entropy(logits, labels)
+        check_tangent("tlogits", tlogits, logits)
+        self._no_forward_mode("softmax_cross_entropy_jvp")
 
     # -- the chapter's functions, through the native ops -----------------
     def corr2d(self, X: Any, K: Any) -> np.ndarray:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from backends.errors import UnsupportedError
 from reference import lenet
 
 
@@ -67,6 +68,16 @@ class LeNetModel(abc.ABC):
         loss, correct = self._native_train_step(X, y, lenet.check_lr(lr))
         return float(loss), int(correct)
 
+    def hvp(self, X: np.ndarray, y: np.ndarray, direction: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The Hessian of the mean loss at the model's parameters times ``direction`` (canonical
+        names and layouts, every parameter), forward over reverse: the JVP of the gradient along
+        ``direction``. Raises :class:`~backends.base.UnsupportedError` where the framework has no
+        forward mode (the default)."""
+        X, y = self._batch(X, y)
+        lenet.check_params(direction)
+        tangents = {name: _fresh(direction[name], self.dtype) for name in lenet.PARAM_SHAPES}
+        return _fresh_dict(self._native_hvp(X, y, tangents))
+
     def _images(self, X: np.ndarray) -> np.ndarray:
         return _fresh(lenet.check_images(X), self.dtype)
 
@@ -94,6 +105,12 @@ class LeNetModel(abc.ABC):
     @abc.abstractmethod
     def _native_train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> tuple[float, int]:
         """One SGD step; the batch loss and the number of right predictions."""
+
+    def _native_hvp(
+        self, X: np.ndarray, y: np.ndarray, direction: dict[str, np.ndarray]
+    ) -> Mapping[str, np.ndarray]:
+        """Hessian-vector products (canonical layouts) by forward over reverse; none by default."""
+        raise UnsupportedError(f"{type(self).__name__} has no forward-mode Hessian-vector product")
 
 
 def _fresh(value: object, dtype: object = None) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -143,6 +143,31 @@ class Generated:
     name: str
     strategy: SearchStrategy[Case] | SearchStrategy[tuple[Case, ...]]
     functions: tuple[str, ...]
+
+
+def jvp_twin(case: Case, jvp: str, tangents: tuple[str, ...]) -> Case:
+    """The JVP call of a VJP case: its primal inputs (all but ``dY``; ``dloss`` dropped), then a
+    standard normal tangent ``t<name>`` of each input named in ``tangents``, drawn after them
+    (the primals keep their values). Id: the VJP's name replaced by ``jvp`` in the case's id."""
+    primals = tuple(spec for spec in case.inputs if spec.name != "dY")
+    tangent_specs = tuple(ArraySpec(f"t{spec.name}", spec.shape) for spec in primals if spec.name in tangents)
+    name = case.id.replace(case.op, jvp, 1) if case.op in case.id else f"{jvp}-{case.id}"
+    kwargs = tuple((key, value) for key, value in case.kwargs if key != "dloss")
+    return Case(name, jvp, primals + tangent_specs, kwargs, case.dtype, case.seed, case.source)
+
+
+def with_jvp_twins(
+    cases: Callable[[], Iterable[Case]], vjp: str, jvp: str, tangents: tuple[str, ...]
+) -> Callable[[], Iterator[Case]]:
+    """``cases``, each case of ``vjp`` followed by its :func:`jvp_twin`."""
+
+    def named() -> Iterator[Case]:
+        for case in cases():
+            yield case
+            if case.op == vjp:
+                yield jvp_twin(case, jvp, tangents)
+
+    return named
 
 
 def rerun_item(backend: str, item: str) -> str:

@@ -133,7 +133,7 @@ LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")
 # The op names of the LeNet checks in the results file (and in known gaps).
 LENET_OPS = (
     "lenet_logits", "lenet_grads", "lenet_train_step", "lenet_npz", "lenet_trajectory",
-    "lenet_arguments", "lenet_isolation", "lenet_export", "lenet_data_parallel",
+    "lenet_arguments", "lenet_isolation", "lenet_export", "lenet_data_parallel", "lenet_hvp",
 )  # fmt: skip
 # SGD steps (first training batches of TRAJECTORY_BATCH) before a LeNet is exported to ONNX.
 EXPORT_STEPS = 50

@@ -1,8 +1,9 @@
 """One record per op (PyTorch OpInfo, smaller): everything the suite needs to check it.
 
 An :class:`OpSpec` names the op's reference function, its argument validator,
-its public callables (:class:`Function`: the forward and, where it has one, the
-vector-Jacobian product, each with its output names and error bound), its
+its public callables (:class:`Function`: the forward and, where it has them, the
+vector-Jacobian and Jacobian-vector products, each with its output names and
+error bound), its
 named cases, a Hypothesis strategy of generated cases, its invalid calls and
 the sizes it is benchmarked at. The registry of every spec is
 :mod:`conformance.specs`; tests, the runner, the tolerance policy's callers and
@@ -56,7 +57,7 @@ class Function:
 
 @dataclass(frozen=True)
 class OpSpec:
-    """An op: its validator, forward and VJP, named and generated cases, invalid calls, workloads.
+    """An op: its validator, forward, VJP and JVP, named and generated cases, invalid calls, workloads.
 
     ``section``: the chapter section that introduces the op (one of
     :data:`CHAPTER_SECTIONS`). ``cases()`` yields the named cases of the op's functions; ``strategy`` draws
@@ -71,6 +72,7 @@ class OpSpec:
     forward: Function
     cases: Callable[[], Iterable[Case]]
     vjp: Function | None = None
+    jvp: Function | None = None
     strategy: SearchStrategy[Case] | None = None
     space: Space | None = None
     errors: tuple[ErrorCase, ...] = ()
@@ -83,8 +85,8 @@ class OpSpec:
 
     @property
     def functions(self) -> tuple[Function, ...]:
-        """The forward, then the VJP where the op has one."""
-        return (self.forward,) if self.vjp is None else (self.forward, self.vjp)
+        """The forward, then the VJP and the JVP where the op has them."""
+        return tuple(function for function in (self.forward, self.vjp, self.jvp) if function is not None)
 
     def check(self) -> None:
         """Raise :class:`SpecError`, naming the op, unless the spec is complete."""
@@ -110,6 +112,8 @@ class OpSpec:
         strays = sorted({case.op for case in cases} - names)
         if strays:
             raise SpecError(f"op {self.name!r}: named cases call {strays}, not one of {sorted(names)}")
+        if self.jvp is not None and self.vjp is None:
+            raise SpecError(f"op {self.name!r} has a JVP but no VJP to check it by <J t, c> = <t, J^T c>")
 
 
 def check_registry(specs: Sequence[OpSpec]) -> dict[str, OpSpec]:

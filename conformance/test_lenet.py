@@ -1,7 +1,9 @@
 """LeNet on the backend's native layers against the NumPy reference network.
 
 (a) the same parameters give the same logits, (b) the same loss and gradients
-for every parameter, (c) one SGD step from each of ten states of the reference's
+for every parameter, (b') the Hessian-vector product of the loss (forward over reverse)
+against central differences of the reference gradient (:mod:`conformance.lenet_hvp`),
+(c) one SGD step from each of ten states of the reference's
 50-step trajectory gives the same parameters, (d) parameters survive the backend
 and an .npz round trip bit for bit. The checks and their bounds, propagated
 layer by layer, are :mod:`conformance.lenet_checks`. (e) The free-running float32
@@ -19,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance import lenet_checks
+from conformance import lenet_checks, lenet_hvp
 from conformance.cases import rerun_item
 from conformance.compare import ConformanceError
 from conformance.known_gaps import find
@@ -73,6 +75,14 @@ def test_logits_match_the_reference(backend, results, gaps, request, check: Lene
 def test_gradients_match_the_reference(backend, results, gaps, request, check: LenetCheck) -> None:
     _run(backend, results, gaps, request, check,
          lambda: lenet_checks.check_gradients(backend, check.variant, check.dtype))  # fmt: skip
+
+
+@pytest.mark.parametrize("check", _checks("hvp"), ids=repr)
+def test_hessian_vector_products_match_central_differences(
+    backend, results, gaps, request, check: LenetCheck
+) -> None:
+    _run(backend, results, gaps, request, check,
+         lambda: lenet_hvp.check_hvp(backend, check.variant, check.dtype))  # fmt: skip
 
 
 TRAIN_STEPS = [

@@ -23,6 +23,12 @@ from reference.shapes import (
 relu, relu_vjp = ieee(activations.relu), ieee(activations.relu_vjp)
 sigmoid, sigmoid_vjp = ieee(activations.sigmoid), ieee(activations.sigmoid_vjp)
 conv2d, conv2d_vjp = ieee(conv.conv2d), ieee(conv.conv2d_vjp)
+# Forward mode: the Jacobian-vector product of every op with a VJP, the same rules.
+relu_jvp, sigmoid_jvp = ieee(activations.relu_jvp), ieee(activations.sigmoid_jvp)
+conv2d_jvp = ieee(conv.conv2d_jvp)
+flatten_jvp, linear_jvp = ieee(dense.flatten_jvp), ieee(dense.linear_jvp)
+softmax_cross_entropy_jvp = ieee(loss.softmax_cross_entropy_jvp)
+max_pool2d_jvp, avg_pool2d_jvp = ieee(pool.max_pool2d_jvp), ieee(pool.avg_pool2d_jvp)
 corr2d = ieee(_corr2d.corr2d)
 corr2d_multi_in = ieee(_corr2d.corr2d_multi_in)
 corr2d_multi_in_out = ieee(_corr2d.corr2d_multi_in_out)
@@ -38,8 +44,10 @@ avg_pool2d, avg_pool2d_vjp = ieee(pool.avg_pool2d), ieee(pool.avg_pool2d_vjp)
 __all__ = [
     "Conv2D",
     "avg_pool2d",
+    "avg_pool2d_jvp",
     "avg_pool2d_vjp",
     "conv2d",
+    "conv2d_jvp",
     "conv2d_output_shape",
     "conv2d_vjp",
     "conv_output_size",
@@ -48,19 +56,25 @@ __all__ = [
     "corr2d_multi_in_out",
     "corr2d_multi_in_out_1x1",
     "flatten",
+    "flatten_jvp",
     "flatten_vjp",
     "linear",
+    "linear_jvp",
     "linear_vjp",
     "max_pool2d",
+    "max_pool2d_jvp",
     "max_pool2d_vjp",
     "pool2d",
     "pool2d_output_shape",
     "pool_output_size",
     "relu",
+    "relu_jvp",
     "relu_vjp",
     "same_padding",
     "sigmoid",
+    "sigmoid_jvp",
     "sigmoid_vjp",
     "softmax_cross_entropy",
+    "softmax_cross_entropy_jvp",
     "softmax_cross_entropy_vjp",
 ]

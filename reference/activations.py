@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import check_elementwise, result_dtype
+from reference.validation import check_elementwise, check_tangent, result_dtype
 
 
 def _sigmoid64(X: np.ndarray) -> np.ndarray:
@@ -42,14 +42,30 @@ def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
     finite ``X``, even where it underflows), at +-inf it gives NaN (inf * 0).
     """
     check_elementwise(X, dY)
-    X, dY = np.asarray(X), np.asarray(dY)
+    return _sigmoid_slope_times(np.asarray(X), np.asarray(dY))
+
+
+def _sigmoid_slope_times(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``V * s(X) * s(-X)`` by the rules of :func:`sigmoid_vjp`, one rounding to the result dtype."""
     e = np.abs(X, dtype=np.float64)
     np.negative(e, out=e)
     np.exp(e, out=e)
     grad = e / np.square(1.0 + e)
-    grad *= dY  # inf * 0 at X = +-inf: the NaN the rule gives
-    grad = np.where(np.isinf(dY) & np.isfinite(X), dY, grad)
-    return grad.astype(result_dtype(X, dY))
+    grad *= V  # inf * 0 at X = +-inf: the NaN the rule gives
+    grad = np.where(np.isinf(V) & np.isfinite(X), V, grad)
+    return grad.astype(result_dtype(X, V))
+
+
+def sigmoid_jvp(X: Any, tX: Any) -> np.ndarray:
+    """Jacobian-vector product of :func:`sigmoid`: ``tX * s(X) * s(-X)``, X's shape.
+
+    The Jacobian is diagonal, so the JVP is :func:`sigmoid_vjp` with ``tX`` for ``dY``,
+    by the same rules: accurate in both tails, 0 at +-inf, NaN at NaN; an infinite
+    ``tX`` at a finite ``X`` gives that infinity, at +-inf NaN.
+    """
+    check_elementwise(X)
+    check_tangent("tX", tX, X)
+    return _sigmoid_slope_times(np.asarray(X), np.asarray(tX))
 
 
 def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
@@ -89,3 +105,14 @@ def relu_vjp(X: Any, dY: Any) -> np.ndarray:
     """
     check_elementwise(X, dY)
     return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY), copy=False)
+
+
+def relu_jvp(X: Any, tX: Any) -> np.ndarray:
+    """Jacobian-vector product of :func:`relu`: ``tX`` where ``X > 0`` (``+inf`` included), else 0.
+
+    The derivative is :func:`relu_vjp`'s: 0 at exactly 0, -0.0, -inf and NaN, whatever
+    ``tX`` holds there; the sign of a zero tangent is unspecified (``tX * 0`` in a framework).
+    """
+    check_elementwise(X)
+    check_tangent("tX", tX, X)
+    return np.where(np.asarray(X) > 0, tX, 0).astype(result_dtype(X, tX), copy=False)

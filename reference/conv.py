@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from reference.shapes import ConvGeometry
-from reference.validation import check_conv2d, result_dtype
+from reference.validation import check_conv2d, check_tangent, result_dtype
 
 _BLOCK_BYTES = 1 << 22  # working set of one batch block: stays in the L2/L3 caches
 # Below this many input channels per group a tap's matrix product is too thin
@@ -188,8 +188,9 @@ def conv2d(
     """2-D cross-correlation of a batch: X (N, C, H, W), W (O, C/groups, kh, kw) -> (N, O, Ho, Wo).
 
     ``stride`` and ``dilation`` are an int or ``(sh, sw)``. ``padding`` is an int,
-    ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"`` or ``"same"``
-    (TensorFlow's rule for any stride; odd extra at bottom/right). Zero padding:
+    ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``, ``"same"``
+    (TensorFlow's rule for any stride; odd extra at bottom/right) or ``"same_lower"``
+    (ONNX's SAME_LOWER: the same total, odd extra at top/left). Zero padding:
     the zeros take part in the sum, so a NaN or infinite weight on a tap that
     reads padding makes that output NaN (0 * inf), as with an explicitly padded X.
     ``Ho = floor((H + top + bottom - dilation*(kh-1) - 1) / stride) + 1``.
@@ -326,3 +327,29 @@ def conv2d_weight_vjp(
     dtype = result_dtype(X, W, dY)
     _, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=False)
     return dW.astype(dtype, order="C"), db.astype(dtype)
+
+
+def conv2d_jvp(
+    X: Any,
+    W: Any,
+    tX: Any,
+    tW: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """Jacobian-vector product of :func:`conv2d` (without bias): ``conv2d(tX, W) + conv2d(X, tW)``.
+
+    tX has X's shape (N, C, H, W) and tW W's (O, C/groups, kh, kw); the result has the
+    output's shape (N, O, Ho, Wo). A bias enters linearly (its tangent is added as it is)
+    and is left out. Both convolutions and their sum in float64, one rounding to the
+    result dtype of X, W, tX and tW.
+    """
+    check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    check_tangent("tX", tX, X)
+    check_tangent("tW", tW, W)
+    dtype = result_dtype(X, W, tX, tW)
+    X64, W64, tX64, tW64 = (np.asarray(a, dtype=np.float64) for a in (X, W, tX, tW))
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return (conv2d(tX64, W64, **kwargs) + conv2d(X64, tW64, **kwargs)).astype(dtype, copy=False)

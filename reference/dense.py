@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import check_dense, check_flatten, result_dtype
+from reference.validation import check_dense, check_flatten, check_tangent, result_dtype
 
 
 def flatten(X: Any) -> np.ndarray:
@@ -42,3 +42,25 @@ def linear_vjp(X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     dtype = result_dtype(X, W, dY)
     X64, W64, dY64 = (np.asarray(a, dtype=np.float64) for a in (X, W, dY))
     return (dY64 @ W64).astype(dtype), (dY64.T @ X64).astype(dtype), dY64.sum(axis=0).astype(dtype)
+
+
+def flatten_jvp(X: Any, tX: Any) -> np.ndarray:
+    """Jacobian-vector product of :func:`flatten`: ``flatten(tX)``; values move unchanged, -0.0 too."""
+    check_flatten(X)
+    check_tangent("tX", tX, X)
+    tX = np.asarray(tX)
+    features = int(np.prod(tX.shape[1:], dtype=np.int64))
+    return tX.reshape(tX.shape[0], features).astype(result_dtype(X, tX), order="C")
+
+
+def linear_jvp(X: Any, W: Any, tX: Any, tW: Any) -> np.ndarray:
+    """Jacobian-vector product of :func:`linear` (without bias): ``tX @ W.T + X @ tW.T``, (N, out).
+
+    A bias enters linearly and is left out. float64 products and sum, one rounding
+    to the result dtype of X, W, tX and tW.
+    """
+    check_dense(X, W)
+    check_tangent("tX", tX, X)
+    check_tangent("tW", tW, W)
+    X64, W64, tX64, tW64 = (np.asarray(a, dtype=np.float64) for a in (X, W, tX, tW))
+    return (tX64 @ W64.T + X64 @ tW64.T).astype(result_dtype(X, W, tX, tW))

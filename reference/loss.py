@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.validation import check_cross_entropy, check_real_array, result_dtype
+from reference.validation import check_cross_entropy, check_real_array, check_tangent, result_dtype
 
 
 def _log_softmax64(logits: np.ndarray) -> np.ndarray:
@@ -43,3 +43,20 @@ def softmax_cross_entropy_vjp(logits: Any, labels: Any, dloss: Any = 1.0) -> np.
     grad[np.arange(len(labels)), labels] -= 1.0
     grad *= float(dloss) / len(labels)
     return grad.astype(result_dtype(logits))
+
+
+def softmax_cross_entropy_jvp(logits: Any, labels: Any, tlogits: Any) -> np.floating:
+    """Jacobian-vector product of :func:`softmax_cross_entropy`: a scalar of the result dtype.
+
+    ``sum((softmax(logits) - onehot(labels)) * tlogits) / N``: the directional
+    derivative of the mean loss along ``tlogits`` (the logits' shape, (N, K)), summed in
+    float64. A -inf logit has softmax 0 (its tangent does not count); a row holding NaN
+    or +inf, or only -inf, makes the result NaN.
+    """
+    check_cross_entropy(logits, labels)
+    check_tangent("tlogits", tlogits, logits)
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    grad = np.exp(_log_softmax64(logits))
+    grad[np.arange(len(labels)), labels] -= 1.0
+    total = np.sum(grad * np.asarray(tlogits, dtype=np.float64)) / len(labels)
+    return result_dtype(logits, tlogits).type(total)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +60,18 @@ def pool_output_size(
     size: int,
     kernel_size: int,
     stride: int | None = None,
-    padding: int = 0,
+    padding: int | tuple[int, int] = 0,
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> int:
-    """Output length of a pooling window along one axis (``padding`` on each side).
+    """Output length of a pooling window along one axis.
 
-    Floor rounding by default. With ``ceil_mode`` the length is rounded up, but a
-    last window that would start in the after-padding (or beyond) is dropped:
+    ``padding`` is an int (each side) or ``(before, after)``. Floor rounding by
+    default: ``floor((size + before + after - span) / stride) + 1`` with
+    ``span = dilation*(kernel_size-1) + 1``. With ``ceil_mode`` the length is
+    rounded up, but a last window that would start in the after-padding (or
+    beyond, ``start >= size + before``) is dropped: PyTorch's rule, which ONNX
+    adopted for ``ceil_mode`` with explicit pads.
 
     >>> pool_output_size(5, 2, stride=2)
     2
@@ -74,13 +79,16 @@ def pool_output_size(
     3
     >>> pool_output_size(5, 2, stride=2, padding=1, ceil_mode=True)   # start 6 is padding
     3
+    >>> pool_output_size(5, 3, stride=2, padding=(0, 2), ceil_mode=True)   # starts 0, 2, 4
+    3
     """
     stride = kernel_size if stride is None else stride
+    before, after = (padding, padding) if isinstance(padding, numbers.Integral) else padding
     span = dilation * (kernel_size - 1) + 1
-    numerator = size + 2 * padding - span
+    numerator = size + before + after - span
     if ceil_mode:
         out = -(-numerator // stride) + 1
-        if (out - 1) * stride >= size + padding:
+        if (out - 1) * stride >= size + before:
             out -= 1
         return out
     return numerator // stride + 1
@@ -125,22 +133,35 @@ class ConvGeometry:
         return (batch, out_channels, *self.output_size)
 
 
+PADDING_STRINGS = ("valid", "same", "same_lower")
+
+
 def conv_padding(padding: Any, input_size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pads:
     """Explicit ``((top, bottom), (left, right))`` from any accepted padding form.
 
     Forms: int, ``(ph, pw)``, ``((top, bottom), (left, right))``, ``"valid"``
-    (no padding) or ``"same"`` (TensorFlow's rule, see :func:`same_padding`).
+    (no padding), ``"same"`` (TensorFlow's rule, ONNX's SAME_UPPER: the odd extra
+    pad at the bottom/right, see :func:`same_padding`) or ``"same_lower"`` (ONNX's
+    SAME_LOWER: the same total, the odd extra at the top/left). Pooling and
+    convolution share the forms.
+
+    >>> conv_padding("same", (224, 224), (7, 7), (2, 2), (1, 1))
+    ((2, 3), (2, 3))
+    >>> conv_padding("same_lower", (224, 224), (7, 7), (2, 2), (1, 1))
+    ((3, 2), (3, 2))
     """
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
-        if padding == "same":
-            return tuple(  # type: ignore[return-value]
-                same_padding(n, k, s, d)
-                for n, k, s, d in zip(input_size, kernel_size, stride, dilation, strict=True)
-            )
+        if padding in ("same", "same_lower"):
+            axes = zip(input_size, kernel_size, stride, dilation, strict=True)
+            pads = [same_padding(n, k, s, d) for n, k, s, d in axes]
+            if padding == "same_lower":
+                pads = [(after, before) for before, after in pads]
+            return pads[0], pads[1]
         raise ValueError(
-            f"padding must be an int, a pair, a pair of pairs, 'valid' or 'same', got padding={padding!r}"
+            "padding must be an int, a pair, a pair of pairs, 'valid', 'same' or 'same_lower',"
+            f" got padding={padding!r}"
         )
     if (
         isinstance(padding, (tuple, list))
@@ -227,31 +248,72 @@ def conv2d_output_shape(
 
 @dataclass(frozen=True)
 class PoolGeometry:
-    """Normalised pooling arguments (``padding`` per side, symmetric per axis)."""
+    """Normalised pooling arguments: explicit pads ``((top, bottom), (left, right))``."""
 
     kernel_size: Pair
     stride: Pair
-    padding: Pair
+    padding: Pads
     dilation: Pair
     ceil_mode: bool
     output_size: Pair
+
+    def _axes(self) -> Iterator[tuple[int, int, Pair, int, int]]:
+        """Per axis: kernel, stride, (before, after) pads, dilation, output length."""
+        return zip(self.kernel_size, self.stride, self.padding, self.dilation, self.output_size, strict=True)
+
+    def symmetric_padding(self) -> Pair | None:
+        """``(ph, pw)`` when each axis is padded alike on both sides, else None."""
+        (top, bottom), (left, right) = self.padding
+        return (top, left) if top == bottom and left == right else None
+
+    def window_padding(self, input_size: Pair) -> Pads:
+        """Explicit pads that hold every window whole: ``padding``, the after-side grown by what
+        a ceil_mode window hangs past the padded input. Pooling the input padded so (with -inf
+        for max, zeros for average) at padding 0 in floor mode gives exactly ``output_size``.
+
+        >>> pool2d_geometry((1, 1, 5, 5), 2, ceil_mode=True).window_padding((5, 5))
+        ((0, 1), (0, 1))
+        >>> pool2d_geometry((1, 1, 5, 4), 3, 2, ((1, 0), (0, 2))).window_padding((5, 4))
+        ((1, 0), (0, 2))
+        """
+        pads = []
+        for n, (k, s, (before, after), d, out) in zip(input_size, self._axes(), strict=True):
+            reach = (out - 1) * s + d * (k - 1) + 1 - (n + before)
+            pads.append((before, max(after, reach)))
+        return pads[0], pads[1]
 
     def empty_windows(self, input_size: Pair) -> np.ndarray:
         """(Ho, Wo) bool: the windows with no real element, every tap in padding or past the
         padded input (possible with dilation, or a ceil_mode window)."""
         empty = []
-        for n, k, s, p, d, out in zip(
-            input_size,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.output_size,
-            strict=True,
-        ):
-            taps = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
+        for n, (k, s, (before, _), d, out) in zip(input_size, self._axes(), strict=True):
+            taps = np.arange(out)[:, None] * s - before + np.arange(k)[None, :] * d
             empty.append(~((taps >= 0) & (taps < n)).any(axis=1))
         return empty[0][:, None] | empty[1][None, :]
+
+    def divisors(self, input_size: Pair, count_include_pad: bool) -> np.ndarray:
+        """(Ho, Wo) float64 divisors of average pooling (which has no dilation), separable per axis.
+
+        A window starting at ``o*stride - before`` covers ``kernel_size`` cells. With
+        ``count_include_pad`` the divisor counts those inside the padded input
+        ``[-before, n + after)`` (padding counts, the ceil_mode overhang past it never does: PyTorch's
+        and ONNX's rule), else only the real cells ``[0, n)``. Every window holds a real cell (pads
+        are below the window), so no divisor is 0.
+
+        >>> pool2d_geometry((1, 1, 2, 2), 3, 3, 1, ceil_mode=True).divisors((2, 2), True)
+        array([[9.]])
+        >>> pool2d_geometry((1, 1, 4, 4), 2, 2, ((1, 0), (0, 1))).divisors((4, 4), False)
+        array([[2., 2.],
+               [4., 4.]])
+        """
+        counts = []
+        for n, (k, s, (before, after), _, out) in zip(input_size, self._axes(), strict=True):
+            start = np.arange(out) * s - before
+            end = np.minimum(start + k, n + after)
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            counts.append(end - start)
+        return np.outer(counts[0], counts[1]).astype(np.float64)
 
 
 def pool2d_geometry(
@@ -262,30 +324,32 @@ def pool2d_geometry(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> PoolGeometry:
-    """Check pooling's shape-level rules and normalise its arguments; x_shape (N, C, H, W)."""
+    """Check pooling's shape-level rules and normalise its arguments; x_shape (N, C, H, W).
+
+    ``padding`` takes every form of :func:`conv_padding`; explicit pads must stay below the
+    window, at most ``kernel_size - 1`` per side (ONNX Runtime's rule: "Pad should be smaller
+    than kernel"); "same" and "same_lower" pad by TensorFlow's rule (dilation included).
+    """
     _, _, h, w = check_rank("X", x_shape, 4)
     kernel = int_pair("kernel_size", kernel_size, 1)
     stride = kernel if stride is None else int_pair("stride", stride, 1)
-    if isinstance(padding, str) or (
-        isinstance(padding, (tuple, list)) and any(isinstance(p, (tuple, list)) for p in padding)
-    ):
-        raise ValueError(f"pool padding must be an int or a pair (ph, pw), got padding={padding!r}")
-    pads = int_pair("padding", padding, 0)
     dilation = int_pair("dilation", dilation, 1)
+    pads = conv_padding(padding, (h, w), kernel, stride, dilation)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be a bool, got ceil_mode={ceil_mode!r}")
-    for p, k in zip(pads, kernel, strict=True):
-        if p > k // 2:
-            raise ValueError(
-                f"pool padding must be at most half the window (kernel_size // 2) per side,"
-                f" got padding={padding!r} with kernel_size={kernel_size!r}"
-            )
+    if not isinstance(padding, str):
+        for side_pads, k in zip(pads, kernel, strict=True):
+            if max(side_pads) >= k:
+                raise ValueError(
+                    f"pool padding must be below the window, at most kernel_size - 1 per side,"
+                    f" got padding={padding!r} with kernel_size={kernel_size!r}"
+                )
     output_size = (
         pool_output_size(h, kernel[0], stride[0], pads[0], dilation[0], bool(ceil_mode)),
         pool_output_size(w, kernel[1], stride[1], pads[1], dilation[1], bool(ceil_mode)),
     )
     span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    _check_output_size(output_size, (h + 2 * pads[0], w + 2 * pads[1]), span, "pooling")
+    _check_output_size(output_size, (h + sum(pads[0]), w + sum(pads[1])), span, "pooling")
     return PoolGeometry(kernel, stride, pads, dilation, bool(ceil_mode), output_size)
 
 

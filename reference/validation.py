@@ -41,6 +41,15 @@ def _check_dy(dY: Any, expected: tuple[int, ...]) -> None:
         raise ValueError(f"dY must have the output's shape {tuple(expected)}, got dY.shape={dY.shape}")
 
 
+def check_tangent(name: str, tangent: Any, primal: Any) -> None:
+    """Validate a JVP's tangent ``name``: real numbers of its primal's shape."""
+    shape = np.shape(primal)
+    if check_real_array(name, tangent).shape != shape:
+        raise ValueError(
+            f"{name} must have the shape of its primal {shape}, got {name}.shape={np.shape(tangent)}"
+        )
+
+
 def check_conv2d(
     X: Any,
     W: Any,
@@ -77,7 +86,7 @@ def check_pool2d(
     count_include_pad: bool = True,
     dY: Any = None,
 ) -> PoolGeometry:
-    """Validate max/avg pooling arguments: X (N, C, H, W); padding at most half the window."""
+    """Validate max/avg pooling arguments: X (N, C, H, W); explicit pads at most kernel_size - 1 a side."""
     X = check_real_array("X", X, 4)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad must be a bool, got count_include_pad={count_include_pad!r}")

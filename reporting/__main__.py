@@ -23,6 +23,7 @@ from reporting import (
     collect,
     data_parallel,
     determinism_table,
+    forward_mode_table,
     lenet_training,
     regressions,
     render,
@@ -37,6 +38,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     benchmarks, rates = benchmark_tables.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
+        "forward-mode": forward_mode_table.forward_mode_table(found),
         "adversarial-coverage": collect.adversarial_coverage(found),
         "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),

@@ -83,11 +83,12 @@ def pool_window_starts(size, kernel_size, stride, padding, dilation=1, ceil_mode
     ``stride - 1`` cells), and a window must start inside the input or the left
     padding (``start < size``): one starting in the trailing padding is dropped.
     """
+    before, after = pair(padding)  # an int pads both sides alike; a pair is (before, after)
     span = dilation * (kernel_size - 1) + 1
     overhang = stride - 1 if ceil_mode else 0
     starts = []
-    start = -padding
-    while start + span <= size + padding + overhang and (not ceil_mode or start < size):
+    start = -before
+    while start + span <= size + after + overhang and (not ceil_mode or start < size):
         starts.append(start)
         start += stride
     return starts
@@ -108,11 +109,13 @@ def conv2d_padding(padding, in_hw, kernel_hw, stride_hw, dilation_hw):
     if isinstance(padding, str):
         if padding == "valid":
             return ((0, 0), (0, 0))
-        if padding == "same":
-            return tuple(
+        if padding in ("same", "same_lower"):
+            pads = [
                 same_padding(n, k, s, d)
                 for n, k, s, d in zip(in_hw, kernel_hw, stride_hw, dilation_hw, strict=True)
-            )
+            ]
+            # ONNX SAME_LOWER: the same total, the odd extra pad first.
+            return tuple(pad[::-1] if padding == "same_lower" else pad for pad in pads)
         raise ValueError(f"naive: unknown padding {padding!r}")
     if isinstance(padding, int | np.integer):
         return ((int(padding), int(padding)), (int(padding), int(padding)))
@@ -179,10 +182,10 @@ def pool_windows(H, W, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
     """
     kh, kw = pair(kernel_size)
     sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
     dh, dw = pair(dilation)
-    row_starts = pool_window_starts(H, kh, sh, ph, dh, ceil_mode)
-    col_starts = pool_window_starts(W, kw, sw, pw, dw, ceil_mode)
+    (pt, pb), (pl, pr) = conv2d_padding(padding, (H, W), (kh, kw), (sh, sw), (dh, dw))
+    row_starts = pool_window_starts(H, kh, sh, (pt, pb), dh, ceil_mode)
+    col_starts = pool_window_starts(W, kw, sw, (pl, pr), dw, ceil_mode)
     for i, top in enumerate(row_starts):
         for j, left in enumerate(col_starts):
             cells = []
@@ -191,7 +194,7 @@ def pool_windows(H, W, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
                 for q in range(kw):
                     row = top + p * dh  # in real-input coordinates
                     col = left + q * dw
-                    if -ph <= row < H + ph and -pw <= col < W + pw:
+                    if -pt <= row < H + pb and -pl <= col < W + pr:
                         padded_count += 1
                     if 0 <= row < H and 0 <= col < W:
                         cells.append((row, col))
@@ -201,12 +204,12 @@ def pool_windows(H, W, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
 def _output_hw(X, kernel_size, stride, padding, dilation, ceil_mode):
     kh, kw = pair(kernel_size)
     sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
     dh, dw = pair(dilation)
     H, W = X.shape[2:]
+    rows, cols = conv2d_padding(padding, (H, W), (kh, kw), (sh, sw), (dh, dw))
     return (
-        pool_output_size(H, kh, sh, ph, dh, ceil_mode),
-        pool_output_size(W, kw, sw, pw, dw, ceil_mode),
+        pool_output_size(H, kh, sh, rows, dh, ceil_mode),
+        pool_output_size(W, kw, sw, cols, dw, ceil_mode),
     )
 
 
@@ -254,6 +257,21 @@ def max_pool2d_grad(X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil
                 if best is not None:
                     dX[n, c, best[0], best[1]] += dY[n, c, i, j]
     return dX
+
+
+def max_pool2d_tangent(X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """tY: each window takes tX at its first maximal cell (its first NaN); 0 without real cells."""
+    X = np.asarray(X, dtype=np.float64)
+    tX = np.asarray(tX, dtype=np.float64)
+    N, C, H, W = X.shape
+    tY = np.zeros((N, C, *_output_hw(X, kernel_size, stride, padding, dilation, ceil_mode)))
+    for n in range(N):
+        for c in range(C):
+            for i, j, cells, _ in pool_windows(H, W, kernel_size, stride, padding, dilation, ceil_mode):
+                best = _argmax_cell(X[n, c], cells)
+                if best is not None:
+                    tY[n, c, i, j] = tX[n, c, best[0], best[1]]
+    return tY
 
 
 def avg_pool2d(X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

@@ -345,17 +345,12 @@ class PoolCase:
     @property
     def has_output(self):
         """False when no window fits (naive output size < 1): a ValueError."""
-        stride = self.kernel_size if self.stride is None else self.stride
+        stride = naive.pair(self.kernel_size if self.stride is None else self.stride)
+        kernel, dilation = naive.pair(self.kernel_size), naive.pair(self.dilation)
+        pads = naive.conv2d_padding(self.padding, self.x_shape[2:], kernel, stride, dilation)
         return all(
             naive.pool_output_size(n, k, s, p, d, self.ceil_mode) >= 1
-            for n, k, s, p, d in zip(
-                self.x_shape[2:],
-                naive.pair(self.kernel_size),
-                naive.pair(stride),
-                naive.pair(self.padding),
-                naive.pair(self.dilation),
-                strict=True,
-            )
+            for n, k, s, p, d in zip(self.x_shape[2:], kernel, stride, pads, dilation, strict=True)
         )
 
 
@@ -364,8 +359,17 @@ def pool_cases(draw, mode, dtypes=DTYPES):
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     kernel_size = kh if kh == kw and draw(st.booleans()) else (kh, kw)
     stride = draw(st.one_of(st.none(), int_or_pair(1, 3)))
-    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
-    padding = ph if ph == pw and draw(st.booleans()) else (ph, pw)
+    # Every padding form: explicit pads up to kernel_size - 1 a side (symmetric or not), "valid",
+    # "same" and "same_lower".
+    form = draw(st.sampled_from(["int", "pair", "nested", "valid", "same", "same_lower"]))
+    pt, pb = draw(st.integers(0, kh - 1)), draw(st.integers(0, kh - 1))
+    pl, pr = draw(st.integers(0, kw - 1)), draw(st.integers(0, kw - 1))
+    if form == "int":
+        pt = pb = pl = pr = min(pt, kw - 1)
+    elif form == "pair":
+        pb, pr = pt, pl
+    padding = {"int": pt, "pair": (pt, pl), "nested": ((pt, pb), (pl, pr))}.get(form, form)
+    pad_h, pad_w = (0, 0) if isinstance(padding, str) else (pt + pb, pl + pr)
     dilation = draw(int_or_pair(1, 3)) if mode == "max" else 1
     dh, dw = naive.pair(dilation)
     ceil_mode = draw(st.booleans())
@@ -373,8 +377,8 @@ def pool_cases(draw, mode, dtypes=DTYPES):
     # hang past it by up to 2 cells: one window (ceil(span/s) = 0) or, for
     # stride 1, no window at all (a ValueError, checked by the tests).
     overhang = 2 if ceil_mode else 0
-    h_min = max(1, smallest_input(kh, dh, 2 * ph) - overhang)
-    w_min = max(1, smallest_input(kw, dw, 2 * pw) - overhang)
+    h_min = max(1, smallest_input(kh, dh, pad_h) - overhang)
+    w_min = max(1, smallest_input(kw, dw, pad_w) - overhang)
     return PoolCase(
         mode=mode,
         x_shape=(
@@ -494,7 +498,12 @@ def test_same_padding_matches_tensorflow_rule(size, kernel, stride, dilation):
     ceil_mode=st.booleans(),
 )
 def test_pool_output_size_matches_naive(size, kernel, stride, data, dilation, ceil_mode):
-    padding = data.draw(st.integers(0, kernel // 2), label="padding")
+    padding = data.draw(
+        st.one_of(
+            st.integers(0, kernel - 1), st.tuples(st.integers(0, kernel - 1), st.integers(0, kernel - 1))
+        ),
+        label="padding (each side, or before and after)",
+    )
     expected = naive.pool_output_size(
         size, kernel, kernel if stride is None else stride, padding, dilation, ceil_mode
     )
@@ -509,8 +518,8 @@ def test_pool_output_size_matches_naive(size, kernel, stride, data, dilation, ce
     assert actual <= 0
     with pytest.raises(ValueError, match="output"):
         reference.pool2d_output_shape(
-            (1, 1, size, 1), (kernel, 1), stride=stride and (stride, 1), padding=(padding, 0),
-            dilation=(dilation, 1), ceil_mode=ceil_mode,
+            (1, 1, size, 1), (kernel, 1), stride=stride and (stride, 1),
+            padding=(naive.pair(padding), (0, 0)), dilation=(dilation, 1), ceil_mode=ceil_mode,
         )  # fmt: skip
 
 

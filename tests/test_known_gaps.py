@@ -15,6 +15,7 @@ import pytest
 from backends import UnsupportedError
 from conformance.known_gaps import GapFileError, parse
 from conformance.results import Status, read_results
+from conformance.specs import SPECS
 from tests.conformance_fakes import NAME, ReferenceBackend, install
 
 pytest_plugins = ("pytester",)
@@ -85,7 +86,7 @@ def test_a_gap_covers_an_op_spec_forward_and_vjp_alike(pytester, monkeypatch, tm
         gaps,
         scaled,
         "-k",
-        "relu and 2x3x4x4 and not pairwise and not adversarial",
+        "relu and 2x3x4x4 and not pairwise and not adversarial and not jvp",
     )
     # relu itself passes (an XPASS, strict: failed), relu_vjp fails as declared; float32 runs as usual.
     run.assert_outcomes(passed=1, failed=2, xfailed=1)
@@ -171,12 +172,16 @@ def test_a_malformed_file_is_an_error_naming_the_entry(text: str, message: str) 
     assert message in str(info.value)
 
 
-def test_the_in_tree_file_declares_the_jax_export_gap_and_the_data_parallel_runs_not_built() -> None:
+def test_the_in_tree_file_declares_jax_export_data_parallel_and_mxnet_forward_mode_gaps() -> None:
     gaps = parse((SUITE / "known_gaps.toml").read_text(), "known_gaps.toml")
+    jvps = [spec.jvp.name for spec in SPECS.values() if spec.jvp is not None]
     assert [(gap.backend, gap.op, gap.cases) for gap in gaps] == [
         ("jax", "lenet_export", "lenet-export-relu-max-*"),
         ("tensorflow", "lenet_data_parallel", "*"),
         ("mxnet", "lenet_data_parallel", "*"),
+        *(("mxnet", name, "[!e]*") for name in jvps),
+        ("mxnet", "lenet_hvp", "*"),
     ]
     assert gaps[0].upstream.startswith("https://github.com/")
-    assert all(gap.reason.startswith("not built yet") and not gap.upstream for gap in gaps[1:])
+    assert all(gap.reason.startswith("not built yet") and not gap.upstream for gap in gaps[1:3])
+    assert all(gap.upstream.startswith("https://mxnet.apache.org/") for gap in gaps[3:])

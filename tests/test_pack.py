@@ -87,7 +87,7 @@ def test_the_same_version_exports_the_same_bytes(pack: Path, tmp_path: Path) -> 
     assert listed == sorted(listed) and len(listed) + 1 == again.files
     cases = manifest(pack)["cases"]
     assert {case["op"] for case in cases} == set(OPS)
-    assert {case["function"] for case in cases} == {"pool2d", "linear", "linear_vjp"}
+    assert {case["function"] for case in cases} == {"pool2d", "linear", "linear_vjp", "linear_jvp"}
     assert sum(case["source"] == "adversarial" for case in cases) == 6  # 2 rows x (pool2d + linear, its VJP)
 
 

@@ -332,7 +332,7 @@ def test_pool_shape_defaults_are_stride_window_no_padding_floor():
     # 5x5 input, 2x2 window, stride 2: starts 0 and 2 (a window at 4 would need row 5).
     assert reference.pool2d_output_shape((1, 3, 5, 5), 2) == (1, 3, 2, 2)
     geometry = pool2d_geometry((1, 3, 5, 5), 2)
-    assert (geometry.padding, geometry.dilation, geometry.ceil_mode) == ((0, 0), (1, 1), False)
+    assert (geometry.padding, geometry.dilation, geometry.ceil_mode) == (((0, 0), (0, 0)), (1, 1), False)
     assert check_pool2d(np.zeros((1, 3, 5, 5)), 2).output_size == (2, 2)
     # ceil_mode=True adds the window at 4, which covers row 4.
     assert pool2d_geometry((1, 3, 5, 5), 2, ceil_mode=True).ceil_mode is True

@@ -78,6 +78,10 @@ def _no_cases() -> list[Case]:
     return []
 
 
+def _no_vjp_cases():
+    return [case for case in CONV2D.cases() if case.op != "conv2d_vjp"]
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
@@ -95,6 +99,10 @@ def _no_cases() -> list[Case]:
         (dataclasses.replace(CONV2D, vjp=None, workloads=()), "named cases call ['conv2d_vjp']"),
         (dataclasses.replace(CONV2D, vjp=None), "has workloads but no VJP"),
         (dataclasses.replace(CONV2D, section="resnet"), "section 'resnet' is not one of"),
+        (
+            dataclasses.replace(CONV2D, vjp=None, workloads=(), space=None, cases=_no_vjp_cases),
+            "has a JVP but no VJP",
+        ),
     ],
     ids=[
         "no-bound",
@@ -105,6 +113,7 @@ def _no_cases() -> list[Case]:
         "stray-cases",
         "vjp-less-workloads",
         "unknown-section",
+        "jvp-without-vjp",
     ],
 )
 def test_a_broken_spec_is_an_error_naming_its_op(broken: OpSpec, message: str) -> None:

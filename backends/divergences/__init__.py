@@ -64,7 +64,9 @@ def measure(probe: Probe) -> dict[str, Any]:
     except NotApplicableError as reason:
         return {**entry, "matches": "n/a", "detail": f"not measured: {reason}"}
     except Exception as error:  # a native call that refuses the arguments is a divergence too
-        first_line = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
-        return {**entry, "matches": "refuses", "detail": f"raises {type(error).__name__}: {first_line}"}
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        # MXNet's messages open with a C++ traceback; their last line says what is wrong.
+        line = (lines[-1] if lines[0].startswith("Traceback") else lines[0]).strip()[:160] if lines else ""
+        return {**entry, "matches": "refuses", "detail": f"raises {type(error).__name__}: {line}"}
     matches, detail = describe(actual, probe.reference())
     return {**entry, "matches": matches, "detail": detail}

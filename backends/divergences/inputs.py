@@ -7,6 +7,9 @@ import numpy as np
 # 1x1x5x5 image 0..24 and a 2x2 kernel: "same" with an odd total padding.
 IMAGE_5 = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)
 KERNEL_2 = np.array([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=np.float32)
+# 1x1x6x6 image 0..35: "same" pooling with a 3x3 window at stride 2 pads an odd total, (0, 1) per
+# axis by TensorFlow's rule (ONNX SAME_UPPER), (1, 0) by ONNX's SAME_LOWER.
+IMAGE_6 = np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6)
 # 1x1x4x4 image of ties: each 2x2 window holds its maximum twice.
 TIES = np.array([[[[1, 1, 0, 2], [0, 1, 2, 2], [3, 0, 0, 0], [3, 1, 0, 0]]]], dtype=np.float32)
 # 1x1x4x4 with a NaN in the first 2x2 window (not at its maximum's place).

@@ -19,6 +19,9 @@ Quirks handled here (each call that needs one records a note):
 - ``jax.vjp`` of sigmoid computes ``dY * y * (1 - y)``, which flushes the
   positive tail: the VJP is ``dY * sigmoid(x) * sigmoid(-x)`` (an infinite dY at
   a finite x gives that infinity, not inf * 0 where ``sigmoid(-x)`` underflows).
+- Forward mode is ``jax.jvp``; the max-pool JVP gathers each window's tangent at its first
+  maximal real element (the custom VJP above has no forward mode), and sigmoid's JVP is the
+  VJP's ``tX * sigmoid(x) * sigmoid(-x)`` (``jax.jvp``'s ``tX * y * (1 - y)`` flushes the tail).
 - float64 needs ``jax_enable_x64``, switched on when :mod:`backends.jax.ops`
   (the ops as pure functions, which this adapter jit-compiles) is imported;
   convolutions and matmuls run at ``Precision.HIGHEST``, so GPUs do not use TF32
@@ -50,6 +53,7 @@ from backends.jax.ops import (
     linear_exact,
     linear_vjp_exact,
     max_pool,
+    max_pool_jvp,
     max_pool_subnormal,
     pool_pads,
     relu_subnormal,
@@ -66,6 +70,7 @@ from reference.validation import (
     check_flatten,
     check_pool2d,
     check_real_array,
+    check_tangent,
     result_dtype,
 )
 
@@ -83,6 +88,13 @@ def _forward_and_pullback(
     return output, pullback(dy)
 
 
+def _push_forward(
+    op: Callable, static: tuple, primals: tuple, tangents: tuple, consts: tuple = ()
+) -> jax.Array:
+    """The tangent output of ``jax.jvp`` of ``op(*static, *primals, *consts)`` along ``tangents``."""
+    return jax.jvp(lambda *p: op(*static, *p, *consts), primals, tangents)[1]
+
+
 def _pullback(op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts: tuple = ()) -> tuple:
     """Gradients of ``sum(op(*static, *primals, *consts) * dy)`` with respect to ``primals``."""
     return _forward_and_pullback(op, static, dy, primals, consts)[1]
@@ -96,6 +108,7 @@ def _pullback(op: Callable, static: tuple, dy: jax.Array, primals: tuple, consts
 _QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 _forward = jax.jit(_apply, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
 _vjp = jax.jit(_pullback, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
+_jvp = jax.jit(_push_forward, static_argnums=(0, 1), compiler_options=_QUICK_COMPILE)
 _optimised_forward = jax.jit(_apply, static_argnums=(0, 1))
 _optimised_step = jax.jit(_forward_and_pullback, static_argnums=(0, 1))
 
@@ -199,7 +212,7 @@ class JaxBackend(Backend):
 
     # -- pooling ---------------------------------------------------------
     def _note_ceil_mode(self, geometry: PoolGeometry, shape: Sequence[int]) -> None:
-        if any(lo != hi for lo, hi in pool_pads(geometry, shape)[2:]):
+        if pool_pads(geometry, shape)[2:] != geometry.padding:
             self.note("ceil_mode via extra bottom/right padding for the last window (reduce_window has none)")
 
     def _note_average(self, count_include_pad: bool) -> None:
@@ -277,15 +290,19 @@ class JaxBackend(Backend):
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
         self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (jax.vjp's dY * y * (1 - y): 0 from x = 17)")
-        dtype = result_dtype(X, dY)
-        vjp = sigmoid_vjp
-        if np.isinf(np.asarray(dY, dtype=dtype)).any():
+        return self._sigmoid_slope_times(X, dY)
+
+    def _sigmoid_slope_times(self, X: Any, V: Any) -> np.ndarray:
+        """``V * sigmoid(x) * sigmoid(-x)``, an infinite ``V`` at a finite ``x`` giving that infinity."""
+        dtype = result_dtype(X, V)
+        op = sigmoid_vjp
+        if np.isinf(np.asarray(V, dtype=dtype)).any():
             self.note(
-                "sigmoid VJP: an infinite dY at a finite x gives that infinity"
-                " (dY * s(x) * s(-x) is inf * 0 = NaN where s(-x) underflows)"
+                "sigmoid derivative times an infinite dY or tX at a finite x is that infinity"
+                " (V * s(x) * s(-x) is inf * 0 = NaN where s(-x) underflows)"
             )
-            vjp = sigmoid_vjp_infinite_dy
-        return self._run(vjp, (), self._array(X, dtype), self._array(dY, dtype))
+            op = sigmoid_vjp_infinite_dy
+        return self._run(op, (), self._array(X, dtype), self._array(V, dtype))
 
     def _note_relu_subnormal(self) -> None:
         self.note(
@@ -363,6 +380,80 @@ class JaxBackend(Backend):
         labels = (self._array(labels, np.int64),)
         grad = _vjp(cross_entropy, (), self._array(dloss, compute), primals, labels)[0]
         return np.array(grad, dtype=dtype)
+
+    # -- forward mode: jax.jvp ------------------------------------------------
+    def _tangent(
+        self, op: Callable, static: tuple, primals: Sequence[Any], tangents: Sequence[Any], dtype: Any
+    ) -> np.ndarray:
+        """The tangent output of ``jax.jvp`` of ``op(*static, *primals)`` along ``tangents``."""
+        arrays = tuple(self._array(a, dtype) for a in primals)
+        return np.array(_jvp(op, static, arrays, tuple(self._array(t, dtype) for t in tangents)))
+
+    def conv2d_jvp(self, X, W, tX, tW, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._tangent(conv, (geometry,), (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def max_pool2d_jvp(self, X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        check_tangent("tX", tX, X)
+        self._note_ceil_mode(geometry, np.shape(X))
+        self.note(
+            "max-pool JVP via jax.jvp of the window taps, each window's tangent at its first maximal"
+            " real element, NaN maximal (reduce_window's own JVP chooses with >=; the custom VJP has none)"
+        )
+        dtype = result_dtype(X, tX)
+        return self._run(max_pool_jvp, (geometry,), self._array(X, dtype), self._array(tX, dtype))
+
+    def avg_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                count_include_pad=count_include_pad)  # fmt: skip
+        check_tangent("tX", tX, X)
+        self._note_ceil_mode(geometry, np.shape(X))
+        self._note_average(count_include_pad)
+        static = (geometry, bool(count_include_pad))
+        return self._tangent(avg_pool, static, (X,), (tX,), result_dtype(X, tX))
+
+    def sigmoid_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self.note("sigmoid JVP as tX * sigmoid(x) * sigmoid(-x) (jax.jvp's tX * y * (1 - y): 0 from x = 17)")
+        return self._sigmoid_slope_times(X, tX)
+
+    def relu_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        dtype = result_dtype(X, tX)
+        if _has_subnormal(X, dtype):
+            self._note_relu_subnormal()
+            return self._run(relu_vjp_subnormal, (), self._array(X, dtype), self._array(tX, dtype))
+        return self._tangent(jax.nn.relu, (), (X,), (tX,), dtype)
+
+    def linear_jvp(self, X, W, tX, tW):
+        check_dense(X, W)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._tangent(linear, (), (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def flatten_jvp(self, X, tX):
+        check_flatten(X)
+        check_tangent("tX", tX, X)
+        return self._tangent(flatten, (), (X,), (tX,), result_dtype(X, tX))
+
+    def softmax_cross_entropy_jvp(self, logits, labels, tlogits):
+        check_cross_entropy(logits, labels)
+        check_tangent("tlogits", tlogits, logits)
+        dtype = result_dtype(logits, tlogits)
+        compute = self._loss_dtype(logits, dtype)
+        primals = (self._array(logits, compute),)
+        labels = (self._array(labels, np.int64),)
+        tangent = _jvp(cross_entropy, (), primals, (self._array(tlogits, compute),), labels)
+        return dtype.type(tangent)
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):

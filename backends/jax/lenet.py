@@ -9,13 +9,14 @@ arrays load as they are. Forward, gradient and SGD step are each one jit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from backends.jax.ops import avg_pool, conv, cross_entropy, flatten, linear, max_pool
+from backends.jax.ops import avg_pool, conv, cross_entropy, flatten, linear, max_pool, max_pool_selected
 from backends.lenet import LeNetModel
 from reference.lenet import CONV_PADDING, PARAM_SHAPES, Variant, variant_of
 from reference.shapes import conv2d_geometry, pool2d_geometry
@@ -23,8 +24,12 @@ from reference.shapes import conv2d_geometry, pool2d_geometry
 Params = dict[str, jax.Array]
 
 
-def lenet_logits(params: Params, X: jax.Array, spec: Variant) -> jax.Array:
-    """(N, 10) logits of the chapter's LeNet (or its ReLU / max-pool variant) on (N, 1, 28, 28)."""
+def lenet_logits(params: Params, X: jax.Array, spec: Variant, max_pooling: Callable = max_pool) -> jax.Array:
+    """(N, 10) logits of the chapter's LeNet (or its ReLU / max-pool variant) on (N, 1, 28, 28).
+
+    ``max_pooling``: :func:`~backends.jax.ops.max_pool`, or for a second derivative
+    :func:`~backends.jax.ops.max_pool_selected` (the same values on LeNet's windows).
+    """
     act = jax.nn.sigmoid if spec.activation == "sigmoid" else jax.nn.relu
     h = X
     for layer in ("conv1", "conv2"):
@@ -32,7 +37,7 @@ def lenet_logits(params: Params, X: jax.Array, spec: Variant) -> jax.Array:
         geometry = conv2d_geometry(h.shape, weight.shape, padding=CONV_PADDING[layer])
         h = act(conv(geometry, h, weight, params[f"{layer}.bias"]))
         window = pool2d_geometry(h.shape, 2, 2)
-        h = avg_pool(window, True, h) if spec.pooling == "avg" else max_pool(window, h)
+        h = avg_pool(window, True, h) if spec.pooling == "avg" else max_pooling(window, h)
     h = flatten(h)
     for layer in ("fc1", "fc2"):
         h = act(linear(h, params[f"{layer}.weight"], params[f"{layer}.bias"]))
@@ -59,6 +64,16 @@ def _train_step(
     (loss, logits), grads = jax.value_and_grad(_loss, has_aux=True)(params, X, y, spec)
     params = {name: p - lr * grads[name] for name, p in params.items()}
     return params, loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
+
+
+@partial(jax.jit, static_argnums=3)
+def _hvp(params: Params, X: jax.Array, y: jax.Array, spec: Variant, direction: Params) -> Params:
+    """Forward over reverse: ``jax.jvp`` of ``jax.grad`` of the mean loss along ``direction``."""
+
+    def loss(p: Params) -> jax.Array:
+        return cross_entropy(lenet_logits(p, X, spec, max_pool_selected), y)
+
+    return jax.jvp(jax.grad(loss), (params,), (direction,))[1]
 
 
 class JaxLeNet(LeNetModel):
@@ -91,3 +106,7 @@ class JaxLeNet(LeNetModel):
         step = _train_step(self._params, self._array(X), self._array(y), self._spec, lr)
         self._params, loss, correct = step
         return float(loss), int(correct)
+
+    def _native_hvp(self, X: np.ndarray, y: np.ndarray, direction: dict[str, np.ndarray]) -> Params:
+        tangents = {name: self._array(direction[name]) for name in PARAM_SHAPES}
+        return _hvp(self._params, self._array(X), self._array(y), self._spec, tangents)

@@ -175,19 +175,8 @@ def linear_vjp_exact(x: jax.Array, w: jax.Array, dy: jax.Array) -> tuple[jax.Arr
 
 
 def pool_pads(geometry: PoolGeometry, shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """NCHW pads: ``padding`` each side plus what a ceil_mode window hangs past the padded input."""
-    pads = [(0, 0), (0, 0)]
-    for n, k, s, p, d, out in zip(
-        shape[2:],
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-        geometry.output_size,
-        strict=True,
-    ):
-        pads.append((p, p + max((out - 1) * s + d * (k - 1) + 1 - (n + 2 * p), 0)))
-    return tuple(pads)
+    """NCHW pads: ``padding`` plus what a ceil_mode window hangs past the padded input."""
+    return ((0, 0), (0, 0), *geometry.window_padding((shape[2], shape[3])))
 
 
 def _reduce_windows(
@@ -278,18 +267,38 @@ def _max_pool_subnormal_fwd(geometry: PoolGeometry, x: jax.Array) -> tuple[jax.A
     return max_pool_subnormal(geometry, x), x
 
 
-def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
-    """Each window's ``dy`` to its first maximal real element, NaN maximal (select_and_scatter
-    skips past NaNs, and its -inf padding can take an all -inf window's gradient): an argmax of
-    :func:`_order_key`, padding below every value, so a window with no real element sends none."""
+def _chosen_taps(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """(kh*kw, N, C, Ho, Wo): True at each window's first maximal real element, NaN maximal: an
+    argmax of :func:`_order_key`, padding below every value, so a window with no real element
+    chooses none."""
     keys = _order_key(x)
-    keys = jnp.where(keys == -1, 0, keys)  # -0.0 ties with +0.0: the first zero takes the gradient
+    keys = jnp.where(keys == -1, 0, keys)  # -0.0 ties with +0.0: the first zero is chosen
     padding = jnp.iinfo(keys.dtype).min  # below every key of a real element (NaN is the largest)
     taps = _window_taps(geometry, padding, keys)
     first = jnp.argmax(taps, axis=0)  # the first maximum
-    chosen = (jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first) & (jnp.max(taps, axis=0) > padding)
+    return (jnp.arange(len(taps)).reshape(-1, 1, 1, 1, 1) == first) & (jnp.max(taps, axis=0) > padding)
+
+
+def _max_pool_bwd(geometry: PoolGeometry, x: jax.Array, dy: jax.Array) -> tuple[jax.Array]:
+    """Each window's ``dy`` to its :func:`_chosen_taps` element (select_and_scatter skips past
+    NaNs, and its -inf padding can take an all -inf window's gradient)."""
     _, scatter = jax.vjp(partial(_window_taps, geometry, -jnp.inf), x)
-    return scatter(jnp.where(chosen, dy, jnp.zeros_like(dy)))
+    return scatter(jnp.where(_chosen_taps(geometry, x), dy, jnp.zeros_like(dy)))
+
+
+def max_pool_selected(geometry: PoolGeometry, x: jax.Array) -> jax.Array:
+    """Max pooling as each window's :func:`_chosen_taps` element (0 for a window with no real
+    element, where :func:`max_pool` gives -inf): a gather, so both its forward and reverse
+    derivatives follow the chosen element, and it can be differentiated twice in any order
+    (:func:`max_pool`'s custom VJP has no forward mode)."""
+    taps = _window_taps(geometry, -jnp.inf, x)
+    return jnp.sum(jnp.where(_chosen_taps(geometry, x), taps, jnp.zeros_like(taps)), axis=0)
+
+
+def max_pool_jvp(geometry: PoolGeometry, x: jax.Array, t: jax.Array) -> jax.Array:
+    """The tangent of max pooling: ``jax.jvp`` of :func:`max_pool_selected` (reduce_window max's
+    own JVP chooses with ``>=`` in XLA's reduction order)."""
+    return jax.jvp(partial(max_pool_selected, geometry), (x,), (t,))[1]
 
 
 max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
@@ -303,11 +312,11 @@ def avg_pool(geometry: PoolGeometry, count_include_pad: bool, x: jax.Array) -> j
     total = _reduce_windows(x, 0.0, lax.add, geometry, pads)
     # The divisor counts the cells of the input (or of the padded input) each
     # window covers: pooling a mask of ones, so the ceil_mode overhang never counts.
-    ph, pw = geometry.padding
-    (_, bottom), (_, right) = pads[2:]
+    (top, bottom), (left, right) = geometry.padding
+    (_, held_bottom), (_, held_right) = pads[2:]
     if count_include_pad:
-        mask = jnp.ones((x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
-        mask_pads = ((0, bottom - ph), (0, right - pw))
+        mask = jnp.ones((x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+        mask_pads = ((0, held_bottom - bottom), (0, held_right - right))
     else:
         mask, mask_pads = jnp.ones(x.shape[2:], x.dtype), pads[2:]
     return total / _reduce_windows(mask, 0.0, lax.add, geometry, mask_pads)

@@ -27,6 +27,7 @@ from backends.divergences.inputs import (
     FLAT_1D,
     HUGE_W,
     IMAGE_5,
+    IMAGE_6,
     KERNEL_2,
     NANS_IN_MAX_WINDOWS,
     RELU_KINK,
@@ -209,10 +210,44 @@ def _special_values() -> list[Probe]:
     ]  # fmt: skip
 
 
+def _window_6(init: float, reducer: Callable, padding: str) -> np.ndarray:
+    """``lax.reduce_window`` over the 6x6 image, 3x3 windows, stride 2."""
+    return np.asarray(lax.reduce_window(_x(IMAGE_6), init, reducer, (1, 1, 3, 3), (1, 1, 2, 2), padding))
+
+
+def _same_pooling() -> list[Probe]:
+    """'same' pooling with reduce_window's padding strings, and stax's average."""
+    _, stax_average = stax.AvgPool((3, 3), (2, 2), "SAME", spec="NCHW")
+    return [
+        Probe("'same' pooling",
+              "lax.reduce_window(x, -inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2), 'SAME') on 6x6",
+              lambda: _window_6(-jnp.inf, lax.max, "SAME"),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "reduce_window with the explicit pads of the reference's rule (TF's, as 'SAME')"),
+        Probe("'same' pooling",
+              "lax.reduce_window(x, -inf, lax.max, (1, 1, 3, 3), (1, 1, 2, 2), 'SAME_LOWER') on 6x6",
+              lambda: _window_6(-jnp.inf, lax.max, "SAME_LOWER"),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same_lower"),
+              "reduce_window with the explicit pads of the reference's rule"),
+        Probe("'same' pooling",
+              "lax.reduce_window(x, 0., lax.add, (1, 1, 3, 3), (1, 1, 2, 2), 'SAME') / 9 on 6x6",
+              lambda: _window_6(0.0, lax.add, "SAME") / 9,
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "reduce_window sum over a count of the covered cells from pooling a ones mask"),
+        Probe("'same' pooling", "stax.AvgPool((3, 3), (2, 2), 'SAME', spec='NCHW') applied to x on 6x6"
+              " (the reference's default count_include_pad=True)",
+              lambda: np.asarray(stax_average((), _x(IMAGE_6))),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "reduce_window sum over a count of the covered cells from pooling a ones mask,"
+              " padding counted unless count_include_pad=False"),
+    ]  # fmt: skip
+
+
 def probes() -> list[Probe]:
     ones = np.ones((1, 1, 5, 5), dtype=np.float32)
     ones_grad = np.ones((1, 1, 2, 2), np.float32)
     return [
+        *_same_pooling(),
         Probe("'same' padding, odd total",
               "lax.conv_general_dilated(x, w, (1, 1), 'SAME', dimension_numbers=('NCHW', 'OIHW', 'NCHW'))",
               lambda: _conv(1, "SAME"),

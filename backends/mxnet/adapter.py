@@ -7,6 +7,9 @@ Quirks handled here, as measured on MXNet 1.9.1 (each call that needs one record
   (``dW``, ``db`` of an empty batch, from ``mx.nd.zeros``).
 - ``Convolution`` pads symmetrically only: asymmetric or TensorFlow-"same"
   padding goes through ``mx.nd.pad``.
+- ``Pooling`` pads symmetrically (any pad below the window): asymmetric, "same"
+  and "same_lower" pooling pads with ``mx.nd.pad`` (max: strided slices and a
+  pick; average: sum pools over a sum-pooled mask of the counted cells).
 - ``Pooling``'s ``pooling_convention="full"`` rounds up like ceil_mode but keeps
   a last window that starts in the bottom/right padding: it is sliced off.
 - With a ceil_mode window hanging past the padded input, MKL-DNN's float32
@@ -206,7 +209,7 @@ class MXNetBackend(Backend):
                 x,
                 kernel=geometry.kernel_size,
                 stride=geometry.stride,
-                pad=geometry.padding,
+                pad=geometry.symmetric_padding(),
                 pool_type=pool_type,
                 pooling_convention="full" if geometry.ceil_mode else "valid",
                 count_include_pad=count_include_pad,
@@ -216,6 +219,12 @@ class MXNetBackend(Backend):
         return pool
 
     def _max_pool(self, geometry: PoolGeometry, X: np.ndarray) -> Callable[[NDArray], NDArray]:
+        if geometry.symmetric_padding() is None:
+            self.note(
+                "max pooling with asymmetric padding via strided slices, argmax and pick"
+                " (Pooling pads symmetrically)"
+            )
+            return max_pool_taps(geometry)
         if geometry.dilation != (1, 1):
             self.note("dilated max pooling via strided slices, argmax and pick (Pooling has no dilation)")
             return max_pool_taps(geometry)
@@ -237,41 +246,52 @@ class MXNetBackend(Backend):
     @staticmethod
     def _window_past_input(geometry: PoolGeometry, size: tuple[int, ...]) -> bool:
         """Whether the window exceeds the padded input (possible with ceil_mode): Pooling refuses it."""
-        pairs = zip(geometry.kernel_size, size, geometry.padding, strict=True)
+        pairs = zip(geometry.kernel_size, size, geometry.symmetric_padding() or (0, 0), strict=True)
         return any(k > n + 2 * p for k, n, p in pairs)
 
     def _avg_pool(
         self, geometry: PoolGeometry, size: tuple[int, ...], count_include_pad: bool
     ) -> Callable[[NDArray], NDArray]:
-        if not (geometry.ceil_mode and full_convention(geometry, size)[1]):
+        symmetric = geometry.symmetric_padding() is not None
+        if symmetric and not (geometry.ceil_mode and full_convention(geometry, size)[1]):
             return self._pool(geometry, size, "avg", count_include_pad)
-        self.note(
-            "ceil_mode average pooling via sum pooling of the padded input over a sum-pooled mask of the"
-            " counted cells (MKL-DNN's float32 avg-pool gradient counts the ceil overhang in the divisor and,"
-            " without count_include_pad, fails on a window past the input; Pooling refuses a window larger"
-            " than the padded input)"
-        )
-        (ph, pw), (h, w) = geometry.padding, size
-        (kh, kw), (sh, sw) = geometry.kernel_size, geometry.stride
-        out_h, out_w = geometry.output_size
+        if not symmetric:
+            self.note(
+                "average pooling with asymmetric padding via sum pooling of the padded input over a"
+                " sum-pooled mask of the counted cells (Pooling pads symmetrically)"
+            )
+        else:
+            self.note(
+                "ceil_mode average pooling via sum pooling of the padded input over a sum-pooled mask of the"
+                " counted cells (MKL-DNN's float32 avg-pool gradient counts the ceil overhang in the divisor"
+                " and, without count_include_pad, fails on a window past the input; Pooling refuses a window"
+                " larger than the padded input)"
+            )
+        ((top, bottom), (left, right)), (h, w) = geometry.padding, size
         # Zeros past the bottom/right padding hold every ceil_mode window whole; both are pooled unpadded.
-        bottom, right = max(ph, (out_h - 1) * sh + kh - h - ph), max(pw, (out_w - 1) * sw + kw - w - pw)
-        unpadded = replace(geometry, padding=(0, 0), ceil_mode=False)
-        total = self._pool(unpadded, (h + ph + bottom, w + pw + right), "sum")
+        (_, held_bottom), (_, held_right) = geometry.window_padding(size)
+        unpadded = replace(geometry, padding=((0, 0), (0, 0)), ceil_mode=False)
+        total = self._pool(unpadded, (h + top + held_bottom, w + left + held_right), "sum")
 
         def pool(x: NDArray) -> NDArray:
             padded = mx.nd.pad(
-                x, mode="constant", constant_value=0, pad_width=(0, 0, 0, 0, ph, bottom, pw, right)
+                x,
+                mode="constant",
+                constant_value=0,
+                pad_width=(0, 0, 0, 0, top, held_bottom, left, held_right),
             )
             # The divisor's cells: the input, the padding if count_include_pad, never the overhang.
             mask = mx.nd.pad(
                 mx.nd.ones((1, 1, h, w), ctx=x.context, dtype=x.dtype),
                 mode="constant",
                 constant_value=float(count_include_pad),
-                pad_width=(0, 0, 0, 0, ph, ph, pw, pw),
+                pad_width=(0, 0, 0, 0, top, bottom, left, right),
             )
             mask = mx.nd.pad(
-                mask, mode="constant", constant_value=0, pad_width=(0, 0, 0, 0, 0, bottom - ph, 0, right - pw)
+                mask,
+                mode="constant",
+                constant_value=0,
+                pad_width=(0, 0, 0, 0, 0, held_bottom - bottom, 0, held_right - right),
             )
             return mx.nd.broadcast_div(total(padded), total(mask))
 

@@ -23,8 +23,10 @@ NDArray = mx.nd.NDArray
 
 def full_convention(geometry: PoolGeometry, size: tuple[int, ...]) -> tuple[tuple[int, ...], bool]:
     """Output size of ``pooling_convention="full"`` (ceil((n + 2p - k) / s) + 1, no window
-    dropped) and whether its last window hangs past the padded input."""
-    axes = list(zip(size, geometry.kernel_size, geometry.stride, geometry.padding, strict=True))
+    dropped) and whether its last window hangs past the padded input; symmetric padding only."""
+    padding = geometry.symmetric_padding()
+    assert padding is not None, "Pooling pads symmetrically"
+    axes = list(zip(size, geometry.kernel_size, geometry.stride, padding, strict=True))
     out = tuple(-(-(n + 2 * p - k) // s) + 1 for n, k, s, p in axes)
     overhang = any((o - 1) * s + k > n + 2 * p for o, (n, k, s, p) in zip(out, axes, strict=True))
     return out, overhang
@@ -33,16 +35,14 @@ def full_convention(geometry: PoolGeometry, size: tuple[int, ...]) -> tuple[tupl
 def max_pool_taps(geometry: PoolGeometry) -> Callable[[NDArray], NDArray]:
     """Max pooling as a pick among the window taps: the first NaN of a window, else its first
     maximum; a window of -inf picks its first real element (never padding)."""
-    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
     kh, kw = geometry.kernel_size
     out_h, out_w = geometry.output_size
 
     def pool(x: NDArray) -> NDArray:
-        _, _, h, w = x.shape
         # -inf padding, with enough rows/columns after for a ceil_mode overhang.
-        bottom = max(ph, (out_h - 1) * sh + dh * (kh - 1) + 1 - h - ph)
-        right = max(pw, (out_w - 1) * sw + dw * (kw - 1) + 1 - w - pw)
-        pad_width = (0, 0, 0, 0, ph, bottom, pw, right)
+        (top, bottom), (left, right) = geometry.window_padding(x.shape[2:])
+        pad_width = (0, 0, 0, 0, top, bottom, left, right)
 
         def taps(array: NDArray) -> NDArray:
             return mx.nd.stack(

@@ -22,6 +22,7 @@ from backends.divergences.inputs import (
     FLAT_1D,
     HUGE_W,
     IMAGE_5,
+    IMAGE_6,
     KERNEL_2,
     NANS_IN_MAX_WINDOWS,
     RELU_KINK,
@@ -135,6 +136,42 @@ def _same_padding() -> list[Probe]:
               lambda: _conv(stride=(2, 2), pad=(1, 1)),
               lambda: reference.conv2d(IMAGE_5, KERNEL_2, stride=2, padding="same"),
               "explicit pads from the reference's rule, mx.nd.pad when asymmetric"),
+    ]  # fmt: skip
+
+
+def _pool_6(pool_type: str, **kwargs: object) -> np.ndarray:
+    """``nd.Pooling`` of the 6x6 image, 3x3 window, stride 2."""
+    return mx.nd.Pooling(mx.nd.array(IMAGE_6), kernel=(3, 3), pool_type=pool_type, **kwargs).asnumpy()
+
+
+def _same_pooling() -> list[Probe]:
+    """'same' pooling: Pooling pads symmetrically; its pooling_convention 'same' only sizes the output."""
+    return [
+        Probe("'same' pooling",
+              "nd.Pooling(x, kernel=(3, 3), stride=(2, 2), pool_type='max', pooling_convention='same')"
+              " on 6x6",
+              lambda: _pool_6("max", stride=(2, 2), pooling_convention="same"),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "mx.nd.pad (-inf) by the reference's rule, strided slices and a pick"),
+        Probe("'same' pooling",
+              "nd.Pooling(x, kernel=(3, 3), stride=(2, 2), pool_type='avg', pooling_convention='same')"
+              " on 6x6",
+              lambda: _pool_6("avg", stride=(2, 2), pooling_convention="same"),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "mx.nd.pad (zeros) by the reference's rule, sum pools over a sum-pooled mask of the"
+              " counted cells"),
+        Probe("'same' pooling",
+              "nd.Pooling(x, kernel=(3, 3), stride=(2, 2), pool_type='max', pad=(1, 1)) on 6x6 as the port of"
+              " TF's 'SAME'",
+              lambda: _pool_6("max", stride=(2, 2), pad=(1, 1)),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "mx.nd.pad (-inf) with pads (0, 1) per axis, strided slices and a pick"),
+        Probe("'same' pooling",
+              "nd.Pooling(x, kernel=(3, 3), stride=(1, 1), pool_type='max', pad=(2, 2))"
+              " (pads kernel_size - 1)",
+              lambda: _pool_6("max", stride=(1, 1), pad=(2, 2)),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=1, padding=2),
+              "native"),
     ]  # fmt: skip
 
 
@@ -425,6 +462,7 @@ def probes() -> list[Probe]:
     """Every probe, family by family."""
     families = (
         _same_padding,
+        _same_pooling,
         _asymmetric_padding,
         _avg_pool_count,
         _ceil_mode,

@@ -24,6 +24,8 @@ needs one records a note):
 - ``tf.nn.relu(-0.0)`` is -0.0 (the reference: +0.0), ReluGrad multiplies dY by
   ``x > 0`` (a NaN or inf dY at x <= 0 gives NaN) and the tape's sigmoid
   gradient ``dY * y * (1 - y)`` flushes the positive tail: all emulated.
+- Forward mode is ``tf.autodiff.ForwardAccumulator`` on the same (differentiable) routes;
+  sigmoid's JVP is the VJP's ``tX * sigmoid(x) * sigmoid(-x)``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from reference.validation import (
     check_flatten,
     check_pool2d,
     check_real_array,
+    check_tangent,
     result_dtype,
 )
 
@@ -150,21 +153,15 @@ def _subnormals_as_tiny(t: tf.Tensor) -> tf.Tensor:
     return tf.where(subnormal, tf.where(bits < 0, -tiny, tiny), t)
 
 
-def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> tuple[list[int], ...]:
-    """NHWC pads: ``padding`` each side plus the bottom/right rows a ceil_mode window reaches."""
-    pads = []
-    for n, k, s, p, d, out in zip(
-        size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-        geometry.output_size,
-        strict=True,
-    ):
-        overhang = (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)
-        pads.append([p, p + max(overhang, 0)])
-    return [0, 0], *pads, [0, 0]
+def _pool_pads(geometry: PoolGeometry, size: Sequence[int]) -> list[list[int]]:
+    """NHWC pads: ``padding`` plus the bottom/right rows a ceil_mode window reaches."""
+    (top, bottom), (left, right) = geometry.window_padding(tuple(size))
+    return [[0, 0], [top, bottom], [left, right], [0, 0]]
+
+
+def _overhang(geometry: PoolGeometry, size: Sequence[int]) -> bool:
+    """Whether a ceil_mode window reaches past the padded input (TF pooling rounds down)."""
+    return geometry.window_padding(tuple(size)) != geometry.padding
 
 
 def _max_taps(
@@ -198,6 +195,21 @@ def _max_taps(
             best, best_key = tf.where(better, tap, best), tf.where(better, tap_key, best_key)
             best_real = best_real | tap_real
     return best
+
+
+def _sigmoid_slope_times(x: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+    """``v * sigmoid(x) * sigmoid(-x)``: no ``1 - y`` to cancel in the positive tail."""
+    grad = v * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x)
+    # The derivative is positive at every finite x, even where it underflows to 0
+    # (where inf * 0 would give NaN): an infinite v there is the result.
+    return tf.where(tf.math.is_inf(v) & tf.math.is_finite(x), v, grad)
+
+
+def _push_forward(forward: Forward, primals: Sequence[tf.Tensor], tangents: Sequence[tf.Tensor]) -> tf.Tensor:
+    """The tangent of ``forward(*primals)`` along ``tangents`` (``tf.autodiff.ForwardAccumulator``)."""
+    with tf.autodiff.ForwardAccumulator(list(primals), list(tangents)) as accumulator:
+        output = forward(*primals)
+    return accumulator.jvp(output, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 
 class TensorFlowBackend(Backend):
@@ -374,11 +386,14 @@ class TensorFlowBackend(Backend):
         return _nchw(dX), _oihw(dW), db.numpy()
 
     # -- pooling ---------------------------------------------------------
-    def _max_pool(self, geometry: PoolGeometry, size: Sequence[int], special: bool) -> Forward:
-        """Max pooling of NHWC x; ``special``: x holds NaN, -inf or subnormals (:func:`_needs_taps`)."""
+    def _max_pool(
+        self, geometry: PoolGeometry, size: Sequence[int], special: bool, forward_mode: bool = False
+    ) -> Forward:
+        """Max pooling of NHWC x; ``special``: x holds NaN, -inf or subnormals (:func:`_needs_taps`);
+        ``forward_mode``: for a ForwardAccumulator (MaxPoolGradGrad takes no explicit padding)."""
         pads = _pool_pads(geometry, size)
         stride, dilation = geometry.stride, geometry.dilation
-        if pads[1][1] > pads[1][0] or pads[2][1] > pads[2][0]:
+        if _overhang(geometry, size):
             self.note("ceil_mode via extra bottom/right padding (TF pooling rounds the output size down)")
         if special or geometry.empty_windows(size).any():
             self.note(
@@ -388,6 +403,14 @@ class TensorFlowBackend(Backend):
                 " window's gradient to its first element)"
             )
             return lambda x: _max_taps(x, geometry, size, pads)
+        if dilation == (1, 1) and forward_mode:
+            self.note(
+                "max-pool JVP via tf.pad with -inf and 'VALID' pooling (MaxPoolGradGrad, which"
+                " ForwardAccumulator differentiates through, rejects explicit padding, zeros included)"
+            )
+            return lambda x: tf.nn.max_pool2d(
+                tf.pad(x, pads, constant_values=-np.inf), geometry.kernel_size, stride, "VALID"
+            )
         if dilation == (1, 1):
             return lambda x: tf.nn.max_pool2d(x, geometry.kernel_size, stride, pads)
         if stride != (1, 1):
@@ -407,22 +430,22 @@ class TensorFlowBackend(Backend):
         """Average pooling of NHWC x."""
         pads = _pool_pads(geometry, size)
         kernel, stride = geometry.kernel_size, geometry.stride
-        if pads == ([0, 0], [0, 0], [0, 0], [0, 0]):
+        if pads == [[0, 0], [0, 0], [0, 0], [0, 0]]:
             return lambda x: tf.nn.avg_pool2d(x, kernel, stride, "VALID")
-        if pads[1][1] > pads[1][0] or pads[2][1] > pads[2][0]:
+        if _overhang(geometry, size):
             self.note(
                 "ceil_mode via extra bottom/right padding, left out of the divisor"
                 " (TF pooling rounds the output size down)"
             )
-        if geometry.padding != (0, 0):
+        if geometry.padding != ((0, 0), (0, 0)):
             self.note(
                 f"avg_pool2d padding with count_include_pad={count_include_pad} via tf.pad and a divisor"
                 " pooled from a mask of ones (tf.nn.avg_pool2d has no explicit padding; its 'SAME'"
                 " pads by TF's rule and never counts padding)"
             )
-        (ph, pw), h, w = geometry.padding, *size
-        inner = [[0, 0], [ph, ph], [pw, pw], [0, 0]]
-        overhang = [[0, 0], [0, pads[1][1] - ph], [0, pads[2][1] - pw], [0, 0]]
+        ((top, bottom), (left, right)), h, w = geometry.padding, *size
+        inner = [[0, 0], [top, bottom], [left, right], [0, 0]]
+        overhang = [[0, 0], [0, pads[1][1] - bottom], [0, pads[2][1] - right], [0, 0]]
 
         def average(x: tf.Tensor) -> tf.Tensor:
             # The divisor counts the real input, the padding if count_include_pad,
@@ -505,14 +528,7 @@ class TensorFlowBackend(Backend):
     def sigmoid_vjp(self, X, dY):
         check_elementwise(X, dY)
         self.note("sigmoid VJP as dY * sigmoid(x) * sigmoid(-x) (the tape's dY * y * (1 - y): 0 from x = 17)")
-
-        def vjp(x: tf.Tensor, dy: tf.Tensor) -> tf.Tensor:
-            grad = dy * tf.nn.sigmoid(x) * tf.nn.sigmoid(-x)
-            # The derivative is positive at every finite x, even where it underflows to 0
-            # (where inf * 0 would give NaN): an infinite dY there is the result.
-            return tf.where(tf.math.is_inf(dy) & tf.math.is_finite(x), dy, grad)
-
-        return self._apply(vjp, X, dY)
+        return self._apply(_sigmoid_slope_times, X, dY)
 
     def relu(self, X):
         check_elementwise(X)
@@ -603,6 +619,78 @@ class TensorFlowBackend(Backend):
         check_real_array("dloss", dloss, 0)
         dloss = np.asarray(dloss, dtype=result_dtype(logits))
         return self._vjp(self._cross_entropy(labels, logits), [logits], dloss)[0]
+
+    # -- forward mode: tf.autodiff.ForwardAccumulator -----------------------
+    def _tangent(self, forward: Forward, primals: Sequence[Any], tangents: Sequence[Any]) -> np.ndarray:
+        """The tangent output of ``forward`` as NumPy (layout kept), in the arrays' result dtype."""
+        dtype = result_dtype(*primals, *tangents)
+        with tf.device(self._tf_device):
+            inputs = [self._tensor(a, dtype) for a in primals]
+            return _push_forward(forward, inputs, [self._tensor(t, dtype) for t in tangents]).numpy()
+
+    def conv2d_jvp(self, X, W, tX, tW, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        dtype = result_dtype(X, W, tX, tW)
+        # ForwardAccumulator differentiates the backprop kernels: the differentiable route.
+        conv = self._conv(geometry, differentiable=True, finite=all(np.isfinite(a).all() for a in (X, W)))
+        with tf.device(self._tf_device):
+            images = [self._image(X, dtype), self._image(tX, dtype)]
+            hwio = [self._tensor(np.asarray(w).transpose(2, 3, 1, 0), dtype) for w in (W, tW)]
+            return _nchw(_push_forward(conv, [images[0], hwio[0]], [images[1], hwio[1]]))
+
+    def max_pool2d_jvp(self, X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        check_tangent("tX", tX, X)
+        dtype = result_dtype(X, tX)
+        pool = self._max_pool(geometry, np.shape(X)[2:], _needs_taps(X), forward_mode=True)
+        with tf.device(self._tf_device):
+            return _nchw(_push_forward(pool, [self._image(X, dtype)], [self._image(tX, dtype)]))
+
+    def avg_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                count_include_pad=count_include_pad)  # fmt: skip
+        check_tangent("tX", tX, X)
+        dtype = result_dtype(X, tX)
+        pool = self._avg_pool(geometry, np.shape(X)[2:], count_include_pad)
+        with tf.device(self._tf_device):
+            return _nchw(_push_forward(pool, [self._image(X, dtype)], [self._image(tX, dtype)]))
+
+    def sigmoid_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self.note(
+            "sigmoid JVP as tX * sigmoid(x) * sigmoid(-x)"
+            " (ForwardAccumulator's tX * y * (1 - y): 0 from x = 17)"
+        )
+        return self._apply(_sigmoid_slope_times, X, tX)
+
+    def relu_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        return self._tangent(tf.nn.relu, [X], [tX])
+
+    def linear_jvp(self, X, W, tX, tW):
+        check_dense(X, W)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._tangent(self._linear, [X, W], [tX, tW])
+
+    def flatten_jvp(self, X, tX):
+        check_flatten(X)
+        check_tangent("tX", tX, X)
+        return self._tangent(self._flatten, [X], [tX])
+
+    def softmax_cross_entropy_jvp(self, logits, labels, tlogits):
+        check_cross_entropy(logits, labels)
+        check_tangent("tlogits", tlogits, logits)
+        tangent = self._tangent(self._cross_entropy(labels, logits), [logits], [tlogits])
+        return result_dtype(logits, tlogits).type(tangent)
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):

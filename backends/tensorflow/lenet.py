@@ -144,3 +144,18 @@ class TensorFlowLeNet(LeNetModel):
         with tf.device(self.device):
             loss, correct = self._train_step(X, y, np.asarray(lr, dtype=self.dtype))
         return float(loss), int(correct)
+
+    def _native_hvp(
+        self, X: np.ndarray, y: np.ndarray, direction: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """A ``tf.autodiff.ForwardAccumulator`` (the Keras variables along ``direction``) over the
+        ``GradientTape`` of :meth:`_differentiate`: the JVP of the gradient, forward over reverse."""
+        # The Keras variables' tf.Variable (a Keras 3 variable's dtype is a string, which the
+        # accumulator's check of a floating dtype rejects).
+        variables = [variable.value for variable in self._variables.values()]
+        with tf.device(self.device):
+            tangents = [tf.constant(to_keras(name, direction[name])) for name in self._variables]
+            with tf.autodiff.ForwardAccumulator(variables, tangents) as accumulator:
+                _, _, grads = self._differentiate(tf.constant(X), tf.constant(y))
+            hvp = [accumulator.jvp(grad) for grad in grads]
+        return {name: to_canonical(name, t.numpy()) for name, t in zip(self._variables, hvp, strict=True)}

@@ -28,6 +28,7 @@ from backends.divergences.inputs import (
     FLAT_1D,
     HUGE_W,
     IMAGE_5,
+    IMAGE_6,
     KERNEL_2,
     NANS_IN_MAX_WINDOWS,
     RELU_KINK,
@@ -221,8 +222,33 @@ def _special_values() -> list[Probe]:
     ]  # fmt: skip
 
 
+def _same_pooling() -> list[Probe]:
+    """'same' pooling: TF's own rule for where the pads go, and its average's divisor."""
+    return [
+        Probe("'same' pooling", "tf.nn.max_pool2d(x, 3, 2, 'SAME') on 6x6",
+              _cpu(lambda: tf.nn.max_pool2d(_nhwc(IMAGE_6), 3, 2, "SAME")),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "tf.nn.max_pool2d with the explicit pads of the reference's rule (TF's own)"),
+        Probe("'same' pooling", "tf.nn.max_pool2d(x, 3, 2, 'SAME') on 6x6 as the port of ONNX's SAME_LOWER",
+              _cpu(lambda: tf.nn.max_pool2d(_nhwc(IMAGE_6), 3, 2, "SAME")),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same_lower"),
+              "tf.nn.max_pool2d with explicit pads, the odd one at the top/left"),
+        Probe("'same' pooling", "tf.nn.avg_pool2d(x, 3, 2, 'SAME') on 6x6 (the reference's default"
+              " count_include_pad=True)",
+              _cpu(lambda: tf.nn.avg_pool2d(_nhwc(IMAGE_6), 3, 2, "SAME")),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "tf.pad and a divisor pooled from a padded mask of ones (padding counted when"
+              " count_include_pad)"),
+        Probe("'same' pooling", "tf.nn.avg_pool2d(x, 3, 2, 'SAME') on 6x6 against count_include_pad=False",
+              _cpu(lambda: tf.nn.avg_pool2d(_nhwc(IMAGE_6), 3, 2, "SAME")),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same", count_include_pad=False),
+              "tf.pad and a divisor pooled from a mask of the real cells"),
+    ]  # fmt: skip
+
+
 def probes() -> list[Probe]:
     return [
+        *_same_pooling(),
         Probe("'same' padding, odd total", "tf.nn.conv2d(x, w, 1, 'SAME')",
               _cpu(lambda: tf.nn.conv2d(_nhwc(IMAGE_5), _hwio(KERNEL_2), 1, "SAME")),
               lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding="same"),

@@ -4,7 +4,10 @@ Quirks handled here (each call that needs one records a note):
 - ``F.conv2d`` pads symmetrically only and its ``padding='same'`` refuses
   stride > 1, so asymmetric or TensorFlow-"same" padding goes through ``F.pad``.
 - Max pooling, average pooling, ceil_mode and count_include_pad match the
-  reference natively (the reference follows PyTorch's rules).
+  reference natively (the reference follows PyTorch's rules) for symmetric pads
+  up to ``kernel_size // 2``; other pads (asymmetric, "same", "same_lower", up
+  to ``kernel_size - 1``) go through ``F.pad`` and pooling at padding 0, the
+  average divided by the reference's divisors (``divisor_override=1`` sums).
 - TF32 is switched off for matmuls and cuDNN convolutions on GPUs.
 - ``torch.relu(-0.0)`` is -0.0 (the reference: +0.0) and autograd's sigmoid
   backward ``dY * y * (1 - y)`` flushes the positive tail: both emulated.
@@ -20,6 +23,9 @@ Quirks handled here (each call that needs one records a note):
 - ``F.cross_entropy`` of float32 logits near the largest finite value
   overflows in ``z - max``: such logits are computed in float64.
 - ``torch.as_tensor`` refuses negative strides: such arrays (labels too) are copied.
+- Forward mode is ``torch.func.jvp``; the max-pool JVP of NaN or empty windows gathers tX at
+  the emulated indices, ReLU's at NaN goes through ``where`` and sigmoid's is the VJP's
+  float64 arithmetic (its native ``tX * y * (1 - y)`` flushes the positive tail).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device, tf32_requested
+from reference.shapes import PoolGeometry
 from reference.validation import (
     check_conv2d,
     check_cross_entropy,
@@ -42,6 +49,7 @@ from reference.validation import (
     check_flatten,
     check_pool2d,
     check_real_array,
+    check_tangent,
     result_dtype,
 )
 
@@ -144,40 +152,90 @@ class TorchBackend(Backend):
         return dX, dW, db
 
     # -- pooling ---------------------------------------------------------
-    @staticmethod
-    def _max_pool(geometry: Any, return_indices: bool = False) -> Callable[[torch.Tensor], Any]:
+    def _pool_pads(self, geometry: PoolGeometry, size: Sequence[int]) -> tuple[int, int, int, int] | None:
+        """``F.pad``'s (left, right, top, bottom) that hold every window, where the native pooling
+        cannot pad (asymmetric pads, or pads over its limit of ``kernel_size // 2``); else None."""
+        symmetric = geometry.symmetric_padding()
+        if symmetric is not None and all(
+            p <= k // 2 for p, k in zip(symmetric, geometry.kernel_size, strict=True)
+        ):
+            return None
+        self.note(
+            "pool padding that is asymmetric or over half the window via F.pad and pooling at padding 0"
+            " in floor mode (F.max_pool2d and F.avg_pool2d pad symmetrically, at most kernel_size // 2)"
+        )
+        (top, bottom), (left, right) = geometry.window_padding(tuple(size))
+        return left, right, top, bottom
+
+    def _max_pool(
+        self, geometry: PoolGeometry, size: Sequence[int], return_indices: bool = False
+    ) -> Callable[[torch.Tensor], Any]:
+        """Max pooling of x (N, C, H, W); with ``return_indices``, positions in the padded plane."""
+        kernel, stride, dilation = geometry.kernel_size, geometry.stride, geometry.dilation
+        pads = self._pool_pads(geometry, size)
+        if pads is None:
+            padding, ceil_mode = geometry.symmetric_padding(), geometry.ceil_mode
+            return lambda x: F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices)
         return lambda x: F.max_pool2d(
-            x,
-            geometry.kernel_size,
-            geometry.stride,
-            geometry.padding,
-            geometry.dilation,
-            geometry.ceil_mode,
-            return_indices,
+            F.pad(x, pads, value=-torch.inf), kernel, stride, 0, dilation, False, return_indices
         )
 
-    @staticmethod
-    def _avg_pool(geometry: Any, count_include_pad: bool) -> Callable[[torch.Tensor], torch.Tensor]:
-        return lambda x: F.avg_pool2d(
-            x, geometry.kernel_size, geometry.stride, geometry.padding, geometry.ceil_mode, count_include_pad
-        )
+    def _avg_pool(
+        self, geometry: PoolGeometry, size: Sequence[int], count_include_pad: bool
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        kernel, stride = geometry.kernel_size, geometry.stride
+        pads = self._pool_pads(geometry, size)
+        if pads is None:
+            padding, ceil_mode = geometry.symmetric_padding(), geometry.ceil_mode
+            return lambda x: F.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad)
+        divisors = geometry.divisors(tuple(size), count_include_pad)
+
+        def average(x: torch.Tensor) -> torch.Tensor:
+            total = F.avg_pool2d(F.pad(x, pads), kernel, stride, 0, False, True, divisor_override=1)
+            return total / torch.as_tensor(divisors, dtype=x.dtype, device=x.device)
+
+        return average
 
     def max_pool2d(self, X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         geometry = check_pool2d(
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
         )
         with torch.no_grad():
-            return self._numpy(self._max_pool(geometry)(self._tensor(X, result_dtype(X))))
+            return self._numpy(self._max_pool(geometry, np.shape(X)[2:])(self._tensor(X, result_dtype(X))))
 
     def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         geometry = check_pool2d(
             X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, dY=dY
         )
         dtype = result_dtype(X, dY)
-        empty = geometry.empty_windows(np.shape(X)[2:])
+        size = np.shape(X)[2:]
+        selection = self._max_pool_selection(geometry, X, dtype)
+        if selection is None:
+            return self._grads(self._max_pool(geometry, size), (X,), dY, dtype)[0]
+        x, index, real, (left, right, top, bottom) = selection
+        with torch.no_grad():
+            dy = torch.where(real, self._tensor(dY, dtype), 0).flatten(2)
+            height, width = size[0] + top + bottom, size[1] + left + right
+            dX = x.new_zeros((*x.shape[:2], height * width)).scatter_add_(2, index, dy)
+            dX = dX.view(*x.shape[:2], height, width)[:, :, top : top + size[0], left : left + size[1]]
+            return self._numpy(dX)
+
+    def _max_pool_selection(
+        self, geometry: PoolGeometry, X: Any, dtype: np.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[int, int, int, int]] | None:
+        """None where autograd's selection is the reference's, else ``(x, index, real, pads)``: X as a
+        tensor; each window's flat index of its first maximum (first NaN; first real element of an
+        all -inf window; 0 for a window with no real element) in the plane padded by ``pads``
+        (``F.pad``'s (left, right, top, bottom), zeros where the native pooling pads); and the
+        (Ho, Wo) mask of windows that have a real element."""
+        size = np.shape(X)[2:]
+        empty = geometry.empty_windows(size)
         has_nan = bool(np.isnan(X).any())
-        if not has_nan and not empty.any():
-            return self._grads(self._max_pool(geometry), (X,), dY, dtype)[0]
+        pads = self._pool_pads(geometry, size)
+        # Explicit -inf padding ties a window of -inf and takes its gradient (the native padding never does).
+        neginf = pads is not None and bool(np.isneginf(X).any())
+        if not has_nan and not empty.any() and not neginf:
+            return None
         if has_nan:
             self.note(
                 "max-pool gradient of a NaN window to its first NaN via pooled indices (autograd's: the last)"
@@ -188,17 +246,20 @@ class TorchBackend(Backend):
             self.note(
                 "max-pool windows entirely in padding pass no gradient (native backward writes out of bounds)"
             )
+        if neginf:
+            self.note("max-pool gradient of an all -inf window to its first real element via pooled indices")
         with torch.no_grad():
             x = self._tensor(X, dtype)
-            Y, index = self._max_pool(geometry, return_indices=True)(x)
+            pool = self._max_pool(geometry, size, return_indices=True)
+            Y, index = pool(x)
             if has_nan:
-                _, first_nan = self._max_pool(geometry, return_indices=True)(torch.isnan(x).to(x.dtype))
+                _, first_nan = pool(torch.isnan(x).to(x.dtype))
                 index = torch.where(torch.isnan(Y), first_nan, index)
+            if neginf:
+                _, first_real = pool(torch.ones_like(x))
+                index = torch.where(torch.isneginf(Y), first_real, index)
             real = ~torch.as_tensor(empty, device=self.device)
-            index = torch.where(real, index, 0).flatten(2)
-            dy = torch.where(real, self._tensor(dY, dtype), 0).flatten(2)
-            dX = torch.zeros_like(x).flatten(2).scatter_add_(2, index, dy)
-            return self._numpy(dX.view_as(x))
+            return x, torch.where(real, index, 0).flatten(2), real, pads or (0, 0, 0, 0)
 
     def avg_pool2d(self, X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         geometry = check_pool2d(
@@ -210,7 +271,8 @@ class TorchBackend(Backend):
             count_include_pad=count_include_pad,
         )
         with torch.no_grad():
-            return self._numpy(self._avg_pool(geometry, count_include_pad)(self._tensor(X, result_dtype(X))))
+            pool = self._avg_pool(geometry, np.shape(X)[2:], count_include_pad)
+            return self._numpy(pool(self._tensor(X, result_dtype(X))))
 
     def avg_pool2d_vjp(
         self, X, dY, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
@@ -224,7 +286,7 @@ class TorchBackend(Backend):
             count_include_pad=count_include_pad,
             dY=dY,
         )
-        pool = self._avg_pool(geometry, count_include_pad)
+        pool = self._avg_pool(geometry, np.shape(X)[2:], count_include_pad)
         return self._grads(pool, (X,), dY, result_dtype(X, dY))[0]
 
     # -- activations, dense, loss -----------------------------------------
@@ -239,16 +301,20 @@ class TorchBackend(Backend):
             "sigmoid VJP as dY * e / (1 + e)**2, e = exp(-|x|), in float64"
             " (autograd's dY * y * (1 - y): 0 from x = 17)"
         )
-        dtype = result_dtype(X, dY)
+        return self._sigmoid_slope_times(X, dY)
+
+    def _sigmoid_slope_times(self, X: Any, V: Any) -> np.ndarray:
+        """``V * s(x) * s(-x)`` in float64 as ``V * e / (1 + e)**2``, ``e = exp(-|x|)``."""
+        dtype = result_dtype(X, V)
         with torch.no_grad():
-            x, dy = self._tensor(X, np.dtype(np.float64)), self._tensor(dY, np.dtype(np.float64))
+            x, v = self._tensor(X, np.dtype(np.float64)), self._tensor(V, np.dtype(np.float64))
             e = torch.exp(-x.abs())
-            grad = dy * (e / torch.square(1.0 + e))
-            if torch.isinf(dy).any():
+            grad = v * (e / torch.square(1.0 + e))
+            if torch.isinf(v).any():
                 # inf * a derivative that underflows to 0 is NaN: the derivative is positive at every
-                # finite x, so an infinite dY there gives that infinity.
-                self.note("sigmoid VJP of an infinite dY at a finite x is that infinity (inf * 0 is NaN)")
-                grad = torch.where(torch.isinf(dy) & torch.isfinite(x), dy, grad)
+                # finite x, so an infinite V there gives that infinity.
+                self.note("sigmoid derivative times an infinite dY or tX at a finite x is that infinity")
+                grad = torch.where(torch.isinf(v) & torch.isfinite(x), v, grad)
             return self._numpy(grad.to(_TORCH_DTYPES.get(dtype, torch.float64)))
 
     def relu(self, X):
@@ -329,6 +395,83 @@ class TorchBackend(Backend):
         grads = self._grads(lambda z: F.cross_entropy(z, target), (logits,), np.asarray(dloss), work)
         return grads[0].astype(dtype, copy=False)
 
+    # -- forward mode: torch.func.jvp ---------------------------------------
+    def _jvp(self, forward: Callable[..., torch.Tensor], primals: Sequence[Any], tangents: Sequence[Any],
+             dtype: np.dtype) -> np.ndarray:  # fmt: skip
+        """The tangent output of ``torch.func.jvp(forward, primals, tangents)``."""
+        inputs = tuple(self._tensor(a, dtype) for a in primals)
+        _, tangent = torch.func.jvp(forward, inputs, tuple(self._tensor(t, dtype) for t in tangents))
+        return self._numpy(tangent)
+
+    def conv2d_jvp(self, X, W, tX, tW, stride=1, padding=0, dilation=1, groups=1):
+        geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._jvp(self._conv(geometry), (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def max_pool2d_jvp(self, X, tX, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        geometry = check_pool2d(
+            X, kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        check_tangent("tX", tX, X)
+        dtype = result_dtype(X, tX)
+        selection = self._max_pool_selection(geometry, X, dtype)
+        if selection is None:
+            return self._jvp(self._max_pool(geometry, np.shape(X)[2:]), (X,), (tX,), dtype)
+        self.note("max-pool JVP of NaN or empty windows as tX gathered at the pooled indices above")
+        x, index, real, pads = selection
+        with torch.no_grad():
+            t = F.pad(self._tensor(tX, dtype), pads).flatten(2)  # the indices are in the padded plane
+            tY = t.gather(2, index).view(*x.shape[:2], *geometry.output_size)
+            return self._numpy(torch.where(real, tY, 0))
+
+    def avg_pool2d_jvp(
+        self, X, tX, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        geometry = check_pool2d(X, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                count_include_pad=count_include_pad)  # fmt: skip
+        check_tangent("tX", tX, X)
+        pool = self._avg_pool(geometry, np.shape(X)[2:], count_include_pad)
+        return self._jvp(pool, (X,), (tX,), result_dtype(X, tX))
+
+    def sigmoid_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        self.note(
+            "sigmoid JVP as tX * e / (1 + e)**2, e = exp(-|x|), in float64"
+            " (torch.func.jvp's tX * y * (1 - y): 0 from x = 17)"
+        )
+        return self._sigmoid_slope_times(X, tX)
+
+    def relu_jvp(self, X, tX):
+        check_elementwise(X)
+        check_tangent("tX", tX, X)
+        relu = torch.relu
+        if np.isnan(X).any():
+            self.note("relu JVP at NaN via where(x > 0, x, 0) (torch.relu's forward mode passes tX there)")
+            relu = _relu_by_where
+        return self._jvp(relu, (X,), (tX,), result_dtype(X, tX))
+
+    def linear_jvp(self, X, W, tX, tW):
+        check_dense(X, W)
+        check_tangent("tX", tX, X)
+        check_tangent("tW", tW, W)
+        return self._jvp(F.linear, (X, W), (tX, tW), result_dtype(X, W, tX, tW))
+
+    def flatten_jvp(self, X, tX):
+        check_flatten(X)
+        check_tangent("tX", tX, X)
+        return self._jvp(self._flatten, (X,), (tX,), result_dtype(X, tX))
+
+    def softmax_cross_entropy_jvp(self, logits, labels, tlogits):
+        check_cross_entropy(logits, labels)
+        check_tangent("tlogits", tlogits, logits)
+        dtype = result_dtype(logits, tlogits)
+        target = self._labels(labels)
+        tangent = self._jvp(lambda z: F.cross_entropy(z, target), (logits,), (tlogits,),
+                            self._loss_dtype(logits, dtype))  # fmt: skip
+        return dtype.type(tangent)
+
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
         from backends.torch.lenet import TorchLeNet
@@ -343,10 +486,10 @@ class TorchBackend(Backend):
         if op == "conv2d":
             forward = self._conv(check_conv2d(*arrays, dY=dY, **kwargs))
         elif op == "max_pool2d":
-            forward = self._max_pool(check_pool2d(*arrays, dY=dY, **kwargs))
+            forward = self._max_pool(check_pool2d(*arrays, dY=dY, **kwargs), np.shape(arrays[0])[2:])
         elif op == "avg_pool2d":
             geometry = check_pool2d(*arrays, dY=dY, **kwargs)
-            forward = self._avg_pool(geometry, kwargs.get("count_include_pad", True))
+            forward = self._avg_pool(geometry, np.shape(arrays[0])[2:], kwargs.get("count_include_pad", True))
         else:
             raise ValueError(f"prepare supports conv2d, max_pool2d and avg_pool2d, got op={op!r}")
         synchronize = torch.cuda.synchronize if self.device != "cpu" else (lambda: None)

@@ -135,3 +135,19 @@ class TorchLeNet(LeNetModel):
         loss.backward()
         self._optimizer.step()
         return float(loss.detach()), int((logits.argmax(dim=1) == y).sum())
+
+    def _native_hvp(
+        self, X: np.ndarray, y: np.ndarray, direction: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """``torch.func.jvp`` of ``torch.func.grad`` of the loss of the ``nn.Sequential`` itself
+        (``torch.func.functional_call``; the faster forward's custom conv1 backward has no forward mode)."""
+        X, y = self._inputs(X, y)
+        keys = {name: f"{_LAYERS[name.split('.')[0]]}.{name.split('.')[1]}" for name in PARAM_SHAPES}
+
+        def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
+            return self.loss(torch.func.functional_call(self.net, params, (X,)), y)
+
+        primals = {keys[name]: self._tensor(name).detach() for name in PARAM_SHAPES}
+        tangents = {keys[name]: torch.as_tensor(direction[name], device=self.device) for name in PARAM_SHAPES}
+        _, hvp = torch.func.jvp(torch.func.grad(loss), (primals,), (tangents,))
+        return {name: hvp[keys[name]].cpu().numpy() for name in PARAM_SHAPES}

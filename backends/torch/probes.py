@@ -24,6 +24,7 @@ from backends.divergences.inputs import (
     FLAT_1D,
     HUGE_W,
     IMAGE_5,
+    IMAGE_6,
     KERNEL_2,
     NANS_IN_MAX_WINDOWS,
     RELU_KINK,
@@ -167,9 +168,35 @@ def _special_values() -> list[Probe]:
     ]  # fmt: skip
 
 
+def _same_pooling() -> list[Probe]:
+    """'same' pooling: PyTorch's pools take no padding string and pad symmetrically, at most half
+    the window."""
+    x = _t(IMAGE_6)
+    return [
+        Probe("'same' pooling", "F.max_pool2d(x, 3, 2, padding='same')",
+              lambda: F.max_pool2d(x, 3, 2, padding="same").numpy(),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "explicit pads from the reference's rule, F.pad (-inf) and pooling at padding 0"),
+        Probe("'same' pooling", "F.max_pool2d(x, 3, 2, padding=1) on 6x6 as the port of TF's 'SAME'",
+              lambda: F.max_pool2d(x, 3, 2, padding=1).numpy(),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "explicit pads (0, 1) per axis, F.pad (-inf) and pooling at padding 0"),
+        Probe("'same' pooling",
+              "F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False) on 6x6 as the port of TF's 'SAME'",
+              lambda: F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False).numpy(),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same", count_include_pad=False),
+              "F.pad (zeros), window sums (divisor_override=1) over the reference's divisors"),
+        Probe("'same' pooling", "F.max_pool2d(x, 3, 1, padding=2) (pads up to kernel_size - 1, as ONNX)",
+              lambda: F.max_pool2d(x, 3, 1, padding=2).numpy(),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=1, padding=2),
+              "F.pad (-inf) and pooling at padding 0 (PyTorch allows at most kernel_size // 2)"),
+    ]  # fmt: skip
+
+
 def probes() -> list[Probe]:
     ones = np.ones((1, 1, 5, 5), dtype=np.float32)
     return [
+        *_same_pooling(),
         Probe("'same' padding, odd total", "F.conv2d(x, w, padding='same')",
               lambda: F.conv2d(_t(IMAGE_5), _t(KERNEL_2), padding="same").numpy(),
               lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding="same"),

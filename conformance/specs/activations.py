@@ -14,7 +14,7 @@ import numpy as np
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
+from conformance.cases import DTYPES, ArraySpec, Case, given, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
@@ -122,7 +122,7 @@ def relu_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) ->
 
 
 def relu_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
-    """dY where x > 0, else a zero whose sign is open (native backwards multiply dY by 0)."""
+    """dY (or the JVP's tX) where x > 0, else a zero whose sign is open (natives multiply by 0)."""
     return [UNSIGNED_ZEROS]
 
 
@@ -158,7 +158,9 @@ SIGMOID = OpSpec(
     validate=check_elementwise,
     forward=Function("sigmoid", ("Y",), sigmoid_bound),
     vjp=Function("sigmoid_vjp", ("dX",), sigmoid_vjp_bound),
-    cases=sigmoid_cases,
+    # The Jacobian is diagonal: tX * s(x) * s(-x) is the VJP's arithmetic with tX for dY.
+    jvp=Function("sigmoid_jvp", ("tY",), sigmoid_vjp_bound),
+    cases=with_jvp_twins(sigmoid_cases, "sigmoid_vjp", "sigmoid_jvp", ("X",)),
     space=SIGMOID_SPACE,
     errors=(
         E("sigmoid-X-complex", lambda ops: ops.sigmoid(np.ones(3, complex)), TE, "X", "complex"),
@@ -177,10 +179,12 @@ RELU = OpSpec(
     validate=check_elementwise,
     forward=Function("relu", ("Y",), relu_bound),
     vjp=Function("relu_vjp", ("dX",), relu_vjp_bound),
-    cases=relu_cases,
+    jvp=Function("relu_jvp", ("tY",), relu_vjp_bound),
+    cases=with_jvp_twins(relu_cases, "relu_vjp", "relu_jvp", ("X",)),
     space=RELU_SPACE,
     errors=(
         E("relu-X-bool", lambda ops: ops.relu(np.ones(3, bool)), TE, "X", "bool"),
+        E("relu_jvp-tX-shape", lambda ops: ops.relu_jvp(np.ones((2, 3)), np.ones(6)), VE, "tX", "(6,)"),
         E("relu_vjp-dY-shape", lambda ops: ops.relu_vjp(np.ones((2, 3)), np.ones(6)), VE, "dY", "(6,)"),
     ),
 )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, suffix
+from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, W3, X4, Y2, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
@@ -31,7 +31,7 @@ CHAPTER_SEEDS = {  # from numpy.random.default_rng(7), so each example keeps its
     "float32": (671191146, 734632613, 963375983, 620936792),
     "float64": (895125968, 241814378, 59626577, 322301094),
 }
-PADDINGS: tuple[Any, ...] = (0, 1, (1, 2), ((0, 1), (2, 1)), ((2, 0), (0, 1)), "valid", "same")
+PADDINGS: tuple[Any, ...] = (0, 1, (1, 2), ((0, 1), (2, 1)), ((2, 0), (0, 1)), "valid", "same", "same_lower")
 SPECIAL_SHAPES = ((2, 3, 6, 6), (2, 3, 3, 3))  # X and W of the NaN and Inf cases
 
 
@@ -115,7 +115,7 @@ def generated_cases(draw: st.DrawFn) -> Case:
     span = [d * (k - 1) + 1 for k, d in zip(kernel, dil, strict=True)]
     padding = draw(
         st.one_of(
-            st.sampled_from(["valid", "same"]),
+            st.sampled_from(["valid", "same", "same_lower"]),
             st.integers(0, 3),
             st.tuples(st.integers(0, 3), st.integers(0, 3)),
             st.tuples(
@@ -172,6 +172,16 @@ def conv2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dty
         reduction_bound(dtype, positions, dW),
         reduction_bound(dtype, positions, db),
     ]
+
+
+def conv2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``conv2d(tX, W) + conv2d(X, tW)``: one sum of ``2 C/groups kh kw`` products, of magnitude
+    ``|tX| * |W| + |X| * |tW|`` (two sums of ``n`` and their addition meet at most ``n + 1 <= 2n``
+    roundings per term)."""
+    X, W, tX, tW = absolute(arrays)
+    _, c_per_group, kh, kwid = W.shape
+    magnitude = reference.conv2d(tX, W, **kw) + reference.conv2d(X, tW, **kw)
+    return [reduction_bound(dtype, 2 * c_per_group * kh * kwid, magnitude)]
 
 
 ERRORS = (
@@ -252,6 +262,13 @@ ERRORS = (
         "dY",
         "(1, 1, 3, 3)",
     ),
+    E(
+        "conv2d_jvp-tW-shape",
+        lambda ops: ops.conv2d_jvp(X4, W3, X4, np.ones((1, 1, 3, 2))),
+        VE,
+        "tW",
+        "(1, 1, 3, 2)",
+    ),
     E("conv2d_vjp-dY-3d", lambda ops: ops.conv2d_vjp(X4, W3, np.ones((1, 2, 2))), VE, "dY", "(1, 2, 2)"),
 )
 
@@ -280,8 +297,8 @@ def _conv_axes(levels: Mapping[str, Any]) -> tuple[tuple[int, int], tuple[int, i
         "asym": ((0, 1), (1, 0)),
     }
     padding = named.get(levels["padding"], levels["padding"])
-    if isinstance(padding, str):  # "same" fits any input, "valid" none smaller than the window
-        minimal = [1 if padding == "same" else span for span in spans]
+    if isinstance(padding, str):  # "same(_lower)" fits any input, "valid" none smaller than the window
+        minimal = [1 if padding.startswith("same") else span for span in spans]
     else:
         pads = ((padding, padding),) * 2 if isinstance(padding, int) else padding
         minimal = [max(1, span - sum(pair)) for span, pair in zip(spans, pads, strict=True)]
@@ -309,13 +326,13 @@ def conv_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
 
 
 # Relative levels (every combination valid): stride "over" the window by one; padding "half"
-# the window, "full" (all but one tap in padding), "asym"metric, "same" or "valid"; size
+# the window, "full" (all but one tap in padding), "asym"metric, "same", "same_lower" or "valid"; size
 # "minimal" (the padded input one window) or "odd"; groups one or "depthwise" (one per channel).
 CONV2D_SPACE = Space(
     (
         ("kernel", (1, 3, (2, 3))),
         ("stride", (1, 2, "over")),
-        ("padding", (0, "half", "full", "asym", "same", "valid")),
+        ("padding", (0, "half", "full", "asym", "same", "same_lower", "valid")),
         ("dilation", (1, 2)),
         ("groups", ("one", "depthwise")),
         ("bias", (True, False)),
@@ -339,7 +356,8 @@ CONV2D = OpSpec(
     validate=check_conv2d,
     forward=Function("conv2d", ("Y",), conv2d_bound),
     vjp=Function("conv2d_vjp", ("dX", "dW", "db"), conv2d_vjp_bound),
-    cases=named_cases,
+    jvp=Function("conv2d_jvp", ("tY",), conv2d_jvp_bound),
+    cases=with_jvp_twins(named_cases, "conv2d_vjp", "conv2d_jvp", ("X", "W")),
     strategy=generated_cases(),
     space=CONV2D_SPACE,
     errors=ERRORS,

@@ -10,7 +10,7 @@ import numpy as np
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, ArraySpec, Case, suffix
+from conformance.cases import DTYPES, ArraySpec, Case, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
@@ -42,6 +42,12 @@ def linear_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dty
     dX, dW, db = reference.linear_vjp(X, W, dY)
     n, out = dY.shape
     return [reduction_bound(dtype, out, dX), reduction_bound(dtype, n, dW), reduction_bound(dtype, n, db)]
+
+
+def linear_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``tX W^T + X tW^T``: one sum of ``2 in`` products of magnitude ``|tX| |W|^T + |X| |tW|^T``."""
+    X, W, tX, tW = absolute(arrays)
+    return [reduction_bound(dtype, 2 * X.shape[1], reference.linear(tX, W) + reference.linear(X, tW))]
 
 
 def linear_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
@@ -76,7 +82,8 @@ LINEAR = OpSpec(
     validate=check_dense,
     forward=Function("linear", ("Y",), linear_bound),
     vjp=Function("linear_vjp", ("dX", "dW", "db"), linear_vjp_bound),
-    cases=named_cases,
+    jvp=Function("linear_jvp", ("tY",), linear_jvp_bound),
+    cases=with_jvp_twins(named_cases, "linear_vjp", "linear_jvp", ("X", "W")),
     space=LINEAR_SPACE,
     errors=(
         E("linear-X-1d", lambda ops: ops.linear(np.ones(3), np.ones((2, 3))), VE, "X", "(3,)"),
@@ -100,6 +107,13 @@ LINEAR = OpSpec(
             VE,
             "b",
             "(3,)",
+        ),
+        E(
+            "linear_jvp-tX-shape",
+            lambda ops: ops.linear_jvp(np.ones((2, 3)), np.ones((4, 3)), np.ones((3, 2)), np.ones((4, 3))),
+            VE,
+            "tX",
+            "(3, 2)",
         ),
         E(
             "linear_vjp-dY-shape",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
+from conformance.cases import DTYPES, ArraySpec, Case, given, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
@@ -78,7 +78,8 @@ FLATTEN = OpSpec(
     validate=check_flatten,
     forward=Function("flatten", ("Y",), flatten_bound),
     vjp=Function("flatten_vjp", ("dX",), flatten_bound),
-    cases=named_cases,
+    jvp=Function("flatten_jvp", ("tY",), flatten_bound),
+    cases=with_jvp_twins(named_cases, "flatten_vjp", "flatten_jvp", ("X",)),
     space=FLATTEN_SPACE,
     errors=(
         E("flatten-X-object", lambda ops: ops.flatten(np.ones((2, 3), object)), TE, "X", "object"),

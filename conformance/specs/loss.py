@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
+import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, ArraySpec, Case, given, suffix
+from conformance.cases import DTYPES, ArraySpec, Case, given, suffix, with_jvp_twins
 from conformance.error_cases import TE, VE, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
 from conformance.specs.dense import FIRST_SEED, SIZES
-from conformance.tolerance import Bounds, elementary_error, gamma, relative_bound
+from conformance.tolerance import Bounds, elementary_error, gamma, reduction_bound, relative_bound
 from reference.validation import check_cross_entropy
 
 # Logits far apart: a naive softmax overflows, a stable one does not.
@@ -82,6 +83,17 @@ def softmax_cross_entropy_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any]
     return [relative_bound(dtype, relative, magnitude)]
 
 
+def softmax_cross_entropy_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``sum(g * t)`` with ``g = (p - onehot) / n``: each ``g`` within its VJP bound ``E(g)``, met by
+    ``|t|``, plus an ``n k``-term sum of products of magnitude ``sum |g| |t|``."""
+    logits, labels, tlogits = arrays
+    n, k = np.shape(logits)
+    t = np.abs(np.asarray(tlogits, dtype=np.float64))
+    grad = np.abs(reference.softmax_cross_entropy_vjp(np.asarray(logits, dtype=np.float64), labels))
+    carried = np.sum(t * softmax_cross_entropy_vjp_bound([logits, labels], {}, dtype)[0])
+    return [carried + reduction_bound(dtype, n * k + 1, np.asarray(np.sum(grad * t)))]
+
+
 def loss_calls(levels: Mapping[str, Any]) -> tuple[Call, ...]:
     """The loss and its VJP (with ``dloss``) of one combination of :data:`LOSS_SPACE`."""
     n, classes, layout = levels["batch"], levels["classes"], levels["layout"]
@@ -113,7 +125,8 @@ SOFTMAX_CROSS_ENTROPY = OpSpec(
     validate=check_cross_entropy,
     forward=Function("softmax_cross_entropy", ("loss",), softmax_cross_entropy_bound),
     vjp=Function("softmax_cross_entropy_vjp", ("dlogits",), softmax_cross_entropy_vjp_bound),
-    cases=named_cases,
+    jvp=Function("softmax_cross_entropy_jvp", ("tloss",), softmax_cross_entropy_jvp_bound),
+    cases=with_jvp_twins(named_cases, "softmax_cross_entropy_vjp", "softmax_cross_entropy_jvp", ("logits",)),
     space=LOSS_SPACE,
     errors=(
         E(

@@ -11,11 +11,21 @@ from hypothesis import strategies as st
 
 import reference
 from conformance.adversarial import LAYOUTS
-from conformance.cases import DTYPES, GENERATED, ArraySpec, Case, Shapes, case_id, given, suffix
+from conformance.cases import (
+    DTYPES,
+    GENERATED,
+    ArraySpec,
+    Case,
+    Shapes,
+    case_id,
+    given,
+    suffix,
+    with_jvp_twins,
+)
 from conformance.error_cases import TE, VE, X4, E
 from conformance.space import Call, Space
 from conformance.spec import Function, OpSpec
-from conformance.tolerance import Bounds, Exact, absolute, reduction_bound
+from conformance.tolerance import UNSIGNED_ZEROS, Bounds, Exact, absolute, reduction_bound
 from conformance.workloads import PoolWorkload
 from reference.shapes import pool2d_geometry
 from reference.validation import check_pool2d
@@ -83,6 +93,17 @@ def chapter_cases() -> Iterator[Case]:
             )
 
 
+def _grid_kwargs(
+    op: str, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, variant: int
+) -> dict[str, Any]:
+    """A grid point's keyword arguments; ``variant`` is the dilation (max) or, as 1 or 2,
+    count_include_pad True or False (average)."""
+    kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
+    if op == "max_pool2d":
+        return kwargs | {"dilation": variant, "ceil_mode": ceil_mode}
+    return kwargs | {"ceil_mode": ceil_mode, "count_include_pad": variant == 1}
+
+
 def grid_cases(op: str) -> Iterator[Case]:
     """Either pooling and its VJP over kernel x stride x padding x ceil_mode x the mode's own flag.
 
@@ -94,11 +115,7 @@ def grid_cases(op: str) -> Iterator[Case]:
     for kernel, stride, padding, ceil_mode, variant, dtype in grid:
         x_shape = (shapes.size(1, 2), shapes.size(1, 3), shapes.size(5, 11), shapes.size(5, 11))
         seed = next(shapes.seeds)
-        kwargs: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
-        if op == "max_pool2d":
-            kwargs |= {"dilation": variant, "ceil_mode": ceil_mode}
-        else:
-            kwargs |= {"ceil_mode": ceil_mode, "count_include_pad": variant == 1}
+        kwargs = _grid_kwargs(op, kernel, stride, padding, ceil_mode, variant)
         y_shape = reference.pool2d_output_shape(
             x_shape, kernel, stride, padding, kwargs.get("dilation", 1), ceil_mode
         )
@@ -106,6 +123,48 @@ def grid_cases(op: str) -> Iterator[Case]:
             case_id(op, kwargs, dtype), op, (ArraySpec("X", x_shape),), tuple(kwargs.items()), dtype, seed
         )
         yield from _with_vjp(case, y_shape)
+
+
+# Every padding form pooling takes: explicit pads up to kernel_size - 1 a side (over PyTorch's
+# half-window limit), asymmetric, "valid", TensorFlow's "same" (odd extra bottom/right) and ONNX's
+# "same_lower" (odd extra top/left); each with the windows below (a form a window cannot take,
+# pads >= kernel_size, is left out).
+PADDING_FORMS: tuple[Any, ...] = (
+    2,
+    (1, 2),
+    ((0, 2), (1, 0)),
+    ((2, 1), (0, 2)),
+    "valid",
+    "same",
+    "same_lower",
+)
+PADDING_FORM_WINDOWS = ((3, 1), (3, 2), ((2, 4), (2, 3)))  # (kernel_size, stride)
+
+
+def padding_form_cases(op: str) -> Iterator[Case]:
+    """Either pooling and its VJP over padding forms x windows x ceil_mode x the mode's own flag
+    (dilation 1 or 2 for max, count_include_pad for average: the divisor with asymmetric and
+    "same" padding), on inputs of odd and even sizes so "same" pads an odd total."""
+    shapes = Shapes(np.random.default_rng(31))
+    grid = itertools.product(PADDING_FORMS, PADDING_FORM_WINDOWS, (False, True), (1, 2), DTYPES)
+    for padding, (kernel, stride), ceil_mode, variant, dtype in grid:
+        x_shape = (shapes.size(1, 2), shapes.size(1, 2), shapes.size(5, 10), shapes.size(5, 10))
+        seed = next(shapes.seeds)
+        kwargs = _grid_kwargs(op, kernel, stride, padding, ceil_mode, variant)
+        try:
+            geometry = pool2d_geometry(x_shape, kernel, stride, padding, kwargs.get("dilation", 1), ceil_mode)
+        except ValueError:  # pads of this form reach the window
+            continue
+        case = Case(
+            case_id(op, kwargs, dtype, "forms"),
+            op,
+            (ArraySpec("X", x_shape),),
+            tuple(kwargs.items()),
+            dtype,
+            seed,
+            source="padding-forms",
+        )
+        yield from _with_vjp(case, (*x_shape[:2], *geometry.output_size))
 
 
 def tie_cases() -> Iterator[Case]:
@@ -223,6 +282,7 @@ def lowest_value_cases() -> Iterator[Case]:
 def max_pool2d_cases() -> Iterator[Case]:
     yield from chapter_cases()
     yield from grid_cases("max_pool2d")
+    yield from padding_form_cases("max_pool2d")
     yield from tie_cases()
     yield from special_value_cases("max_pool2d")
     yield from signed_zero_cases()
@@ -233,6 +293,7 @@ def max_pool2d_cases() -> Iterator[Case]:
 
 def avg_pool2d_cases() -> Iterator[Case]:
     yield from grid_cases("avg_pool2d")
+    yield from padding_form_cases("avg_pool2d")
     yield from special_value_cases("avg_pool2d")
     yield from oversized_window_cases("avg_pool2d")
     yield from (case for case in rule_cases() if case.op.startswith("avg_pool2d"))
@@ -241,11 +302,21 @@ def avg_pool2d_cases() -> Iterator[Case]:
 @st.composite
 def generated_cases(draw: st.DrawFn, pooling: str) -> Case:
     """Random calls of ``pooling`` (``"max_pool2d"`` or ``"avg_pool2d"``) and its VJP: windows 1-4,
-    strides, padding, ceil_mode, and dilation (max) or count_include_pad (avg)."""
+    strides, every padding form (explicit pads up to kernel_size - 1 a side), ceil_mode, and
+    dilation (max) or count_include_pad (avg)."""
     op = draw(st.sampled_from([pooling, f"{pooling}_vjp"]))
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = draw(st.one_of(st.none(), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["valid", "same", "same_lower"]),
+            st.tuples(st.integers(0, kernel[0] - 1), st.integers(0, kernel[1] - 1)),
+            st.tuples(
+                st.tuples(st.integers(0, kernel[0] - 1), st.integers(0, kernel[0] - 1)),
+                st.tuples(st.integers(0, kernel[1] - 1), st.integers(0, kernel[1] - 1)),
+            ),
+        )
+    )
     kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": draw(st.booleans())}
     dilation = (1, 1)
     if op.startswith("max"):
@@ -334,19 +405,45 @@ def avg_pool2d_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np
     return [reduction_bound(dtype, overlap + 1, reference.avg_pool2d_vjp(X, dY, **kw))]
 
 
+def max_pool2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """A selection of tX (the element the VJP sends the gradient to): exact, a zero's sign open
+    (a window with no real element has tangent 0, of either sign)."""
+    return [UNSIGNED_ZEROS]
+
+
+def avg_pool2d_jvp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dtype) -> Bounds:
+    """``avg_pool2d(tX)``: the forward's bound on the tangent."""
+    return avg_pool2d_bound(arrays[1:], kw, dtype)
+
+
 MAX_POOL2D_ERRORS = (
     E("max_pool2d-X-3d", lambda ops: ops.max_pool2d(np.ones((1, 4, 4)), 2), VE, "X", "(1, 4, 4)"),
     E("max_pool2d-stride-0", lambda ops: ops.max_pool2d(X4, 2, stride=0), VE, "stride", "0"),
     E("max_pool2d-dilation-0", lambda ops: ops.max_pool2d(X4, 2, dilation=0), VE, "dilation", "0"),
     E("max_pool2d-kernel-0", lambda ops: ops.max_pool2d(X4, 0), VE, "kernel_size", "0"),
     E("max_pool2d-padding-negative", lambda ops: ops.max_pool2d(X4, 3, padding=-1), VE, "padding", "-1"),
-    E("max_pool2d-padding-over-half", lambda ops: ops.max_pool2d(X4, 3, padding=2), VE, "padding", "2"),
+    E("max_pool2d-padding-kernel", lambda ops: ops.max_pool2d(X4, 3, padding=3), VE, "padding", "3"),
     E(
-        "max_pool2d-padding-same",
-        lambda ops: ops.max_pool2d(X4, 3, padding="same"),
+        "max_pool2d-padding-nested-kernel",
+        lambda ops: ops.max_pool2d(X4, (3, 2), padding=((0, 1), (2, 0))),
         VE,
         "padding",
-        "'same'",
+        "((0, 1), (2, 0))",
+    ),
+    E(
+        "max_pool2d-padding-nested-negative",
+        lambda ops: ops.max_pool2d(X4, 3, padding=((0, -1), (0, 0))),
+        VE,
+        "padding",
+        "-1",
+    ),
+    E("max_pool2d-padding-full", lambda ops: ops.max_pool2d(X4, 3, padding="full"), VE, "padding", "'full'"),
+    E(
+        "max_pool2d-padding-upper-case",
+        lambda ops: ops.max_pool2d(X4, 3, padding="SAME_LOWER"),
+        VE,
+        "padding",
+        "'SAME_LOWER'",
     ),
     E(
         "max_pool2d-window-larger-than-input",
@@ -375,19 +472,26 @@ AVG_POOL2D_ERRORS = (
     E("avg_pool2d-stride-negative", lambda ops: ops.avg_pool2d(X4, 2, stride=(2, -1)), VE, "stride", "-1"),
     E("avg_pool2d-kernel-negative", lambda ops: ops.avg_pool2d(X4, (2, -1)), VE, "kernel_size", "-1"),
     E(
-        "avg_pool2d-padding-over-half",
+        "avg_pool2d-padding-kernel",
         lambda ops: ops.avg_pool2d(X4, (2, 3), padding=(2, 1)),
         VE,
         "padding",
         "2",
     ),
-    E("avg_pool2d-padding-over-half-k1", lambda ops: ops.avg_pool2d(X4, 1, padding=1), VE, "padding", "1"),
+    E("avg_pool2d-padding-kernel-k1", lambda ops: ops.avg_pool2d(X4, 1, padding=1), VE, "padding", "1"),
     E(
-        "avg_pool2d-padding-nested",
-        lambda ops: ops.avg_pool2d(X4, 3, padding=((1, 1), (1, 1))),
+        "avg_pool2d-padding-nested-kernel",
+        lambda ops: ops.avg_pool2d(X4, 3, padding=((1, 1), (0, 3))),
         VE,
         "padding",
-        "((1, 1), (1, 1))",
+        "((1, 1), (0, 3))",
+    ),
+    E(
+        "avg_pool2d-padding-same-upper",
+        lambda ops: ops.avg_pool2d(X4, 3, padding="SAME"),
+        VE,
+        "padding",
+        "'SAME'",
     ),
     E(
         "avg_pool2d-window-larger-than-input",
@@ -407,17 +511,29 @@ AVG_POOL2D_ERRORS = (
 )
 
 
-def _window_levels(levels: Mapping[str, Any], dilation: int) -> tuple[tuple[int, int], ...]:
-    """(kernel, stride, padding, input size) per axis of a pooling space's relative levels."""
+def _window_levels(levels: Mapping[str, Any], dilation: int) -> tuple[Any, ...]:
+    """(kernel, stride, padding, input size) of a pooling space's relative levels: per axis for
+    kernel, stride and size; padding as the op takes it (an int pair, nested pairs or a string)."""
     kernel = levels["kernel"] if isinstance(levels["kernel"], tuple) else (levels["kernel"],) * 2
     axes = []
     for k in kernel:
         stride = {"window": k, "over": k + 1}.get(levels["stride"], levels["stride"])
-        pad = k // 2 if levels["padding"] == "half" else 0
-        minimal = max(1, dilation * (k - 1) + 1 - 2 * pad)  # one window, the padded input no larger
+        span = dilation * (k - 1) + 1
+        pads = {"half": (k // 2, k // 2), "full": (k - 1, k - 1), "asym": (0, k - 1)}.get(
+            levels["padding"], (0, 0)
+        )
+        # "same": one output whatever the window; else one window, the padded input no larger.
+        minimal = 1 if levels["padding"] in ("same", "same_lower") else max(1, span - sum(pads))
         size = minimal if levels["size"] == "minimal" else minimal + 2 * stride + 1
-        axes.append((k, stride, pad, size))
-    return tuple(zip(*axes, strict=True))  # type: ignore[return-value]
+        axes.append((k, stride, pads, size))
+    kernel, stride, pads, size = zip(*axes, strict=True)
+    if levels["padding"] in ("same", "same_lower", "valid"):
+        padding: Any = levels["padding"]
+    elif levels["padding"] in ("none", "half"):
+        padding = tuple(before for before, _ in pads)  # the symmetric (ph, pw) form
+    else:
+        padding = tuple(pads) if levels["padding"] == "full" else (pads[0], pads[1][::-1])
+    return kernel, stride, padding, size
 
 
 def pool_calls(op: str) -> Callable[[Mapping[str, Any]], tuple[Call, ...]]:
@@ -444,13 +560,15 @@ def pool_calls(op: str) -> Callable[[Mapping[str, Any]], tuple[Call, ...]]:
 
 
 # Relative levels (every combination valid): stride "window" (the default) or "over" the window by
-# one; padding none or "half" the window; size "minimal" (the padded input one window, a 1x1
+# one; padding none, "half" the window (symmetric), "full" (kernel_size - 1 a side, the most
+# explicit padding), "asym"metric (none above, kernel_size - 1 below; kernel_size - 1 left, none
+# right), "valid", "same" or "same_lower"; size "minimal" (the padded input one window, a 1x1
 # image where padding allows; with dilation, windows entirely in padding) or "odd" (ceil_mode
 # windows past the padded input).
 POOL_FACTORS = (
     ("kernel", (1, 2, 3, (2, 3))),
     ("stride", ("window", 1, 2, "over")),
-    ("padding", ("none", "half")),
+    ("padding", ("none", "half", "full", "asym", "valid", "same", "same_lower")),
     ("ceil_mode", (False, True)),
     ("size", ("minimal", "odd")),
     ("batch", (0, 1, 2)),
@@ -493,7 +611,8 @@ MAX_POOL2D = OpSpec(
     validate=check_pool2d,
     forward=Function("max_pool2d", ("Y",), max_pool2d_bound),
     vjp=Function("max_pool2d_vjp", ("dX",), max_pool2d_vjp_bound),
-    cases=max_pool2d_cases,
+    jvp=Function("max_pool2d_jvp", ("tY",), max_pool2d_jvp_bound),
+    cases=with_jvp_twins(max_pool2d_cases, "max_pool2d_vjp", "max_pool2d_jvp", ("X",)),
     strategy=generated_cases("max_pool2d"),
     space=MAX_POOL2D_SPACE,
     errors=MAX_POOL2D_ERRORS,
@@ -505,7 +624,8 @@ AVG_POOL2D = OpSpec(
     validate=check_pool2d,
     forward=Function("avg_pool2d", ("Y",), avg_pool2d_bound),
     vjp=Function("avg_pool2d_vjp", ("dX",), avg_pool2d_vjp_bound),
-    cases=avg_pool2d_cases,
+    jvp=Function("avg_pool2d_jvp", ("tY",), avg_pool2d_jvp_bound),
+    cases=with_jvp_twins(avg_pool2d_cases, "avg_pool2d_vjp", "avg_pool2d_jvp", ("X",)),
     strategy=generated_cases("avg_pool2d"),
     space=AVG_POOL2D_SPACE,
     errors=AVG_POOL2D_ERRORS,

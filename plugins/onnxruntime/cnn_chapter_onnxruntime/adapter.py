@@ -22,12 +22,17 @@ Quirks handled here (each call that needs one records a note):
   im2col (NumPy views of the zero-padded input) times the weights in a float64 ``MatMul`` node, and
   float64 average pooling as a float64 ``ReduceSum`` node over the windows divided by the
   reference's divisor (the real cells, or the cells inside the padded input, counted exactly).
+- ``MaxPool`` and ``AveragePool`` refuse a pad not below the window ("Pad should be smaller than
+  kernel"; the reference's explicit pads never are): the pads a dilated max pool's "same" comes to
+  are applied to the input beforehand, the node pooling at pads 0.
 - ONNX Runtime's inference build has no autograd: every ``*_vjp`` validates its arguments like the
   reference, then raises :class:`backends.UnsupportedError` (declared gaps, ``known_gaps.toml``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -73,19 +78,13 @@ def _windows(
     return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
 
 
-def _pool_buffer(X: np.ndarray, geometry: PoolGeometry) -> np.ndarray:
-    """X in a float64 buffer of zeros: ``padding`` on each side, grown after where the last
-    (ceil_mode) window ends past the padded input, at ``(out - 1) * stride + dilation * (k - 1) + 1``."""
-    (ph, pw), (h, w) = geometry.padding, X.shape[2:]
-    ends = [
-        (out - 1) * stride + dilation * (k - 1) + 1
-        for out, stride, dilation, k in zip(
-            geometry.output_size, geometry.stride, geometry.dilation, geometry.kernel_size, strict=True
-        )
-    ]
-    buffer = np.zeros((*X.shape[:2], max(h + 2 * ph, ends[0]), max(w + 2 * pw, ends[1])))
-    buffer[:, :, ph : ph + h, pw : pw + w] = X
-    return buffer
+def _pool_buffer(X: np.ndarray, geometry: PoolGeometry, fill: float = 0.0) -> np.ndarray:
+    """X in a float64 buffer of ``fill``: the pads that hold every window whole
+    (:meth:`PoolGeometry.window_padding`: ``padding``, grown after for a ceil_mode window)."""
+    (top, bottom), (left, right) = geometry.window_padding(X.shape[2:])
+    return np.pad(
+        np.asarray(X, np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill
+    )
 
 
 def conv_attributes(geometry: ConvGeometry, w_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -101,17 +100,24 @@ def conv_attributes(geometry: ConvGeometry, w_shape: tuple[int, ...]) -> dict[st
 
 
 def pool_node(op: str, geometry: PoolGeometry, count_include_pad: bool = True) -> tuple[str, dict[str, Any]]:
-    """The node type and attributes of ``op`` (``max_pool2d`` or ``avg_pool2d``)."""
-    ph, pw = geometry.padding
+    """The node type and attributes of ``op`` (``max_pool2d`` or ``avg_pool2d``): explicit ``pads``
+    ``[top, left, bottom, right]`` ("same" and "same_lower" pass as the pads they come to)."""
+    (top, bottom), (left, right) = geometry.padding
     attributes = {
         "kernel_shape": list(geometry.kernel_size),
         "strides": list(geometry.stride),
-        "pads": [ph, pw, ph, pw],
+        "pads": [top, left, bottom, right],
         "ceil_mode": int(geometry.ceil_mode),
     }
     if op == "max_pool2d":
         return "MaxPool", {**attributes, "dilations": list(geometry.dilation)}
     return "AveragePool", {**attributes, "count_include_pad": int(count_include_pad)}
+
+
+def pads_reach_kernel(geometry: PoolGeometry) -> bool:
+    """Whether a pad is not below the window (ONNX Runtime: "Pad should be smaller than kernel"):
+    only "same" padding of a dilated max pool comes to such pads."""
+    return any(max(pads) >= k for pads, k in zip(geometry.padding, geometry.kernel_size, strict=True))
 
 
 class OnnxRuntimeBackend(Backend):
@@ -168,16 +174,25 @@ class OnnxRuntimeBackend(Backend):
         )
         dtype = result_dtype(X)
         X, work = np.asarray(X), work_dtype(dtype)
-        _, attributes = pool_node("max_pool2d", geometry)
-        Y = run_node("MaxPool", work, X, **attributes)
+        node_geometry, prepare = geometry, lambda A, fill: A
+        if pads_reach_kernel(geometry):
+            self.note(
+                "max pooling with pads not below the window (dilated 'same') on an input padded"
+                " beforehand, MaxPool at pads 0 (ONNX Runtime: 'Pad should be smaller than kernel')"
+            )
+            node_geometry = replace(geometry, padding=((0, 0), (0, 0)), ceil_mode=False)
+            prepare = partial(_pool_buffer, geometry=geometry)
+        _, attributes = pool_node("max_pool2d", node_geometry)
+        Y = run_node("MaxPool", work, prepare(X, fill=-np.inf), **attributes)
         if geometry.empty_windows(X.shape[2:]).any() or np.isneginf(X).any():
             self.note("max-pool windows without a value above -inf set to -inf (MaxPool gives -FLT_MAX)")
             # NaN counts as above -inf; a window with no real element pools the mask to -FLT_MAX.
-            above = run_node("MaxPool", work, ~np.isneginf(X), **attributes)
+            above = run_node("MaxPool", work, prepare(~np.isneginf(X), fill=0.0), **attributes)
             Y = np.where(above > 0, Y, -np.inf)
         if np.isnan(X).any():
             self.note("max-pool windows holding a NaN set to NaN (MaxPool skips NaN)")
-            Y = np.where(run_node("MaxPool", work, np.isnan(X), **attributes) > 0, np.nan, Y)
+            nan = run_node("MaxPool", work, prepare(np.isnan(X), fill=0.0), **attributes)
+            Y = np.where(nan > 0, np.nan, Y)
         return _result(Y, dtype)
 
     def max_pool2d_vjp(self, X, dY, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -208,14 +223,7 @@ class OnnxRuntimeBackend(Backend):
         windows = _windows(_pool_buffer(X, geometry), kernel, stride, dilation)
         taps = windows.reshape(*windows.shape[:4], kernel[0] * kernel[1])
         total = run_node("ReduceSum", np.dtype(np.float64), taps, np.array([-1]), int64_inputs=1, keepdims=0)
-        # The divisor counts a window's real cells (count_include_pad=False) or its cells inside the
-        # padded input (True); the ceil_mode overhang past the padded input never counts.
-        h, w = X.shape[2:]
-        (ph, pw) = geometry.padding
-        counted = _pool_buffer(np.ones((1, 1, h, w)), geometry)
-        if count_include_pad:
-            counted[:, :, : h + 2 * ph, : w + 2 * pw] = 1.0
-        return total / _windows(counted, kernel, stride, dilation).sum(axis=(-2, -1))
+        return total / geometry.divisors(X.shape[2:], count_include_pad)
 
     def avg_pool2d_vjp(
         self, X, dY, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True

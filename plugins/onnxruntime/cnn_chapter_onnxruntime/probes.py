@@ -24,6 +24,7 @@ from backends.divergences.inputs import (
     FLAT_1D,
     HUGE_W,
     IMAGE_5,
+    IMAGE_6,
     KERNEL_2,
     RELU_KINK,
     SUBNORMAL_X,
@@ -73,7 +74,7 @@ def _padding_probes() -> list[Probe]:
               "explicit pads [top, left, bottom, right] from the reference's rule"),
         Probe("'same' padding, odd total", "Conv(x, w, auto_pad='SAME_LOWER')",
               _node("Conv", F32, IMAGE_5, KERNEL_2, auto_pad="SAME_LOWER"),
-              lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding="same"),
+              lambda: reference.conv2d(IMAGE_5, KERNEL_2, padding="same_lower"),
               "explicit pads from the reference's rule (SAME_LOWER puts the odd row before)"),
         Probe("'same' padding, odd total", "Conv(x, w, strides=[2, 2], auto_pad='SAME_UPPER')",
               _node("Conv", F32, IMAGE_5, KERNEL_2, strides=[2, 2], auto_pad="SAME_UPPER"),
@@ -109,6 +110,41 @@ def _padding_probes() -> list[Probe]:
               _node("AveragePool", F32, ONES_5, **_pool(3, 2, 1, False), count_include_pad=1),
               lambda: reference.avg_pool2d(ONES_5, 3, stride=2, padding=1, count_include_pad=True),
               "native"),
+    ]  # fmt: skip
+
+
+def _same_pooling_probes() -> list[Probe]:
+    """auto_pad of the pooling nodes against the reference's "same" and "same_lower"."""
+    window = {"kernel_shape": [3, 3], "strides": [2, 2]}
+    return [
+        Probe("'same' pooling",
+              "MaxPool(x, kernel_shape=[3, 3], strides=[2, 2], auto_pad='SAME_UPPER') on 6x6",
+              _node("MaxPool", F32, IMAGE_6, **window, auto_pad="SAME_UPPER"),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "explicit pads [top, left, bottom, right] from the reference's rule"),
+        Probe("'same' pooling",
+              "MaxPool(x, kernel_shape=[3, 3], strides=[2, 2], auto_pad='SAME_LOWER') on 6x6",
+              _node("MaxPool", F32, IMAGE_6, **window, auto_pad="SAME_LOWER"),
+              lambda: reference.max_pool2d(IMAGE_6, 3, stride=2, padding="same_lower"),
+              "explicit pads from the reference's rule"),
+        Probe("'same' pooling",
+              "MaxPool(x, kernel_shape=[2, 2], dilations=[3, 3], auto_pad='SAME_UPPER') on 5x5",
+              _node("MaxPool", F32, IMAGE_5, kernel_shape=[2, 2], dilations=[3, 3], auto_pad="SAME_UPPER"),
+              lambda: reference.max_pool2d(IMAGE_5, 2, stride=1, dilation=3, padding="same"),
+              "the input padded beforehand by the reference's rule, MaxPool at pads 0"
+              " (its pads reach the window: 'Pad should be smaller than kernel')"),
+        Probe("'same' pooling",
+              "AveragePool(x, kernel_shape=[3, 3], strides=[2, 2], auto_pad='SAME_UPPER') on 6x6"
+              " (count_include_pad=0, ONNX's default)",
+              _node("AveragePool", F32, IMAGE_6, **window, auto_pad="SAME_UPPER"),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same"),
+              "explicit pads, count_include_pad set from the argument (the reference's default is True)"),
+        Probe("'same' pooling",
+              "AveragePool(x, kernel_shape=[3, 3], strides=[2, 2], auto_pad='SAME_UPPER',"
+              " count_include_pad=1) on 6x6",
+              _node("AveragePool", F32, IMAGE_6, **window, auto_pad="SAME_UPPER", count_include_pad=1),
+              lambda: reference.avg_pool2d(IMAGE_6, 3, stride=2, padding="same", count_include_pad=True),
+              "explicit pads, count_include_pad set from the argument"),
     ]  # fmt: skip
 
 
@@ -225,4 +261,4 @@ def _float64_probes() -> list[Probe]:
 
 def probes() -> list[Probe]:
     """Every probe of the ONNX Runtime backend, measured when run."""
-    return [*_padding_probes(), *_special_value_probes(), *_float64_probes()]
+    return [*_padding_probes(), *_same_pooling_probes(), *_special_value_probes(), *_float64_probes()]
