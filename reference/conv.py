@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, result_dtype
 
@@ -215,7 +216,7 @@ def conv2d(
             Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout, channels_last)
     if b is not None:
         Y += np.asarray(b, dtype=np.float64)[:, None, None]
-    return Y.astype(dtype, copy=False)
+    return round_to(Y, dtype)
 
 
 def _conv2d_vjp_by_taps(
@@ -308,7 +309,7 @@ def conv2d_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     dX, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=True)
-    return dX.astype(dtype, copy=False), dW.astype(dtype, order="C"), db.astype(dtype)
+    return round_to(dX, dtype), round_to(dW, dtype), round_to(db, dtype)
 
 
 def conv2d_weight_vjp(
@@ -325,4 +326,4 @@ def conv2d_weight_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     _, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=False)
-    return dW.astype(dtype, order="C"), db.astype(dtype)
+    return round_to(dW, dtype), round_to(db, dtype)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.shapes import PoolGeometry
 from reference.validation import check_pool2d, result_dtype
 
@@ -150,7 +151,7 @@ def max_pool2d_vjp(
             view[...] = np.where(first, dY64, 0.0)
         else:
             view += np.where(first, dY64, 0.0)
-    return _crop(dpadded, geometry, X.shape).astype(dtype)
+    return round_to(_crop(dpadded, geometry, X.shape), dtype)
 
 
 def _divisor(geometry: PoolGeometry, size: tuple[int, int], count_include_pad: bool) -> np.ndarray:
@@ -195,7 +196,7 @@ def avg_pool2d(
     for values in _taps(_padded(X, geometry, 0.0, np.float64), geometry):
         total += values
     total /= _divisor(geometry, X.shape[2:], count_include_pad)
-    return total.astype(result_dtype(X))
+    return round_to(total, result_dtype(X))
 
 
 def avg_pool2d_vjp(
@@ -222,4 +223,4 @@ def avg_pool2d_vjp(
     dpadded = np.zeros(_padded_shape(X.shape, geometry))
     for view in _taps(dpadded, geometry):
         view += share
-    return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
+    return round_to(_crop(dpadded, geometry, X.shape), result_dtype(X, dY))
