@@ -113,6 +113,17 @@ class Backend(abc.ABC):
         switch for this device (the base class: none)."""
         raise UnsupportedError(f"{self.framework} has no determinism switch")
 
+    # -- half precision ---------------------------------------------------
+    def accumulation_dtype(self, function: str, dtype: np.dtype) -> np.dtype:
+        """The dtype in which the backend's ``function`` sums for results in ``dtype``.
+
+        What the framework does, stated per adapter and measured (float32 for a
+        float16 or bfloat16 kernel that sums in float32 and rounds once); the error
+        bound of a reduction follows it (``conformance.tolerance``, "Half
+        precision"). The base class: ``dtype`` itself, the bound any sum meets.
+        """
+        return np.dtype(dtype)
+
     # -- LeNet -----------------------------------------------------------
     @abc.abstractmethod
     def lenet(self, variant: str = "chapter", dtype: str = "float32") -> LeNetModel:

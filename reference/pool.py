@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.dtypes import round_to
+from reference.dtypes import is_floating, round_to
 from reference.shapes import PoolGeometry
 from reference.validation import check_pool2d, result_dtype
 
@@ -129,7 +129,7 @@ def max_pool2d_vjp(
     dtype = result_dtype(X, dY)
     padded = _padded(X, geometry, -np.inf, result_dtype(X))
     Y = _window_max(padded, geometry)
-    has_nan = bool(np.isnan(Y).any()) if Y.dtype.kind == "f" else False
+    has_nan = bool(np.isnan(Y).any()) if is_floating(Y.dtype) else False
     unassigned = np.ones(Y.shape, dtype=bool)  # windows whose first maximum is still to come
     # Windows no wider than the stride never share a cell: each tap's cells are written once.
     sizes = zip(geometry.stride, geometry.dilation, geometry.kernel_size, strict=True)

@@ -34,6 +34,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device
+from reference.dtypes import BFLOAT16
 from reference.validation import (
     check_conv2d,
     check_cross_entropy,
@@ -45,7 +46,11 @@ from reference.validation import (
     result_dtype,
 )
 
-_TORCH_DTYPES = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32}
+_TORCH_DTYPES = {
+    np.dtype(np.float16): torch.float16,
+    BFLOAT16: torch.bfloat16,
+    np.dtype(np.float32): torch.float32,
+}
 
 
 def _relu_by_where(x: torch.Tensor) -> torch.Tensor:
@@ -89,6 +94,8 @@ class TorchBackend(Backend):
         # share their memory); such inputs are copied first.
         if any(stride < 0 for stride in array.strides) or not array.flags.writeable:
             array = array.copy()
+        if array.dtype == BFLOAT16:  # torch cannot read NumPy's bfloat16: through float32, exactly
+            array = array.astype(np.float32)
         tensor = torch.as_tensor(array, device=self.device).to(torch_dtype)
         return tensor.requires_grad_(requires_grad)
 
@@ -96,7 +103,10 @@ class TorchBackend(Backend):
     def _numpy(tensor: torch.Tensor) -> np.ndarray:
         # A copy: on the CPU .numpy() shares the tensor's memory, which may be the caller's input
         # (as_tensor does not copy; a view op such as flatten returns it).
-        return np.array(tensor.detach().cpu().numpy(), order="C", copy=True)
+        tensor = tensor.detach().cpu()
+        if tensor.dtype == torch.bfloat16:  # no NumPy bfloat16 in torch: through float32, exactly
+            return tensor.float().numpy().astype(BFLOAT16)
+        return np.array(tensor.numpy(), order="C", copy=True)
 
     def _grads(
         self, forward: Callable[..., torch.Tensor], inputs: Sequence[Any], dY: Any, dtype: np.dtype
