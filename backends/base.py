@@ -15,7 +15,7 @@ conformance suite reads the notes with :meth:`Backend.recording`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -26,6 +26,15 @@ import reference
 from backends.lenet import LeNetModel
 from reference.shapes import int_pair
 from reference.validation import check_corr2d, check_real_array
+
+# The chapter's functions that the base class composes from one op: their sums are that op's.
+COMPOSED = {
+    "corr2d": "conv2d",
+    "corr2d_multi_in": "conv2d",
+    "corr2d_multi_in_out": "conv2d",
+    "corr2d_multi_in_out_1x1": "linear",
+    "pool2d": "avg_pool2d",
+}
 
 
 class UnsupportedError(NotImplementedError):
@@ -65,6 +74,9 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     framework: ClassVar[str]
+    # Per half dtype ("float16", "bfloat16"), the functions whose sums the framework keeps in
+    # float32, rounding once to the dtype (measured: conformance/accumulation.py).
+    float32_sums: ClassVar[Mapping[str, frozenset[str]]] = {}
     framework_version: str
     device: str
     precision: str
@@ -117,12 +129,15 @@ class Backend(abc.ABC):
     def accumulation_dtype(self, function: str, dtype: np.dtype) -> np.dtype:
         """The dtype in which the backend's ``function`` sums for results in ``dtype``.
 
-        What the framework does, stated per adapter and measured (float32 for a
-        float16 or bfloat16 kernel that sums in float32 and rounds once); the error
-        bound of a reduction follows it (``conformance.tolerance``, "Half
-        precision"). The base class: ``dtype`` itself, the bound any sum meets.
+        float32 where the adapter's :attr:`float32_sums` lists the function (or the op
+        the base class composes it from, :data:`COMPOSED`) under ``dtype``'s name, else
+        ``dtype`` itself: the bound any sum meets. The error bound of a reduction
+        follows it (``conformance.tolerance``, "Half precision"), and
+        ``conformance/test_accumulation.py`` measures each declaration.
         """
-        return np.dtype(dtype)
+        dtype = np.dtype(dtype)
+        summed_wide = COMPOSED.get(function, function) in self.float32_sums.get(dtype.name, ())
+        return np.dtype(np.float32) if summed_wide else dtype
 
     # -- LeNet -----------------------------------------------------------
     @abc.abstractmethod
