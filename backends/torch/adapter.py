@@ -34,6 +34,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device
+from backends.torch.convert import to_numpy, to_tensor
 from reference.dtypes import BFLOAT16
 from reference.validation import (
     check_conv2d,
@@ -101,19 +102,13 @@ class TorchBackend(Backend):
         # share their memory); such inputs are copied first.
         if any(stride < 0 for stride in array.strides) or not array.flags.writeable:
             array = array.copy()
-        if array.dtype == BFLOAT16:  # torch cannot read NumPy's bfloat16: through float32, exactly
-            array = array.astype(np.float32)
-        tensor = torch.as_tensor(array, device=self.device).to(torch_dtype)
+        tensor = to_tensor(array, self.device).to(torch_dtype)
         return tensor.requires_grad_(requires_grad)
 
     @staticmethod
     def _numpy(tensor: torch.Tensor) -> np.ndarray:
-        # A copy: on the CPU .numpy() shares the tensor's memory, which may be the caller's input
-        # (as_tensor does not copy; a view op such as flatten returns it).
-        tensor = tensor.detach().cpu()
-        if tensor.dtype == torch.bfloat16:  # no NumPy bfloat16 in torch: through float32, exactly
-            return tensor.float().numpy().astype(BFLOAT16)
-        return np.array(tensor.numpy(), order="C", copy=True)
+        # as_tensor does not copy, and a view op such as flatten returns the caller's input: a copy.
+        return to_numpy(tensor)
 
     def _grads(
         self, forward: Callable[..., torch.Tensor], inputs: Sequence[Any], dY: Any, dtype: np.dtype

@@ -16,9 +16,15 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
 from backends.lenet import LeNetModel
+from backends.torch.convert import to_numpy, to_tensor
 from reference.lenet import PARAM_SHAPES, variant_of
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
 
 
 def build_lenet(variant: str = "chapter") -> nn.Sequential:
@@ -104,18 +110,18 @@ class TorchLeNet(LeNetModel):
     def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
             for name in PARAM_SHAPES:
-                self._tensor(name).copy_(torch.as_tensor(params[name]))
+                self._tensor(name).copy_(to_tensor(params[name], self.device))
 
     def _native_params(self) -> dict[str, np.ndarray]:
-        return {name: self._tensor(name).detach().cpu().numpy() for name in PARAM_SHAPES}
+        return {name: to_numpy(self._tensor(name)) for name in PARAM_SHAPES}
 
     def _inputs(self, X: np.ndarray, y: np.ndarray | None = None):
-        X = torch.as_tensor(X, device=self.device)
+        X = to_tensor(X, self.device)
         return X if y is None else (X, torch.as_tensor(y, device=self.device))
 
     def _native_logits(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return self._forward(self._inputs(X)).cpu().numpy()
+            return to_numpy(self._forward(self._inputs(X)))
 
     def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         X, y = self._inputs(X, y)
