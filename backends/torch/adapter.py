@@ -34,7 +34,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device
-from backends.torch.convert import to_numpy, to_tensor
+from backends.torch.lenet import to_numpy, to_tensor
 from reference.dtypes import BFLOAT16
 from reference.validation import (
     check_conv2d,

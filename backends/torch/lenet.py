@@ -10,14 +10,36 @@ thread settings are left as the caller has them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
 from backends.lenet import LeNetModel
-from backends.torch.convert import to_numpy, to_tensor
+from reference.dtypes import BFLOAT16
 from reference.lenet import PARAM_SHAPES, variant_of
+
+
+# NumPy arrays to torch tensors and back, for the adapter and the LeNet alike: torch cannot read or
+# write NumPy's bfloat16 (ml_dtypes'), which crosses through float32, holding it exactly.
+def to_tensor(array: Any, device: Any) -> torch.Tensor:
+    """``array`` as a tensor on ``device`` (bfloat16 stays bfloat16; may share memory otherwise)."""
+    array = np.asarray(array)
+    if array.dtype == BFLOAT16:
+        return torch.as_tensor(array.astype(np.float32), device=device).to(torch.bfloat16)
+    return torch.as_tensor(array, device=device)
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A new C-contiguous NumPy array of ``tensor`` (bfloat16 as ml_dtypes' bfloat16)."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.float().numpy().astype(BFLOAT16)
+    # A copy: on the CPU .numpy() shares the tensor's memory, which may be the caller's input.
+    return np.array(tensor.numpy(), order="C", copy=True)
+
 
 _DTYPES = {
     "float16": torch.float16,
