@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reporting import benchmark_tables, charts, collect, determinism_table, regressions, render
+from reporting import benchmark_tables, charts, collect, determinism_table, dtype_matrix, regressions, render
 
 
 def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> tuple[Path, Path]:
@@ -24,6 +24,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     benchmarks, rates = benchmark_tables.op_benchmarks(found)
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
+        "dtype-matrix": dtype_matrix.dtype_matrix(found),
         "adversarial-coverage": collect.adversarial_coverage(found),
         "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),
