@@ -29,7 +29,8 @@ IN_TREE = {
 # a folder's adapter and LeNet share framework code (jax, mxnet).
 FOLDER_FILES = {"__init__.py", "adapter.py", "lenet.py", "plain_loop.py", "probes.py", "export.py",
                 "environment.toml"}  # fmt: skip
-OPTIONAL_FILES = {"ops.py", "known_gaps.toml"}  # known_gaps.toml: the backend's own gaps (conformance/known_gaps.py)
+# known_gaps.toml: a backend's own declared gaps (conformance/known_gaps.py), where it has any.
+OPTIONAL_FILES = {"ops.py", "known_gaps.toml"}
 # A pip requirement that pins: a project name, optional extras, then a version specifier.
 PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,-]+\])?\s*(==|~=|<=|>=|<|!=)\s*\d")
 
