@@ -15,7 +15,7 @@ conformance suite reads the notes with :meth:`Backend.recording`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
@@ -37,6 +37,15 @@ from reference.validation import (
     check_real_array,
     check_tangent,
 )
+
+# The chapter's functions that the base class composes from one op: their sums are that op's.
+COMPOSED = {
+    "corr2d": "conv2d",
+    "corr2d_multi_in": "conv2d",
+    "corr2d_multi_in_out": "conv2d",
+    "corr2d_multi_in_out_1x1": "linear",
+    "pool2d": "avg_pool2d",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,9 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     framework: ClassVar[str]
+    # Per half dtype ("float16", "bfloat16"), the functions whose sums the framework keeps in
+    # float32, rounding once to the dtype (measured: conformance/accumulation.py).
+    float32_sums: ClassVar[Mapping[str, frozenset[str]]] = {}
     framework_version: str
     device: str
     precision: str
@@ -119,6 +131,20 @@ class Backend(abc.ABC):
         Raises :class:`UnsupportedError` with the reason where the framework has no such
         switch for this device (the base class: none)."""
         raise UnsupportedError(f"{self.framework} has no determinism switch")
+
+    # -- half precision ---------------------------------------------------
+    def accumulation_dtype(self, function: str, dtype: np.dtype) -> np.dtype:
+        """The dtype in which the backend's ``function`` sums for results in ``dtype``.
+
+        float32 where the adapter's :attr:`float32_sums` lists the function (or the op
+        the base class composes it from, :data:`COMPOSED`) under ``dtype``'s name, else
+        ``dtype`` itself: the bound any sum meets. The error bound of a reduction
+        follows it (``conformance.tolerance``, "Half precision"), and
+        ``conformance/test_accumulation.py`` measures each declaration.
+        """
+        dtype = np.dtype(dtype)
+        summed_wide = COMPOSED.get(function, function) in self.float32_sums.get(dtype.name, ())
+        return np.dtype(np.float32) if summed_wide else dtype
 
     # -- LeNet -----------------------------------------------------------
     @abc.abstractmethod

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reference.dtypes import finfo, round_to
+
 LAYOUTS = ("C", "F", "strided", "negative", "transposed", "readonly")
 SUM_SCALE = 2.0**-8  # times the square root of the largest finite value: "large" in a sum of products
 TAILS = (20.0, 40.0, 90.0, 1e4)  # sigmoid saturates in float32 from about 17, in float64 from about 37
@@ -31,7 +33,7 @@ ADVERSARIAL_FILLS = ("special", "special-sum", "kinks", "tails", "nans", "neginf
 
 def _palette(dtype: np.dtype, fill: str) -> np.ndarray:
     """The values a fill scatters among normal ones (``nans``/``neginf`` have their own rule)."""
-    info = np.finfo(dtype)
+    info = finfo(dtype)
     subnormal = float(info.smallest_subnormal)
     largest = float(info.max)
     kinks = [0.0, -0.0, subnormal, -subnormal, 2 * subnormal, -2 * subnormal]
@@ -54,8 +56,8 @@ def fill_values(fill: str, shape: tuple[int, ...], dtype: str, rng: np.random.Ge
     if fill == "neginf":
         return np.full(shape, -np.inf, dtype=dtype)
     if fill == "lowest":
-        return np.full(shape, np.finfo(dtype).min, dtype=dtype)
-    array = rng.standard_normal(shape).astype(dtype)
+        return np.full(shape, finfo(dtype).min, dtype=dtype)
+    array = round_to(rng.standard_normal(shape), dtype)
     flat = array.reshape(-1)
     if fill == "nans":
         flat[rng.random(flat.size) < 0.5] = np.nan

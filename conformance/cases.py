@@ -21,8 +21,11 @@ import numpy as np
 from hypothesis.strategies import SearchStrategy
 
 from conformance.adversarial import ADVERSARIAL_FILLS, fill_values, lay_out
+from reference.dtypes import HALF_DTYPES, round_to
 
 DTYPES = ("float32", "float64")
+HALF = ("float16", "bfloat16")  # mirrored from float32 cases (conformance/half.py)
+SUFFIXES = {"float64": "f64", "float32": "f32", "float16": "f16", "bfloat16": "bf16"}
 GENERATED = "hypothesis"  # the source of generated cases: not test items of their own
 ADVERSARIAL = "adversarial"  # the source of cases drawn from an op's adversarial space
 DRAWN = (GENERATED, ADVERSARIAL)  # cases Hypothesis draws: replayed from their JSON
@@ -48,6 +51,11 @@ class ArraySpec:
     layout: str = "C"
 
     def make(self, dtype: str, rng: np.random.Generator) -> np.ndarray:
+        """The array in ``dtype``; a half dtype draws float64 values and rounds them once,
+        so every ml_dtypes version gives the same bfloat16 inputs."""
+        drawn_in_float64 = self.fill not in ADVERSARIAL_FILLS and not self.fill.startswith("labels:")
+        if np.dtype(dtype) in HALF_DTYPES and self.dtype is None and drawn_in_float64:
+            return lay_out(round_to(self._values("float64", rng), dtype), self.layout)
         return lay_out(self._values(dtype, rng), self.layout)
 
     def _values(self, dtype: str, rng: np.random.Generator) -> np.ndarray:
@@ -203,13 +211,13 @@ def case_id(op: str, kwargs: dict[str, Any], dtype: str, tag: str = "") -> str:
     parts = [op, *(f"{k[:4]}{_short(v)}" for k, v in kwargs.items())]
     if tag:
         parts.append(tag)
-    parts.append("f32" if dtype == "float32" else "f64")
+    parts.append(suffix(dtype))
     return "-".join(parts)
 
 
 def suffix(dtype: str) -> str:
-    """The dtype's short name in case ids: ``f32`` or ``f64``."""
-    return f"f{dtype[5:]}"
+    """The dtype's short name in case ids: ``f64``, ``f32``, ``f16`` or ``bf16``."""
+    return SUFFIXES[dtype]
 
 
 def given(name: str, values: Any) -> ArraySpec:

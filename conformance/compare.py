@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.tolerance import Bound, Exact
+from reference.dtypes import is_floating
 
 
 class ConformanceError(AssertionError):
@@ -48,7 +49,7 @@ def check_output(name: str, actual, expected, bound: Bound) -> float:
         raise ConformanceError(f"{name} has shape {actual.shape}, reference {expected.shape}")
     if actual.dtype != expected.dtype:
         raise ConformanceError(f"{name} has dtype {actual.dtype}, reference {expected.dtype}")
-    if expected.dtype.kind != "f":
+    if not is_floating(expected.dtype):
         mismatch = actual != expected
         if mismatch.any():
             index = tuple(int(i) for i in np.argwhere(mismatch)[0])

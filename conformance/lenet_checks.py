@@ -75,6 +75,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,12 @@ import numpy as np
 from backends import UnsupportedError, folder_module
 from conformance.compare import ConformanceError, check_output
 from conformance.specs import bounds
-from conformance.tolerance import EXACT, unit_roundoff
+from conformance.tolerance import EXACT, summing, tiny, unit_roundoff
 from reference import lenet
 from reference.activations import relu, sigmoid
 from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
 from reference.dense import flatten, linear, linear_vjp
+from reference.dtypes import round_to
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
 from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
 from training.fashion_mnist import load_fashion_mnist, minibatches
@@ -139,6 +141,8 @@ LENET_OPS = (
 EXPORT_STEPS = 50
 
 Arrays = dict[str, np.ndarray]
+# A backend's accumulation_dtype(function, dtype): the dtype its layers sum in.
+Accumulation = Callable[[str, np.dtype], np.dtype] | None
 
 
 # -- data -------------------------------------------------------------------
@@ -168,9 +172,13 @@ def _float64(params: Arrays) -> Arrays:
 
 
 # -- bound propagation ------------------------------------------------------
-def _own(op: str, arrays: list, kwargs: dict[str, Any], dtype: str) -> list:
-    """The op's own rounding bounds, 0 for the exact ones."""
-    own = bounds(op, arrays, kwargs, dtype)
+def _own(
+    op: str, arrays: list, kwargs: dict[str, Any], dtype: str, accumulation: Accumulation = None
+) -> list:
+    """The op's own rounding bounds, 0 for the exact ones; sums in ``accumulation(op, dtype)``
+    (a backend's ``accumulation_dtype``; None: in ``dtype``)."""
+    with summing(accumulation(op, np.dtype(dtype)) if accumulation else dtype):
+        own = bounds(op, arrays, kwargs, dtype)
     return [np.asarray(bound) if isinstance(bound, np.ndarray | np.generic | float) else 0.0 for bound in own]
 
 
@@ -196,8 +204,11 @@ def _unwindows(x: np.ndarray) -> np.ndarray:
     return x.reshape(n, c, h2, w2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * h2, 2 * w2)
 
 
-def forward_bounds(params: Arrays, X: np.ndarray, variant: str, dtype: str) -> tuple[Arrays, Arrays]:
-    """Float64 values and error bounds of every intermediate of the network, for a ``dtype`` backend.
+def forward_bounds(
+    params: Arrays, X: np.ndarray, variant: str, dtype: str, accumulation: Accumulation = None
+) -> tuple[Arrays, Arrays]:
+    """Float64 values and error bounds of every intermediate of the network, for a ``dtype`` backend
+    whose layers sum in ``accumulation(op, dtype)`` (None: in ``dtype``).
 
     ``params`` and ``X`` are the dtype-rounded values in float64. Keys: ``X``,
     ``<layer>.in`` (the layer's input), ``<layer>.z`` (its affine output),
@@ -213,10 +224,10 @@ def forward_bounds(params: Arrays, X: np.ndarray, variant: str, dtype: str) -> t
         if layer.startswith("conv"):
             kw = {"padding": lenet.CONV_PADDING[layer]}
             z = conv2d(h, W, b, **kw)
-            ez = _q(_own("conv2d", [h, W, b], kw, dtype)[0], np.sqrt(conv2d(eh**2, W**2, **kw)))
+            ez = _q(_own("conv2d", [h, W, b], kw, dtype, accumulation)[0], np.sqrt(conv2d(eh**2, W**2, **kw)))
         else:
             z = linear(h, W, b)
-            ez = _q(_own("linear", [h, W, b], {}, dtype)[0], np.sqrt(linear(eh**2, W**2)))
+            ez = _q(_own("linear", [h, W, b], {}, dtype, accumulation)[0], np.sqrt(linear(eh**2, W**2)))
         values[f"{layer}.z"], errors[f"{layer}.z"] = z, ez
         if layer == "fc3":
             break
@@ -228,7 +239,8 @@ def forward_bounds(params: Arrays, X: np.ndarray, variant: str, dtype: str) -> t
         values[f"{layer}.a"], errors[f"{layer}.a"] = h, eh
         if layer.startswith("conv"):
             if spec.pooling == "avg":
-                eh = _q(_own("avg_pool2d", [h], POOL, dtype)[0], np.sqrt(avg_pool2d(eh**2, **POOL) / 4))
+                own = _own("avg_pool2d", [h], POOL, dtype, accumulation)[0]
+                eh = _q(own, np.sqrt(avg_pool2d(eh**2, **POOL) / 4))
                 h = avg_pool2d(h, **POOL)
             else:
                 h, eh = max_pool2d(h, **POOL), max_pool2d(eh, **POOL)
@@ -270,7 +282,7 @@ def _activation_vjp(spec, z, ez, a, ea, d, r, w, dtype):
         return d * g, _q(own, r * g, (np.abs(d) + r) * eg), w * (g + eg)
     # A pre-activation that is exactly 0 with a bound at the flush-to-zero level is a sum of exact
     # zeros (a blank patch): every backend gets a zero there, and ReLU' is 0 at +-0.
-    decided_zero = (z == 0) & (ez <= 1e3 * float(np.finfo(dtype).tiny))
+    decided_zero = (z == 0) & (ez <= 1e3 * tiny(dtype))
     passes, ambiguous = z > 0, (np.abs(z) <= ez) & ~decided_zero
     keep = passes & ~ambiguous
     flips = np.where(ambiguous, np.abs(d) + r + w, np.where(keep, w, 0.0))
@@ -363,7 +375,8 @@ def gradient_bounds(
 def _compare(name: str, actual: Any, expected: Any, bound: Any, dtype: str) -> float:
     """check_output against float64 ``expected`` rounded to ``dtype`` (that rounding added to the bound)."""
     expected = np.asarray(expected, dtype=np.float64)
-    return check_output(name, np.asarray(actual), expected.astype(dtype), allowance(expected, bound, dtype))
+    allowed = allowance(expected, bound, dtype)
+    return check_output(name, np.asarray(actual), round_to(expected, dtype), allowed)
 
 
 def _compare_loss(name: str, actual: float, expected: float, bound: float, dtype: str) -> float:
@@ -372,8 +385,8 @@ def _compare_loss(name: str, actual: float, expected: float, bound: float, dtype
 
 def _reference_inputs(params: Arrays, X: np.ndarray, dtype: str) -> tuple[Arrays, Arrays, np.ndarray]:
     """The parameters and images in ``dtype`` (for the backend) and the same values in float64."""
-    cast = {name: np.asarray(value).astype(dtype) for name, value in params.items()}
-    return cast, _float64(cast), np.asarray(X).astype(dtype).astype(np.float64)
+    cast = {name: round_to(np.asarray(value, dtype=np.float64), dtype) for name, value in params.items()}
+    return cast, _float64(cast), round_to(np.asarray(X, dtype=np.float64), dtype).astype(np.float64)
 
 
 def check_logits(backend: Any, variant: str, dtype: str) -> float:
@@ -386,8 +399,8 @@ def check_logits(backend: Any, variant: str, dtype: str) -> float:
     params, params64, X64 = _reference_inputs(lenet.init_params(1, np.float64), X, dtype)
     model = backend.lenet(variant, dtype)
     model.load_params(params)
-    actual = model.logits(X64.astype(dtype))
-    values, errors = forward_bounds(params64, X64, variant, dtype)
+    actual = model.logits(round_to(X64, dtype))
+    values, errors = forward_bounds(params64, X64, variant, dtype, backend.accumulation_dtype)
     return _compare("logits", actual, values["fc3.z"], errors["fc3.z"], dtype)
 
 
@@ -502,8 +515,7 @@ def allowance(expected: Any, bound: Any, dtype: str) -> np.ndarray:
     """``bound`` plus what comparing with float64 ``expected`` adds: ``u |expected| + tiny``
     (the rounding of ``expected`` to ``dtype``, and results flushed to zero)."""
     expected = np.asarray(expected, dtype=np.float64)
-    tiny = float(np.finfo(dtype).tiny)
-    return np.asarray(bound, dtype=np.float64) + unit_roundoff(dtype) * np.abs(expected) + tiny
+    return np.asarray(bound, dtype=np.float64) + unit_roundoff(dtype) * np.abs(expected) + tiny(dtype)
 
 
 def check_params_round_trip(backend: Any, dtype: str, directory: Path) -> float:

@@ -48,8 +48,8 @@ LENET_ERRORS: tuple[ErrorCase, ...] = (
     # the constructor
     ErrorCase("lenet-variant-unknown", lambda ops: model(ops, "alexnet"), VE,
               ("variant", "'alexnet'", "relu-max"), OP),
-    ErrorCase("lenet-dtype-float16", lambda ops: model(ops, dtype="float16"), VE,
-              ("dtype", "'float16'", "float32"), OP),
+    ErrorCase("lenet-dtype-float8", lambda ops: model(ops, dtype="float8_e4m3fn"), VE,
+              ("dtype", "'float8_e4m3fn'", "bfloat16"), OP),
     ErrorCase("lenet-dtype-int32", lambda ops: model(ops, dtype="int32"), VE, ("dtype", "'int32'"), OP),
     # load_params
     L("params-missing", lambda m: m.load_params(_without("fc3.bias")), VE, "params", "missing ['fc3.bias']"),

@@ -23,7 +23,7 @@ from conformance.known_gaps import Gap, find
 from conformance.results import CaseResult, Results, Status
 from conformance.spec import Function
 from conformance.specs import function
-from conformance.tolerance import Bounds
+from conformance.tolerance import Bounds, summing
 
 ERROR_TEST = "test_invalid_argument_raises_like_the_reference"  # conformance/test_errors.py
 
@@ -33,12 +33,14 @@ def _outputs(value: Any) -> list[np.ndarray]:
 
 
 def _expected(
-    spec_function: Function, case: Case, arrays: list[np.ndarray]
+    spec_function: Function, case: Case, arrays: list[np.ndarray], accumulation: np.dtype
 ) -> tuple[list[np.ndarray], Bounds]:
-    """The reference's outputs of ``case`` and one bound per output."""
+    """The reference's outputs of ``case`` and one bound per output, for a backend that sums in
+    ``accumulation`` (:func:`conformance.tolerance.summing`)."""
     with np.errstate(all="ignore"):  # NaN and Inf cases compute them on purpose
         expected = _outputs(spec_function.reference(*arrays, **case.kw))
-        return expected, spec_function.bound(arrays, case.kw, np.dtype(case.dtype))
+        with summing(accumulation):
+            return expected, spec_function.bound(arrays, case.kw, np.dtype(case.dtype))
 
 
 def _compare(spec_function: Function, actual: list, expected: list, bounds: Bounds) -> float:
@@ -108,7 +110,8 @@ def run_case(backend: Backend, case: Case, results: Results, gaps: Sequence[Gap]
     __tracebackhide__ = True
     _, spec_function = function(case.op)
     arrays = case.arrays()
-    expected, bounds = _expected(spec_function, case, arrays)
+    accumulation = backend.accumulation_dtype(case.op, np.dtype(case.dtype))
+    expected, bounds = _expected(spec_function, case, arrays, accumulation)
     notes: list[str] = []
 
     def check() -> float:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conformance import lenet_checks, lenet_hvp
-from conformance.cases import rerun_item
+from conformance.cases import HALF, rerun_item
 from conformance.compare import ConformanceError
 from conformance.known_gaps import find
 from conformance.runner import record_check
@@ -65,7 +65,15 @@ def _run(backend, results, gaps, request, check: LenetCheck, run) -> None:
     record_check(results, record, find(gaps, check.op, check.id), run)
 
 
-@pytest.mark.parametrize("check", _checks("logits"), ids=repr)
+# The LeNet forward in half precision too: logits only (the network's gradients and training
+# steps are float32 and float64 checks).
+HALF_LOGITS = [
+    LenetCheck(f"lenet-logits-{variant}-{dtype}", "lenet_logits", variant, dtype)
+    for variant, dtype in itertools.product(VARIANTS, HALF)
+]
+
+
+@pytest.mark.parametrize("check", _checks("logits") + HALF_LOGITS, ids=repr)
 def test_logits_match_the_reference(backend, results, gaps, request, check: LenetCheck) -> None:
     _run(backend, results, gaps, request, check,
          lambda: lenet_checks.check_logits(backend, check.variant, check.dtype))  # fmt: skip

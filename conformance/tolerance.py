@@ -50,6 +50,21 @@ for large x). Each adds ``tiny`` for a result flushed to zero, the VJP also
 functions). Selections (max pooling, ReLU, flatten) are exact, signed zeros
 included where the reference defines their sign (:class:`Exact`).
 
+Half precision (float16, u = 2**-11; bfloat16, u = 2**-8). Frameworks often sum
+half-precision products in float32 and round once at the end; then the backend's
+error is ``gamma_a(n) M`` in its accumulation dtype ``a`` plus its final roundings
+to ``d``: the sum's, and one more where a bias is added or pooling divides in ``d``
+after the rounded sum (``2 u_d M``), and the bound reads
+``(gamma_a(n) + 2 u_d + gamma_64(n) + u_d) M + n tiny_a + tiny_d``. Each backend
+declares ``a`` per function and dtype (``Backend.accumulation_dtype``; the suite
+computes the bound inside
+:func:`summing`); undeclared, ``a = d``, the formula above, which holds for any
+implementation but grows as ``sqrt(n) u_d`` (``6 sqrt(n) u_d`` is already 0.29 at
+n = 400 in float16, 2.3 in bfloat16, so a float32 accumulation must be declared
+to be held to it). Products of two half-precision numbers are exact in float32
+(22 and 16 significant bits). Elementwise bounds stay in the result dtype: valid
+whether the backend computes them in it or in float32 and rounds once.
+
 This module holds the policy's primitives; each op's bound, built from them,
 is a function of its spec (:mod:`conformance.specs`, ``bounds(name, ...)``).
 """
@@ -59,10 +74,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from reference.dtypes import finfo
 
 LAMBDA = 6.0
 ELEMENTARY_ULPS = 4
@@ -88,8 +106,27 @@ Bounds = list[Bound]
 
 
 def unit_roundoff(dtype: Any) -> float:
-    """Half the machine epsilon: 2**-24 for float32, 2**-53 for float64."""
-    return float(np.finfo(dtype).eps) / 2
+    """Half the machine epsilon: 2**-53 for float64, 2**-24 float32, 2**-11 float16, 2**-8 bfloat16."""
+    return float(finfo(dtype).eps) / 2
+
+
+def tiny(dtype: Any) -> float:
+    """The smallest normal number of ``dtype`` (bfloat16 included)."""
+    return float(finfo(dtype).tiny)
+
+
+_ACCUMULATION: ContextVar[np.dtype | None] = ContextVar("accumulation", default=None)
+
+
+@contextmanager
+def summing(accumulation: Any) -> Iterator[None]:
+    """Inside the block, :func:`reduction_bound` of a result dtype narrower than ``accumulation``
+    takes the sums in ``accumulation`` and one final rounding (module docstring)."""
+    token = _ACCUMULATION.set(np.dtype(accumulation))
+    try:
+        yield
+    finally:
+        _ACCUMULATION.reset(token)
 
 
 def gamma(n: int, dtype: Any) -> float:
@@ -141,10 +178,27 @@ def _bound(formula: str, magnitude: Any, coefficient: float, addend: float, part
 
 
 def reduction_bound(dtype: Any, n: int, magnitude: np.ndarray) -> np.ndarray:
-    """``(gamma_d(n) + gamma_64(n) + u) * |magnitude| + n * tiny``: a sum of terms of total ``magnitude``."""
-    u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
-    parts = {"n": n, "u": u, "gamma_d": gamma(n, dtype), "gamma_64": gamma(n, np.float64), "tiny": tiny}
-    return _bound("reduction", magnitude, parts["gamma_d"] + parts["gamma_64"] + u, n * tiny, parts)
+    """``(gamma_d(n) + gamma_64(n) + u) * |magnitude| + n * tiny``: a sum of terms of total ``magnitude``.
+
+    Inside :func:`summing` with a wider accumulation dtype ``a``:
+    ``(gamma_a(n) + 2u + gamma_64(n) + u) * |magnitude| + n * tiny_a + tiny``.
+    """
+    dtype = np.dtype(dtype)
+    u = unit_roundoff(dtype)
+    accumulation = _ACCUMULATION.get() or dtype
+    if unit_roundoff(accumulation) >= u:  # not wider: the sums are in the result dtype
+        accumulation = dtype
+    # The backend's own roundings to the dtype after a wider sum: the sum's, and one more where it
+    # adds a bias or divides in the dtype (TensorFlow's and JAX's dense layer: up to 0.85 of one u).
+    final = 0.0 if accumulation == dtype else 2 * u
+    parts = {"n": n, "u": u, "gamma_d": gamma(n, accumulation), "gamma_64": gamma(n, np.float64),
+             "tiny": tiny(accumulation)}  # fmt: skip
+    addend = n * parts["tiny"]
+    if final:
+        parts |= {"u_final": final, "tiny_final": tiny(dtype)}
+        addend += tiny(dtype)
+    coefficient = parts["gamma_d"] + final + parts["gamma_64"] + u
+    return _bound("reduction", magnitude, coefficient, addend, parts)
 
 
 def elementary_error(dtype: Any) -> float:
@@ -154,8 +208,8 @@ def elementary_error(dtype: Any) -> float:
 
 def relative_bound(dtype: Any, relative: float, value: np.ndarray) -> np.ndarray:
     """``(relative + u) * |value| + tiny``: a backend within ``relative``, the reference's rounding, FTZ."""
-    u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
-    return _bound("relative", value, relative + u, tiny, {"relative": relative, "u": u, "tiny": tiny})
+    u, smallest = unit_roundoff(dtype), tiny(dtype)
+    return _bound("relative", value, relative + u, smallest, {"relative": relative, "u": u, "tiny": smallest})
 
 
 def absolute(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.validation import check_elementwise, check_tangent, result_dtype
 
 
@@ -29,7 +30,7 @@ def sigmoid(X: Any) -> np.ndarray:
     NaN at NaN; ``sigmoid(+-0.0) = 0.5``.
     """
     check_elementwise(X)
-    return _sigmoid64(np.asarray(X)).astype(result_dtype(X))
+    return round_to(_sigmoid64(np.asarray(X)), result_dtype(X))
 
 
 def sigmoid_vjp(X: Any, dY: Any) -> np.ndarray:
@@ -53,7 +54,7 @@ def _sigmoid_slope_times(X: np.ndarray, V: np.ndarray) -> np.ndarray:
     grad = e / np.square(1.0 + e)
     grad *= V  # inf * 0 at X = +-inf: the NaN the rule gives
     grad = np.where(np.isinf(V) & np.isfinite(X), V, grad)
-    return grad.astype(result_dtype(X, V))
+    return round_to(grad, result_dtype(X, V))
 
 
 def sigmoid_jvp(X: Any, tX: Any) -> np.ndarray:
@@ -81,7 +82,7 @@ def sigmoid_vjp_from_output(Y: Any, dY: Any) -> np.ndarray:
     grad = 1.0 - Y64
     grad *= Y64
     grad *= dY
-    return grad.astype(result_dtype(Y, dY))
+    return round_to(grad, result_dtype(Y, dY))
 
 
 def relu(X: Any) -> np.ndarray:
@@ -91,8 +92,8 @@ def relu(X: Any) -> np.ndarray:
     ``relu(-0.0)`` is ``+0.0`` and no result carries a sign bit (except NaN).
     """
     check_elementwise(X)
-    X = np.asarray(X)
-    Y = np.maximum(X, 0).astype(result_dtype(X), copy=False)
+    dtype = result_dtype(X)
+    Y = np.maximum(np.asarray(X).astype(dtype, copy=False), np.zeros((), dtype))
     Y += 0.0  # -0.0 + 0.0 is +0.0, whichever zero np.maximum kept
     return Y
 
@@ -104,7 +105,8 @@ def relu_vjp(X: Any, dY: Any) -> np.ndarray:
     The sign of a zero gradient is unspecified: native backwards multiply ``dY`` by 0.
     """
     check_elementwise(X, dY)
-    return np.where(np.asarray(X) > 0, dY, 0).astype(result_dtype(X, dY), copy=False)
+    dtype = result_dtype(X, dY)
+    return np.where(np.asarray(X) > 0, dY, np.zeros((), dtype)).astype(dtype, copy=False)
 
 
 def relu_jvp(X: Any, tX: Any) -> np.ndarray:
@@ -115,4 +117,5 @@ def relu_jvp(X: Any, tX: Any) -> np.ndarray:
     """
     check_elementwise(X)
     check_tangent("tX", tX, X)
-    return np.where(np.asarray(X) > 0, tX, 0).astype(result_dtype(X, tX), copy=False)
+    dtype = result_dtype(X, tX)
+    return np.where(np.asarray(X) > 0, tX, np.zeros((), dtype)).astype(dtype, copy=False)

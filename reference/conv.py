@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, check_tangent, result_dtype
 
@@ -216,7 +217,7 @@ def conv2d(
             Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout, channels_last)
     if b is not None:
         Y += np.asarray(b, dtype=np.float64)[:, None, None]
-    return Y.astype(dtype, copy=False)
+    return round_to(Y, dtype)
 
 
 def _conv2d_vjp_by_taps(
@@ -309,7 +310,7 @@ def conv2d_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     dX, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=True)
-    return dX.astype(dtype, copy=False), dW.astype(dtype, order="C"), db.astype(dtype)
+    return round_to(dX, dtype), round_to(dW, dtype), round_to(db, dtype)
 
 
 def conv2d_weight_vjp(
@@ -326,7 +327,7 @@ def conv2d_weight_vjp(
     X, W, dY = np.asarray(X), np.asarray(W), np.asarray(dY)
     dtype = result_dtype(X, W, dY)
     _, dW, db = _conv2d_vjp(X, W, dY, geometry, input_grad=False)
-    return dW.astype(dtype, order="C"), db.astype(dtype)
+    return round_to(dW, dtype), round_to(db, dtype)
 
 
 def conv2d_jvp(
@@ -352,4 +353,4 @@ def conv2d_jvp(
     dtype = result_dtype(X, W, tX, tW)
     X64, W64, tX64, tW64 = (np.asarray(a, dtype=np.float64) for a in (X, W, tX, tW))
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    return (conv2d(tX64, W64, **kwargs) + conv2d(X64, tW64, **kwargs)).astype(dtype, copy=False)
+    return round_to(conv2d(tX64, W64, **kwargs) + conv2d(X64, tW64, **kwargs), dtype)

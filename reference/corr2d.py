@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.shapes import int_pair
 from reference.validation import check_corr2d, check_real_array, result_dtype
 
@@ -28,7 +29,7 @@ def _corr2d64(X: np.ndarray, K: np.ndarray) -> np.ndarray:
 def corr2d(X: Any, K: Any) -> np.ndarray:
     """2-D cross-correlation: X (H, W), K (kh, kw) -> (H-kh+1, W-kw+1); no padding, stride 1."""
     check_corr2d(X, K)
-    return _corr2d64(np.asarray(X), np.asarray(K)).astype(result_dtype(X, K))
+    return round_to(_corr2d64(np.asarray(X), np.asarray(K)), result_dtype(X, K))
 
 
 class Conv2D:
@@ -57,7 +58,7 @@ def corr2d_multi_in(X: Any, K: Any) -> np.ndarray:
     Y = np.zeros((X.shape[1] - K.shape[1] + 1, X.shape[2] - K.shape[2] + 1))
     for x, k in zip(X, K, strict=True):
         Y += _corr2d64(x, k)
-    return Y.astype(result_dtype(X, K))
+    return round_to(Y, result_dtype(X, K))
 
 
 def corr2d_multi_in_out(X: Any, K: Any) -> np.ndarray:
@@ -74,7 +75,7 @@ def corr2d_multi_in_out_1x1(X: Any, K: Any) -> np.ndarray:
         raise ValueError(f"K must be a 1x1 kernel (O, C, 1, 1), got K.shape={K.shape}")
     c, h, w = X.shape
     Y = K.reshape(K.shape[0], c).astype(np.float64) @ X.reshape(c, h * w).astype(np.float64)
-    return Y.reshape(-1, h, w).astype(result_dtype(X, K))
+    return round_to(Y.reshape(-1, h, w), result_dtype(X, K))
 
 
 def pool2d(X: Any, pool_size: Any, mode: str = "max") -> np.ndarray:
@@ -93,4 +94,4 @@ def pool2d(X: Any, pool_size: Any, mode: str = "max") -> np.ndarray:
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             Y[i, j] = reduce(X[i : i + p_h, j : j + p_w].astype(np.float64))
-    return Y.astype(result_dtype(X))
+    return round_to(Y, result_dtype(X))

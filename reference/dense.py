@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.validation import check_dense, check_flatten, check_tangent, result_dtype
 
 
@@ -32,8 +33,8 @@ def linear(X: Any, W: Any, b: Any = None) -> np.ndarray:
     Y = np.asarray(X, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T
     if b is not None:
         Y += np.asarray(b, dtype=np.float64)
-        return Y.astype(result_dtype(X, W, b))
-    return Y.astype(result_dtype(X, W))
+        return round_to(Y, result_dtype(X, W, b))
+    return round_to(Y, result_dtype(X, W))
 
 
 def linear_vjp(X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,7 +42,7 @@ def linear_vjp(X: Any, W: Any, dY: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     check_dense(X, W, dY=dY)
     dtype = result_dtype(X, W, dY)
     X64, W64, dY64 = (np.asarray(a, dtype=np.float64) for a in (X, W, dY))
-    return (dY64 @ W64).astype(dtype), (dY64.T @ X64).astype(dtype), dY64.sum(axis=0).astype(dtype)
+    return round_to(dY64 @ W64, dtype), round_to(dY64.T @ X64, dtype), round_to(dY64.sum(axis=0), dtype)
 
 
 def flatten_jvp(X: Any, tX: Any) -> np.ndarray:
@@ -63,4 +64,4 @@ def linear_jvp(X: Any, W: Any, tX: Any, tW: Any) -> np.ndarray:
     check_tangent("tX", tX, X)
     check_tangent("tW", tW, W)
     X64, W64, tX64, tW64 = (np.asarray(a, dtype=np.float64) for a in (X, W, tX, tW))
-    return (tX64 @ W64.T + X64 @ tW64.T).astype(result_dtype(X, W, tX, tW))
+    return round_to(tX64 @ W64.T + X64 @ tW64.T, result_dtype(X, W, tX, tW))

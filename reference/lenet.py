@@ -23,6 +23,7 @@ import numpy as np
 from reference.activations import relu, relu_vjp, sigmoid, sigmoid_vjp_from_output
 from reference.conv import conv2d, conv2d_vjp, conv2d_weight_vjp
 from reference.dense import flatten, linear, linear_vjp
+from reference.dtypes import round_to
 from reference.loss import softmax_cross_entropy, softmax_cross_entropy_vjp
 from reference.pool import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
 from reference.validation import check_real_array
@@ -42,7 +43,7 @@ PARAM_SHAPES: dict[str, tuple[int, ...]] = {
 CONV_PADDING = {"conv1": 2, "conv2": 0}
 IMAGE_SHAPE = (1, 28, 28)  # one image: channels, height, width
 CLASSES = 10
-DTYPES = ("float32", "float64")  # what a LeNet model computes in
+DTYPES = ("float32", "float64", "float16", "bfloat16")  # what a LeNet model computes in
 Params = dict[str, np.ndarray]
 
 
@@ -78,7 +79,7 @@ def init_params(seed: int | np.random.Generator = 0, dtype: Any = np.float32) ->
         receptive = int(np.prod(shape[2:]))  # kh*kw for conv weights, 1 for dense
         fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
         bound = np.sqrt(6.0 / (fan_in + fan_out))
-        params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
+        params[name] = round_to(rng.uniform(-bound, bound, size=shape), dtype)
     return params
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import round_to
 from reference.validation import check_cross_entropy, check_real_array, check_tangent, result_dtype
 
 
@@ -28,7 +29,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> np.floating:
     check_cross_entropy(logits, labels)
     logits, labels = np.asarray(logits), np.asarray(labels)
     picked = _log_softmax64(logits)[np.arange(len(labels)), labels]
-    return result_dtype(logits).type(-picked.mean())
+    return round_to(-picked.mean(), result_dtype(logits))[()]
 
 
 def softmax_cross_entropy_vjp(logits: Any, labels: Any, dloss: Any = 1.0) -> np.ndarray:
@@ -42,7 +43,7 @@ def softmax_cross_entropy_vjp(logits: Any, labels: Any, dloss: Any = 1.0) -> np.
     grad = np.exp(_log_softmax64(logits))
     grad[np.arange(len(labels)), labels] -= 1.0
     grad *= float(dloss) / len(labels)
-    return grad.astype(result_dtype(logits))
+    return round_to(grad, result_dtype(logits))
 
 
 def softmax_cross_entropy_jvp(logits: Any, labels: Any, tlogits: Any) -> np.floating:
@@ -59,4 +60,4 @@ def softmax_cross_entropy_jvp(logits: Any, labels: Any, tlogits: Any) -> np.floa
     grad = np.exp(_log_softmax64(logits))
     grad[np.arange(len(labels)), labels] -= 1.0
     total = np.sum(grad * np.asarray(tlogits, dtype=np.float64)) / len(labels)
-    return result_dtype(logits, tlogits).type(total)
+    return round_to(np.float64(total), result_dtype(logits, tlogits))[()]

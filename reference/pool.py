@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import is_floating, round_to
 from reference.shapes import PoolGeometry
 from reference.validation import check_pool2d, check_tangent, result_dtype
 
@@ -149,7 +150,7 @@ def max_pool2d_vjp(
             view[...] = np.where(first, dY64, 0.0)
         else:
             view += np.where(first, dY64, 0.0)
-    return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
+    return round_to(_crop(dpadded, geometry, X.shape), result_dtype(X, dY))
 
 
 def _selections(X: np.ndarray, geometry: PoolGeometry) -> Iterator[np.ndarray]:
@@ -158,7 +159,7 @@ def _selections(X: np.ndarray, geometry: PoolGeometry) -> Iterator[np.ndarray]:
     real element selects none."""
     padded = _padded(X, geometry, -np.inf, result_dtype(X))
     Y = _window_max(padded, geometry)
-    has_nan = bool(np.isnan(Y).any()) if Y.dtype.kind == "f" else False
+    has_nan = bool(np.isnan(Y).any()) if is_floating(Y.dtype) else False
     unassigned = np.ones(Y.shape, dtype=bool)  # windows whose first maximum is still to come
     # Padding places windows but never wins: only real cells may be selected.
     real = _padded(np.ones(X.shape, dtype=bool), geometry, False, np.dtype(bool))
@@ -201,7 +202,7 @@ def avg_pool2d(
     for values in _taps(_padded(X, geometry, 0.0, np.float64), geometry):
         total += values
     total /= geometry.divisors(X.shape[2:], count_include_pad)
-    return total.astype(result_dtype(X))
+    return round_to(total, result_dtype(X))
 
 
 def avg_pool2d_vjp(
@@ -228,7 +229,7 @@ def avg_pool2d_vjp(
     dpadded = np.zeros(_padded_shape(X.shape, geometry))
     for view in _taps(dpadded, geometry):
         view += share
-    return _crop(dpadded, geometry, X.shape).astype(result_dtype(X, dY))
+    return round_to(_crop(dpadded, geometry, X.shape), result_dtype(X, dY))
 
 
 def max_pool2d_jvp(
@@ -280,4 +281,4 @@ def avg_pool2d_jvp(
     check_pool2d(X, kernel_size, **kwargs)
     check_tangent("tX", tX, X)
     tY = avg_pool2d(np.asarray(tX, dtype=np.float64), kernel_size, **kwargs)
-    return tY.astype(result_dtype(X, tX), copy=False)
+    return round_to(tY, result_dtype(X, tX))

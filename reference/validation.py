@@ -14,21 +14,26 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import is_floating, promote
 from reference.shapes import ConvGeometry, PoolGeometry, conv2d_geometry, pool2d_geometry
 
-_REAL_KINDS = "iuf"
+_INTEGER_KINDS = "iu"
 
 
 def result_dtype(*arrays: Any) -> np.dtype:
-    """The floating result type of the inputs; integer inputs promote to float64."""
-    dtype = np.result_type(*(np.asarray(a).dtype for a in arrays))
-    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+    """The floating result type of the inputs (float64, float32, float16 or bfloat16).
+
+    Integer inputs promote to float64; bfloat16 beside any other dtype promotes
+    as float32 (:func:`reference.dtypes.promote`).
+    """
+    dtype = promote(*(np.asarray(a).dtype for a in arrays))
+    return dtype if is_floating(dtype) else np.dtype(np.float64)
 
 
 def check_real_array(name: str, value: Any, ndim: int | None = None) -> np.ndarray:
     """``np.asarray(value)`` after checking it holds real numbers (and has ``ndim`` axes)."""
     array = np.asarray(value)
-    if array.dtype.kind not in _REAL_KINDS:
+    if array.dtype.kind not in _INTEGER_KINDS and not is_floating(array.dtype):
         raise TypeError(f"{name} must hold real numbers (integer or floating dtype), got dtype {array.dtype}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got {name}.shape={array.shape}")

@@ -23,6 +23,7 @@ from reporting import (
     collect,
     data_parallel,
     determinism_table,
+    dtype_matrix,
     forward_mode_table,
     lenet_training,
     regressions,
@@ -39,6 +40,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
     tables = {
         "conformance-matrix": collect.conformance_matrix(found),
         "forward-mode": forward_mode_table.forward_mode_table(found),
+        "dtype-matrix": dtype_matrix.dtype_matrix(found),
         "adversarial-coverage": collect.adversarial_coverage(found),
         "known-gaps": collect.known_gaps(found),
         "emulations": collect.emulations(found),

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import backends
 import reference
+from reference.dtypes import HALF_DTYPES
 
 NAME = "fake"
 
@@ -34,6 +36,10 @@ class ReferenceBackend:
     @contextmanager
     def recording(self) -> Iterator[list[str]]:
         yield []
+
+    def accumulation_dtype(self, function: str, dtype: np.dtype) -> np.dtype:
+        """float32 for the half dtypes (the reference sums in float64, within a float32 sum's bound)."""
+        return np.dtype(np.float32) if np.dtype(dtype) in HALF_DTYPES else np.dtype(dtype)
 
     def __getattr__(self, name: str) -> Any:
         if name in self._overrides:

@@ -149,6 +149,10 @@ class ModelBackend:
     def lenet(self, variant: str = "chapter", dtype: str = "float32") -> LeNetModel:
         return self.model_class(variant, dtype)
 
+    def accumulation_dtype(self, function: str, dtype: np.dtype) -> np.dtype:
+        """The model's arithmetic sums in its own dtype."""
+        return np.dtype(dtype)
+
 
 def faulty(name: str, **overrides) -> ModelBackend:
     return ModelBackend(type(name, (ArithmeticLeNet,), overrides))

@@ -147,11 +147,13 @@ def test_conformance_runs_the_declared_gap_as_expected_failures(
     declared = {GAP_OP: (GAP_REASON, GAP_UPSTREAM), "lenet_export": (EXPORT_GAP_REASON, "")}
     in_declared_ops = {record["id"] for record in records if record["op"] in declared}
     assert {record["id"] for record in gaps} == in_declared_ops
-    # The chapter's 1x1 example in float32 and float64, the isolation check of its first case,
-    # and the export of the chapter's LeNet.
+    # The chapter's 1x1 example in float32, float64, float16 and bfloat16, the isolation check of
+    # its first case, and the export of the chapter's LeNet.
     assert {record["id"] for record in gaps} == {
         "chapter-1x1-f32",
         "chapter-1x1-f64",
+        "chapter-1x1-f16",
+        "chapter-1x1-bf16",
         "isolation-chapter-1x1-f32",
         "lenet-export-chapter-float32",
     }

@@ -26,6 +26,7 @@ from conformance.results import (
 from conformance.specs import SPECS
 from reporting.__main__ import build
 from reporting.collect import Tone, known_gaps, load, status_cell
+from reporting.dtype_matrix import dtype_matrix
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 GAP_REASON = "MXNet pooling has no dilation"
@@ -135,6 +136,27 @@ def test_adversarial_coverage_counts_pairs_and_cases(tmp_path: Path) -> None:
     rows = len(space.rows())
     assert f"| relu | 5 | {rows} | {possible}/{possible} (100%) | 1/2 · 1/1 |" in text
     assert "| sigmoid | 5 |" in text and "| - |" in text  # no sigmoid results: a dash
+
+
+def test_the_dtype_matrix_counts_passed_gaps_and_failures_per_part(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    gap = {"gap": "no bfloat16 kernel", "upstream": ""}
+    cases = [
+        CaseResult("conv2d-a-f16", "conv2d", Status.PASS, "float16", "grid", worst_ratio=0.2),
+        CaseResult("conv2d-b-f16", "conv2d", Status.FAIL, "float16", "grid", worst_ratio=3.0),
+        CaseResult("conv2d_vjp-a-f16", "conv2d_vjp", Status.ERROR, "float16", "grid"),
+        CaseResult("conv2d-a-bf16", "conv2d", Status.GAP, "bfloat16", "grid", **gap),
+        CaseResult("lenet-logits-chapter-bfloat16", "lenet_logits", Status.PASS, "bfloat16", "lenet"),
+        CaseResult("error-conv2d-x", "conv2d", Status.PASS, "-", "error"),  # no dtype: not counted
+    ]
+    _conformance(folder, "torch", cases)
+    table = dtype_matrix(load(folder, ["torch"]))
+    cells = {(row[0], row[1]): [getattr(c, "text", c) for c in row[2:]] for row in table.rows}
+    assert cells["torch", "forward"] == ["-", "-", "1 / 0 / 1", "0 / 1 / 0"]
+    assert cells["torch", "VJP"] == ["-", "-", "0 / 0 / 1", "-"]
+    assert cells["torch", "LeNet"] == ["-", "-", "-", "1 / 0 / 0"]
+    assert table.rows[0][4].tone == Tone.BAD and table.rows[0][5].tone == Tone.NEUTRAL
+    assert table.rows[2][5].tone == Tone.GOOD
 
 
 def test_matrix_rows_follow_the_chapter_then_the_lenet_checks(results: Path, tmp_path: Path) -> None:

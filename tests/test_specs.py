@@ -184,7 +184,7 @@ def test_each_rerun_command_selects_exactly_its_test(pytester, monkeypatch, tmp_
         expected = [f"test_invalid_argument_raises_like_the_reference[{case.id}]"]
         assert _selected(record.rerun, items, matchers) == expected, case.id
     lenet = [item.name for item in items if item.name.startswith(LENET_TESTS)]
-    assert len(lenet) == 16
+    assert len(lenet) == 20  # 16 float32 and float64 checks, the logits in float16 and bfloat16
     for name in lenet:  # a LeNet check's rerun command names its item
         assert _selected(rerun_item(NAME, name), items, matchers) == [name]
 

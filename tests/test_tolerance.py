@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +25,8 @@ import reference
 from conformance.cases import Case
 from conformance.compare import ConformanceError, check_output
 from conformance.specs import all_cases, bounds
-from conformance.tolerance import Exact, gamma, unit_roundoff
+from conformance.tolerance import Exact, gamma, summing, unit_roundoff
+from reference.dtypes import round_to
 from reference.shapes import conv2d_geometry
 
 CASES = [case for case in all_cases() if case.source != "pairwise"]  # finite data: the bound's terms
@@ -41,6 +43,8 @@ CONV_OPS = (
 REDUCTIONS = [case for case in CASES if case.op in CONV_OPS]
 FLOAT32 = [case for case in REDUCTIONS if case.dtype == "float32"]
 FLOAT64 = [case for case in REDUCTIONS if case.dtype == "float64"]
+HALF = [case for case in REDUCTIONS if case.dtype in ("float16", "bfloat16") and "-nan-" not in case.id]
+HALF = [case for case in HALF if "-inf-" not in case.id]  # finite sums: the simulations below
 AVG_POOLS = [
     case
     for case in CASES
@@ -335,3 +339,59 @@ def test_exact_marks_mixed_signed_zero_windows_only():
     (bound,) = bounds("max_pool2d", [X], {"kernel_size": (1, 2)}, "float64")
     assert isinstance(bound, Exact)
     np.testing.assert_array_equal(bound.signed, [[[[True, False, True, True]]]])
+
+
+# -- half precision: the bound follows the dtype a backend sums in ------------------------------
+def _in_half(terms: Terms, dtype: str) -> np.ndarray:
+    """A backend summing in the half dtype: each product rounded to it, then sequential half adds."""
+    products = round_to(terms.left.astype(np.float64) * terms.right.astype(np.float64), dtype)
+    return sequential(products).reshape(terms.shape)
+
+
+def _float32_rounded(terms: Terms, dtype: str) -> np.ndarray:
+    """A backend summing in float32 (sequentially) and rounding once to the half dtype."""
+    return round_to(terms.in_float32(sequential).astype(np.float64), dtype)
+
+
+@functools.cache
+def _half_simulations(index: int) -> tuple[list, tuple, dict[str, list]]:
+    """HALF[index]: its terms, the reference's outputs, and both simulated backends' outputs."""
+    case = HALF[index]
+    all_terms = case_terms(case)
+    simulated = {
+        f.__name__: [f(terms, case.dtype) for terms in all_terms] for f in (_in_half, _float32_rounded)
+    }
+    return all_terms, _outputs(case, case.arrays()), simulated
+
+
+def _half_ratios(accumulation: str, simulation: str) -> list[float]:
+    """Each half case's worst ratio (inf where it fails) under a backend declaring ``accumulation``."""
+    ratios = []
+    for index, case in enumerate(HALF):
+        _, expected, simulated = _half_simulations(index)
+        with summing(case.dtype if accumulation == "half" else accumulation):
+            case_bounds = bounds(case.op, case.arrays(), case.kw, case.dtype)
+        try:
+            outputs = zip(simulated[simulation], expected, case_bounds, strict=True)
+            ratios.append(max(check_output(case.id, a, e, b) for a, e, b in outputs))
+        except ConformanceError:
+            ratios.append(float("inf"))
+    return ratios
+
+
+def test_half_sums_pass_the_half_bound():
+    assert len(HALF) > 30
+    assert max(_half_ratios("half", "_in_half")) <= 1.0
+
+
+def test_float32_sums_rounded_once_pass_the_float32_declaration():
+    assert max(_half_ratios("float32", "_float32_rounded")) <= 1.0
+
+
+def test_half_sums_fail_a_float32_declaration():
+    """Declared float32 sums but summed in the half dtype: every case with a sum of over 100 terms
+    fails (the short ones round alike either way)."""
+    ratios = _half_ratios("float32", "_in_half")
+    long = [i for i in range(len(HALF)) if max(t.left.shape[1] for t in _half_simulations(i)[0]) > 100]
+    assert len(long) >= 4
+    assert all(ratios[i] > 1.0 for i in long)

@@ -56,15 +56,21 @@ def conv(geometry: ConvGeometry, x: jax.Array, w: jax.Array, b: jax.Array | None
 _SCALE = 64  # a subnormal times 2**64 is normal, and times any finite value finite
 
 
+def _scale(dtype: jnp.dtype) -> int:
+    """The exponent that lifts ``dtype``'s subnormals: :data:`_SCALE`, or for float16 (largest
+    2**15) its 14, which lifts them to [2**-10, 1) and whose inverse is a float16 number."""
+    return min(_SCALE, -int(jnp.finfo(dtype).minexp))
+
+
 def _split(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(x's normal values, 0 elsewhere; x's subnormals times ``2**_SCALE``, 0 elsewhere), exact."""
+    """(x's normal values, 0 elsewhere; x's subnormals times ``2**_scale``, 0 elsewhere), exact."""
     info = jnp.finfo(x.dtype)
     bits = _bits(x)
     magnitude = bits & jnp.iinfo(bits.dtype).max
     subnormal = (magnitude > 0) & (magnitude < _bits(jnp.array(info.tiny, x.dtype)))
     # A subnormal is its integer significand times the smallest subnormal: no float op reads it.
     significand = jnp.where(bits < 0, -magnitude, magnitude).astype(x.dtype)
-    scaled = significand * jnp.array(2.0 ** (int(info.minexp) - int(info.nmant) + _SCALE), x.dtype)
+    scaled = significand * jnp.array(2.0 ** (int(info.minexp) - int(info.nmant) + _scale(x.dtype)), x.dtype)
     normal = jnp.isfinite(x) & ~subnormal
     return jnp.where(normal, x, jnp.zeros_like(x)), jnp.where(subnormal, scaled, jnp.zeros_like(x))
 
@@ -87,14 +93,14 @@ def _classes(x: jax.Array) -> dict[str, jax.Array]:
 def exact_bilinear(product: Callable, a: jax.Array, c: jax.Array) -> jax.Array:
     """``product(a, c)`` (bilinear: a sum of products of a's and c's elements) as IEEE 754 gives it.
 
-    The finite terms: normal parts plus the subnormal parts scaled up by ``2**_SCALE`` and the sum
+    The finite terms: normal parts plus the subnormal parts scaled up by ``2**_scale`` and the sum
     scaled back (XLA's CPU runtime reads a subnormal as 0); non-finite terms are counted by the
     same product of 0/1 masks, so its structural zeros never meet an inf or NaN: a NaN term (NaN,
     inf * 0) or terms of both infinities give NaN, terms of one infinity that infinity.
     """
     a_normal, a_sub = _split(a)
     c_normal, c_sub = _split(c)
-    scale = jnp.array(2.0**-_SCALE, a.dtype)
+    scale = jnp.array(2.0 ** -_scale(a.dtype), a.dtype)
     finite = product(a_normal, c_normal) + (product(a_sub, c_normal) + product(a_normal, c_sub)) * scale
     ma, mc = _classes(a), _classes(c)
     a_inf, c_inf = ma["pinf"] + ma["ninf"], mc["pinf"] + mc["ninf"]
@@ -198,7 +204,7 @@ def _reduce_windows(
 # -- XLA's CPU runtime reads subnormal inputs as zero (DAZ): exact selections on the bits --
 def _bits(x: jax.Array) -> jax.Array:
     """``x``'s bit patterns as signed integers of its width."""
-    return lax.bitcast_convert_type(x, jnp.int32 if x.dtype == jnp.float32 else jnp.int64)
+    return lax.bitcast_convert_type(x, {2: jnp.int16, 4: jnp.int32, 8: jnp.int64}[x.dtype.itemsize])
 
 
 def is_positive(x: jax.Array) -> jax.Array:

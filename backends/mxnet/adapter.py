@@ -47,13 +47,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from backends.mxnet.ops import NDArray, full_convention, max_pool_taps, mx, relu_by_where
+from reference.dtypes import BFLOAT16, finfo
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -66,12 +67,27 @@ from reference.validation import (
     result_dtype,
 )
 
+# MXNet 1.9.1's own messages for float16 on the CPU.
+NO_FLOAT16_GEMM = {
+    "Convolution": "'FP16 gemm on cpu not implemented!'",
+    "FullyConnected": "'float16 fully connected layer is currently only supported by CuDNN version'",
+}
+NO_BFLOAT16 = (
+    "MXNet 1.9.1's bfloat16 is a NumPy structured dtype of its own ([('bfloat16', uint16)]) that mx.nd.array"
+    " cannot take from ml_dtypes' bfloat16, and on this CPU its oneDNN Convolution, Pooling and"
+    " FullyConnected have no bfloat16 primitive ('could not create a primitive descriptor iterator')"
+)
+
 
 class MXNetBackend(Backend):
     """The reference's ops computed by MXNet on ``device`` ("auto": the GPU when present)."""
 
     name = "mxnet"
     framework = "mxnet"
+
+    # Measured (conformance/accumulation.py): float16 average pooling sums in float32 (99.4% correctly
+    # rounded), its VJP in float16 (36%); conv and dense have no float16 kernel on the CPU.
+    float32_sums: ClassVar[dict[str, frozenset[str]]] = {"float16": frozenset({"avg_pool2d"})}
 
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
@@ -108,6 +124,8 @@ class MXNetBackend(Backend):
 
     # -- conversions -----------------------------------------------------
     def _array(self, array: Any, dtype: np.dtype) -> NDArray:
+        if dtype == BFLOAT16:
+            raise UnsupportedError(NO_BFLOAT16)
         array = np.asarray(array, dtype=dtype)
         if array.size == 0 or array.ndim == 0:
             # MXNet's NumPy shape mode (mx.util.set_np_shape) would allow them, but breaks Gluon.
@@ -168,9 +186,17 @@ class MXNetBackend(Backend):
             self.note("asymmetric padding via mx.nd.pad (Convolution pads symmetrically)")
         return conv
 
+    @staticmethod
+    def _check_gemm_dtype(dtype: np.dtype, layer: str) -> None:
+        """Refuse float16 before MXNet runs: its CPU gemm has none, and the engine's error would
+        surface asynchronously, in a later call."""
+        if dtype == np.float16:
+            raise UnsupportedError(f"MXNet's CPU {layer} has no float16 kernel ({NO_FLOAT16_GEMM[layer]})")
+
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        self._check_gemm_dtype(dtype, "Convolution")
         if self._zero_size(X):  # an empty batch
             return self._zeros(geometry.output_shape(0, np.shape(W)[0]), dtype)
         conv = self._conv(geometry, np.shape(W)[0])
@@ -180,6 +206,7 @@ class MXNetBackend(Backend):
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
         out_channels, dtype = np.shape(W)[0], result_dtype(X, W, dY)
+        self._check_gemm_dtype(dtype, "Convolution")
         if self._zero_size(X):  # an empty batch: no gradient reaches W or b
             return (
                 self._zeros(np.shape(X), dtype),
@@ -228,7 +255,7 @@ class MXNetBackend(Backend):
         if geometry.dilation != (1, 1):
             self.note("dilated max pooling via strided slices, argmax and pick (Pooling has no dilation)")
             return max_pool_taps(geometry)
-        lowest = np.finfo(result_dtype(X)).min
+        lowest = finfo(result_dtype(X)).min
         if not np.greater(X, lowest).all():  # false at NaN too
             # MKL-DNN pads with the lowest finite value, which then ties a real one and takes its gradient.
             self.note(
@@ -400,6 +427,7 @@ class MXNetBackend(Backend):
     def linear(self, X, W, b=None):
         check_dense(X, W, b)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
+        self._check_gemm_dtype(dtype, "FullyConnected")
         if self._zero_size(X):  # an empty batch
             return self._zeros((0, np.shape(W)[0]), dtype)
         bias = None if b is None else self._array(b, dtype)
@@ -408,6 +436,7 @@ class MXNetBackend(Backend):
     def linear_vjp(self, X, W, dY):
         check_dense(X, W, dY=dY)
         out, dtype = np.shape(W)[0], result_dtype(X, W, dY)
+        self._check_gemm_dtype(dtype, "FullyConnected")
         if self._zero_size(X):  # an empty batch: no gradient reaches W or b
             return (
                 self._zeros(np.shape(X), dtype),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.base import UnsupportedError
 from backends.lenet import LeNetModel
 from backends.mxnet.ops import mx  # imported there with its import-time warnings silenced
 from reference.lenet import PARAM_SHAPES, variant_of
@@ -40,6 +41,11 @@ class MXNetLeNet(LeNetModel):
 
     def __init__(self, variant: str, dtype: str, context: mx.Context) -> None:
         super().__init__(variant, dtype)
+        if self.dtype in ("float16", "bfloat16"):  # refused up front: MXNet's engine fails later, async
+            raise UnsupportedError(
+                f"a {self.dtype} LeNet: MXNet 1.9.1's CPU Convolution and FullyConnected have no"
+                f" {self.dtype} kernel (known_gaps.toml)"
+            )
         self.context = context
         self.net = build_lenet(variant)
         self.net.initialize(ctx=context)

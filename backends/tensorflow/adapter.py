@@ -31,7 +31,7 @@ needs one records a note):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -39,6 +39,7 @@ from tensorflow.python.util import _pywrap_util_port  # private: the only way to
 
 from backends.base import Backend, Prepared
 from backends.devices import resolve_device
+from reference.dtypes import BFLOAT16, finfo, is_floating
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -52,7 +53,7 @@ from reference.validation import (
     result_dtype,
 )
 
-_TF_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_TF_DTYPES = (np.dtype(np.float16), BFLOAT16, np.dtype(np.float32), np.dtype(np.float64))
 
 Forward = Callable[..., tf.Tensor]
 
@@ -68,21 +69,21 @@ def _oihw(tensor: tf.Tensor) -> np.ndarray:
 def _needs_taps(X: Any) -> bool:
     """Max pooling input that the native kernels get wrong: NaN, -inf or subnormals."""
     X = np.asarray(X)
-    return X.dtype.kind == "f" and bool(np.isnan(X).any() or np.isneginf(X).any() or _has_subnormal(X))
+    return is_floating(X.dtype) and bool(np.isnan(X).any() or np.isneginf(X).any() or _has_subnormal(X))
 
 
 def _has_subnormal(*arrays: Any) -> bool:
     """Whether a float array holds a subnormal number (TF's CPU kernels read those as 0: DAZ)."""
     for array in map(np.asarray, arrays):
-        if array.dtype.kind == "f" and array.size:
+        if is_floating(array.dtype) and array.size:
             magnitude = np.abs(array)
-            if ((magnitude > 0) & (magnitude < np.finfo(array.dtype).tiny)).any():
+            if ((magnitude > 0) & (magnitude < finfo(array.dtype).tiny)).any():
                 return True
     return False
 
 
 def _has_inf(*arrays: Any) -> bool:
-    return any(np.asarray(a).dtype.kind == "f" and bool(np.isinf(a).any()) for a in arrays)
+    return any(is_floating(np.asarray(a).dtype) and bool(np.isinf(a).any()) for a in arrays)
 
 
 def _int_view(x: tf.Tensor) -> tf.Tensor:
@@ -124,7 +125,7 @@ def _conv_taps(x: tf.Tensor, w: tf.Tensor, geometry: ConvGeometry, b: tf.Tensor 
 
 def _subnormal_bits(t: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """``t``'s bits, the magnitude of its bits, and where it is subnormal (on the bits: no DAZ)."""
-    info = np.finfo(t.dtype.as_numpy_dtype)
+    info = finfo(t.dtype.as_numpy_dtype)
     bits = _int_view(t)
     magnitude = bits & tf.constant(np.iinfo(bits.dtype.as_numpy_dtype).max, bits.dtype)
     return bits, magnitude, (magnitude > 0) & (magnitude < (1 << info.nmant))
@@ -140,7 +141,7 @@ def _lifted_subnormals(t: tf.Tensor, k: int) -> tf.Tensor:
     mantissas (TF's CPU arithmetic reads subnormals as 0, DAZ, so ``t * 2**k`` would give 0)."""
     bits, magnitude, subnormal = _subnormal_bits(t)
     mantissa = tf.where(subnormal, magnitude, tf.zeros_like(magnitude))
-    scale = float(np.finfo(t.dtype.as_numpy_dtype).smallest_subnormal) * 2.0**k
+    scale = float(finfo(t.dtype.as_numpy_dtype).smallest_subnormal) * 2.0**k
     lifted = tf.cast(mantissa, t.dtype) * tf.constant(scale, t.dtype)
     return tf.where(bits < 0, -lifted, lifted)
 
@@ -149,7 +150,7 @@ def _subnormals_as_tiny(t: tf.Tensor) -> tf.Tensor:
     """``t`` with its subnormals replaced by the smallest normal number of their sign: the
     same product with an infinity (where DAZ makes subnormal * inf a NaN)."""
     bits, _, subnormal = _subnormal_bits(t)
-    tiny = tf.constant(float(np.finfo(t.dtype.as_numpy_dtype).tiny), t.dtype)
+    tiny = tf.constant(float(finfo(t.dtype.as_numpy_dtype).tiny), t.dtype)
     return tf.where(subnormal, tf.where(bits < 0, -tiny, tiny), t)
 
 
@@ -218,6 +219,14 @@ class TensorFlowBackend(Backend):
     name = "tensorflow"
     framework = "tensorflow"
 
+    # Measured (conformance/accumulation.py): float16 conv, dense and dense VJP sum in float32 and
+    # round once; bfloat16 only the forward conv (dense 50%, its VJP's db 11% correctly rounded);
+    # average pooling (23%) and the conv and avg-pool VJPs round in the half dtype.
+    float32_sums: ClassVar[dict[str, frozenset[str]]] = {
+        "float16": frozenset({"conv2d", "linear", "linear_vjp"}),
+        "bfloat16": frozenset({"conv2d"}),
+    }
+
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
         gpus = tf.config.list_physical_devices("GPU")
@@ -249,7 +258,7 @@ class TensorFlowBackend(Backend):
 
     # -- conversions -----------------------------------------------------
     def _tensor(self, array: Any, dtype: np.dtype) -> tf.Tensor:
-        """A tensor on this backend's device (call inside ``tf.device``); float16/32/64 kept."""
+        """A tensor on this backend's device (call inside ``tf.device``); float16/bfloat16/32/64 kept."""
         return tf.constant(np.asarray(array, dtype=dtype if dtype in _TF_DTYPES else np.float64))
 
     def _image(self, X: Any, dtype: np.dtype) -> tf.Tensor:
@@ -297,7 +306,7 @@ class TensorFlowBackend(Backend):
         for i, t in enumerate(tensors):
             if not subnormal[i]:
                 continue
-            k = np.finfo(t.dtype.as_numpy_dtype).nmant + 2  # lifts every subnormal into the normals
+            k = finfo(t.dtype.as_numpy_dtype).nmant + 2  # lifts every subnormal into the normals
             lifted = _lifted_subnormals(t, k)
             parts = compute(*(lifted if j == i else f for j, f in enumerate(finite)))
             for o, part in enumerate(parts):
@@ -596,7 +605,7 @@ class TensorFlowBackend(Backend):
         dtype = result_dtype(logits)
         finite = np.abs(np.asarray(logits, dtype=np.float64)[np.isfinite(logits)])
         # A row's loss is at most 2 max|z| + log K: can it, or the batch's sum, overflow the dtype?
-        room = (float(np.finfo(dtype).max) / max(len(labels), 1) - np.log(max(np.shape(logits)[1], 1))) / 2
+        room = (float(finfo(dtype).max) / max(len(labels), 1) - np.log(max(np.shape(logits)[1], 1))) / 2
         if dtype != np.float64 and finite.max(initial=0.0) > room:
             self.note(
                 "the cross-entropy in float64 where a row's loss or the batch's sum can overflow the"

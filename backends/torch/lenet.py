@@ -10,15 +10,43 @@ thread settings are left as the caller has them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
 from backends.lenet import LeNetModel
+from reference.dtypes import BFLOAT16
 from reference.lenet import PARAM_SHAPES, variant_of
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# NumPy arrays to torch tensors and back, for the adapter and the LeNet alike: torch cannot read or
+# write NumPy's bfloat16 (ml_dtypes'), which crosses through float32, holding it exactly.
+def to_tensor(array: Any, device: Any) -> torch.Tensor:
+    """``array`` as a tensor on ``device`` (bfloat16 stays bfloat16; may share memory otherwise)."""
+    array = np.asarray(array)
+    if array.dtype == BFLOAT16:
+        return torch.as_tensor(array.astype(np.float32), device=device).to(torch.bfloat16)
+    return torch.as_tensor(array, device=device)
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A new C-contiguous NumPy array of ``tensor`` (bfloat16 as ml_dtypes' bfloat16)."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.float().numpy().astype(BFLOAT16)
+    # A copy: on the CPU .numpy() shares the tensor's memory, which may be the caller's input.
+    return np.array(tensor.numpy(), order="C", copy=True)
+
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
 
 
 def build_lenet(variant: str = "chapter") -> nn.Sequential:
@@ -104,18 +132,18 @@ class TorchLeNet(LeNetModel):
     def _native_load_params(self, params: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
             for name in PARAM_SHAPES:
-                self._tensor(name).copy_(torch.as_tensor(params[name]))
+                self._tensor(name).copy_(to_tensor(params[name], self.device))
 
     def _native_params(self) -> dict[str, np.ndarray]:
-        return {name: self._tensor(name).detach().cpu().numpy() for name in PARAM_SHAPES}
+        return {name: to_numpy(self._tensor(name)) for name in PARAM_SHAPES}
 
     def _inputs(self, X: np.ndarray, y: np.ndarray | None = None):
-        X = torch.as_tensor(X, device=self.device)
+        X = to_tensor(X, self.device)
         return X if y is None else (X, torch.as_tensor(y, device=self.device))
 
     def _native_logits(self, X: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return self._forward(self._inputs(X)).cpu().numpy()
+            return to_numpy(self._forward(self._inputs(X)))
 
     def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         X, y = self._inputs(X, y)

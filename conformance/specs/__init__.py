@@ -16,6 +16,7 @@ import numpy as np
 
 from conformance.cases import Case
 from conformance.error_cases import ErrorCase
+from conformance.half import half_cases
 from conformance.spec import Function, OpSpec, SpecError, check_registry
 from conformance.specs import activations, chapter, conv, dense, flatten, loss, pool
 from conformance.tolerance import Bounds
@@ -47,8 +48,10 @@ def unique(ids: Sequence[str], what: str) -> None:
 
 
 def all_cases() -> list[Case]:
-    """Every named case of every spec, then the pairwise-covering cases of its space; ids unique."""
+    """Every named case of every spec, their half-precision mirrors (:mod:`conformance.half`),
+    then the pairwise-covering cases of each space; ids unique."""
     cases = [case for spec in SPECS.values() for case in spec.cases()]
+    cases += half_cases(cases)
     cases += [case for spec in SPECS.values() if spec.space is not None for case in spec.space.cases()]
     unique([case.id for case in cases], "case")
     return cases

@@ -24,6 +24,7 @@ from conformance.tolerance import (
     Bounds,
     elementary_error,
     relative_bound,
+    tiny,
     unit_roundoff,
 )
 from reference.validation import check_elementwise
@@ -112,7 +113,7 @@ def sigmoid_vjp_bound(arrays: list[np.ndarray], kw: dict[str, Any], dtype: np.dt
     """
     X, dY = (np.asarray(a, dtype=np.float64) for a in arrays)
     relative = 2 * sigmoid_error(dtype) + 2 * unit_roundoff(dtype)
-    flushed = float(np.finfo(dtype).tiny) * np.abs(dY)
+    flushed = tiny(dtype) * np.abs(dY)
     return [relative_bound(dtype, relative, reference.sigmoid_vjp(X, dY)) + flushed]
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import onnxruntime as ort
@@ -41,6 +41,7 @@ import onnxruntime as ort
 from backends.base import Backend, Prepared, UnsupportedError
 from backends.devices import resolve_device
 from cnn_chapter_onnxruntime.graphs import THREADS, node_session, run_node
+from reference.dtypes import BFLOAT16
 from reference.shapes import ConvGeometry, PoolGeometry
 from reference.validation import (
     check_conv2d,
@@ -59,9 +60,21 @@ NO_AUTOGRAD = (
 )
 
 
+NO_BFLOAT16 = (
+    "ONNX Runtime's CPU provider has no bfloat16 kernels for these nodes (Relu, Sigmoid, Exp, Gemm, MatMul,"
+    " ReduceSum: NOT_IMPLEMENTED), opset 21's Conv, MaxPool, AveragePool and SoftmaxCrossEntropyLoss"
+    " do not admit tensor(bfloat16), and its Python binding cannot feed NumPy's bfloat16 (ml_dtypes) arrays"
+)
+
+
 def work_dtype(dtype: np.dtype) -> np.dtype:
-    """The element type a node computes in: float64 for float64 results, else float32."""
-    return np.dtype(np.float64) if dtype.itemsize > 4 else np.dtype(np.float32)
+    """The element type a node computes in: the result dtype (float64, float32 or float16).
+
+    Raises :class:`backends.UnsupportedError` for bfloat16 (:data:`NO_BFLOAT16`).
+    """
+    if dtype == BFLOAT16:
+        raise UnsupportedError(NO_BFLOAT16)
+    return np.dtype(dtype)
 
 
 def _result(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -126,6 +139,12 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     framework = "onnxruntime"
 
+    # Measured (conformance/accumulation.py): the CPU provider runs float16 Conv, Gemm and AveragePool
+    # through float32 (it inserts casts around nodes without float16 kernels): correctly rounded.
+    float32_sums: ClassVar[dict[str, frozenset[str]]] = {
+        "float16": frozenset({"conv2d", "linear", "avg_pool2d"})
+    }
+
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
         # The CPU provider only: "auto" and "cpu" give the CPU, "gpu" is an error (no GPU provider).
@@ -140,7 +159,7 @@ class OnnxRuntimeBackend(Backend):
         arrays = (X, W) if b is None else (X, W, b)
         if work_dtype(dtype) == np.float64:
             return _result(self._conv_float64(geometry, *arrays), dtype)
-        Y = run_node("Conv", np.dtype(np.float32), *arrays, **conv_attributes(geometry, np.shape(W)))
+        Y = run_node("Conv", work_dtype(dtype), *arrays, **conv_attributes(geometry, np.shape(W)))
         return _result(Y, dtype)
 
     def _conv_float64(self, geometry: ConvGeometry, X: Any, W: Any, b: Any = None) -> np.ndarray:
@@ -214,7 +233,7 @@ class OnnxRuntimeBackend(Backend):
         if work_dtype(dtype) == np.float64:
             return _result(self._avg_pool_float64(np.asarray(X), geometry, bool(count_include_pad)), dtype)
         _, attributes = pool_node("avg_pool2d", geometry, bool(count_include_pad))
-        return _result(run_node("AveragePool", np.dtype(np.float32), X, **attributes), dtype)
+        return _result(run_node("AveragePool", work_dtype(dtype), X, **attributes), dtype)
 
     def _avg_pool_float64(self, X: np.ndarray, geometry: PoolGeometry, count_include_pad: bool) -> np.ndarray:
         """float64 average pooling: a ``ReduceSum`` node over the windows, over the reference's divisor."""
@@ -288,9 +307,10 @@ class OnnxRuntimeBackend(Backend):
         dtype, z = result_dtype(logits), np.asarray(logits)
         work = work_dtype(dtype)
         finite = np.abs(z[np.isfinite(z)])
-        if work == np.float32 and (finite > np.sqrt(np.finfo(np.float32).max)).any():
+        if work.itemsize < 8 and (finite > np.sqrt(np.finfo(work).max)).any():
             self.note(
-                "cross-entropy of huge float32 logits by the float64 kernel (float32's overflows to inf)"
+                "cross-entropy of logits huge for float32 or float16 by the float64 kernel"
+                " (the narrower kernel overflows to inf)"
             )
             work = np.dtype(np.float64)
         loss = run_node("SoftmaxCrossEntropyLoss", work, z, labels, int64_inputs=1, reduction="mean")

@@ -31,6 +31,7 @@ from backends.base import UnsupportedError
 OPSET = 21
 IR_VERSION = 10
 ELEMENT_TYPES = {
+    np.dtype(np.float16): TensorProto.FLOAT16,
     np.dtype(np.float32): TensorProto.FLOAT,
     np.dtype(np.float64): TensorProto.DOUBLE,
     np.dtype(np.int64): TensorProto.INT64,
