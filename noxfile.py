@@ -205,10 +205,11 @@ def backend_python(session: nox.Session, backend: str | None, gpu: bool = False)
 @nox.session(python=PYTHON, tags=["tests"])
 @nox.parametrize("numpy", list(NUMPY_VERSIONS), ids=list(NUMPY_VERSIONS))
 def tests(session: nox.Session, numpy: str) -> None:
-    """The reference's own tests and doctests (pass pytest arguments after --)."""
+    """The reference's own tests and doctests, one pytest-xdist worker per CPU (pytest arguments after --)."""
     session.install("-e", ".[test,train]", NUMPY_VERSIONS[numpy])
     session.run(
-        "pytest", "tests", "--ignore", PLUGIN_TEST, "--doctest-modules", "reference", *session.posargs
+        "pytest", "tests", "--ignore", PLUGIN_TEST, "--doctest-modules", "reference", "-n", "auto",
+        *session.posargs,
     )  # fmt: skip
 
 

@@ -460,7 +460,7 @@ class JaxBackend(Backend):
         primals = (self._array(logits, compute),)
         labels = (self._array(labels, np.int64),)
         tangent = _jvp(cross_entropy, (), primals, (self._array(tlogits, compute),), labels)
-        return dtype.type(tangent)
+        return dtype.type(np.array(tangent))
 
     # -- LeNet -----------------------------------------------------------
     def lenet(self, variant="chapter", dtype="float32"):
