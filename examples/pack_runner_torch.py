@@ -4,7 +4,7 @@
 
 This file imports NumPy, PyTorch and the standard library only: the pack is all
 it needs. For each case of ``PACK/manifest.json`` it calls PyTorch's own ops in
-the case's dtype on the CPU (autograd for the VJPs), then checks each output
+the case's dtype on the CPU (autograd for the VJPs, torch.func.jvp for the JVPs), then checks each output
 as the manifest's ``comparison`` rules say: shape and dtype equal; NaN and
 infinities where the expected output has them; an ``exact`` output bit for
 bit (the sign of zero where ``signed``), an ``elementwise`` one within its
@@ -26,19 +26,22 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 
-def conv_pads(padding, size, kernel, stride, dilation) -> tuple[int, int, int, int]:
-    """The pack's conv padding forms as F.pad's (left, right, top, bottom)."""
+def explicit_pads(padding, size, kernel, stride, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The pack's padding forms (int, pair, ((top, bottom), (left, right)), "valid", "same",
+    "same_lower") as ((top, bottom), (left, right))."""
     if padding == "valid":
         padding = 0
-    if padding == "same":  # TensorFlow's rule: output ceil(n / s), the odd extra row/column after
-        padding = []
+    if padding in ("same", "same_lower"):  # output ceil(n / s); the odd extra after ("same") or before
+        pads = []
         for n, k, s, d in zip(size, kernel, stride, dilation, strict=True):
             total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
-            padding.append((total // 2, total - total // 2))
+            half = total // 2
+            pads.append((half, total - half) if padding == "same" else (total - half, half))
+        padding = pads
     if isinstance(padding, int):
         padding = (padding, padding)
-    (top, bottom), (left, right) = [(p, p) if isinstance(p, int) else p for p in padding]
-    return left, right, top, bottom
+    (top, bottom), (left, right) = [(p, p) if isinstance(p, int) else tuple(p) for p in padding]
+    return (top, bottom), (left, right)
 
 
 def tuples(value):
@@ -52,8 +55,40 @@ def pair(value) -> tuple[int, int]:
 
 def conv2d(X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
     stride, dilation = pair(stride), pair(dilation)
-    X = F.pad(X, conv_pads(padding, X.shape[2:], W.shape[2:], stride, dilation))
-    return F.conv2d(X, W, b, stride, 0, dilation, groups)
+    (top, bottom), (left, right) = explicit_pads(padding, X.shape[2:], W.shape[2:], stride, dilation)
+    return F.conv2d(F.pad(X, (left, right, top, bottom)), W, b, stride, 0, dilation, groups)
+
+
+def pool_geometry(X, kernel_size, stride, padding, dilation):
+    """kernel, stride, dilation as pairs and the explicit pads; ``native``: PyTorch's pools take the
+    pads themselves (symmetric, at most half the window)."""
+    kernel, dilation = pair(kernel_size), pair(dilation)
+    stride = kernel if stride is None else pair(stride)
+    pads = explicit_pads(padding, X.shape[2:], kernel, stride, dilation)
+    native = all(a == b and a <= k // 2 for (a, b), k in zip(pads, kernel, strict=True))
+    return kernel, stride, dilation, pads, native
+
+
+def max_pool2d(X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    kernel, stride, dilation, pads, native = pool_geometry(X, kernel_size, stride, padding, dilation)
+    if native:
+        padding = (pads[0][0], pads[1][0])
+        return F.max_pool2d(X, kernel, stride, padding, dilation, ceil_mode)
+    (top, bottom), (left, right) = pads  # -inf padding never wins over a real element
+    return F.max_pool2d(F.pad(X, (left, right, top, bottom), value=-np.inf), kernel, stride, 0, dilation)
+
+
+def avg_pool2d(X, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    kernel, stride, _, pads, native = pool_geometry(X, kernel_size, stride, padding, 1)
+    if native:
+        padding = (pads[0][0], pads[1][0])
+        return F.avg_pool2d(X, kernel, stride, padding, ceil_mode, count_include_pad)
+    (top, bottom), (left, right) = pads
+    mean = F.avg_pool2d(F.pad(X, (left, right, top, bottom)), kernel, stride)  # divisor: the window
+    if count_include_pad:
+        return mean
+    real = F.pad(torch.ones_like(X[:1, :1]), (left, right, top, bottom))
+    return mean / F.avg_pool2d(real, kernel, stride)  # the share of real cells in each window
 
 
 def pool2d(X, pool_size, mode="max"):  # the chapter's pooling: one 2-D image, stride 1
@@ -69,8 +104,8 @@ FORWARD = {
     "corr2d_multi_in_out_1x1": lambda X, K: F.conv2d(X[None], K)[0],
     "pool2d": pool2d,
     "conv2d": conv2d,
-    "max_pool2d": lambda X, **kw: F.max_pool2d(X, **kw),
-    "avg_pool2d": lambda X, **kw: F.avg_pool2d(X, **kw),
+    "max_pool2d": max_pool2d,
+    "avg_pool2d": avg_pool2d,
     "sigmoid": lambda X: torch.sigmoid(X),
     "relu": lambda X: torch.relu(X) + 0.0,  # the pack's relu(-0.0) is +0.0: -0.0 + 0.0 rounds to +0.0
     "flatten": lambda X: X.reshape(X.shape[0], int(np.prod(X.shape[1:]))),
@@ -87,11 +122,14 @@ def sigmoid_vjp(X, dY):
     return torch.where(torch.isinf(dY) & torch.isfinite(X), dY, grad)
 
 
-# VJPs where autograd's rule differs from the pack's (relu's backward passes dY through at NaN,
-# where the pack's derivative is 0).
+# VJPs and JVPs where autograd's rule differs from the pack's (relu's passes dY through at NaN,
+# where the pack's derivative is 0; sigmoid's flushes the tail). Both derivatives are diagonal:
+# the JVP is the VJP's rule with the tangent for dY.
 SPECIAL = {
     "sigmoid_vjp": sigmoid_vjp,
     "relu_vjp": lambda X, dY: torch.where(X > 0, dY, 0.0),
+    "sigmoid_jvp": lambda X, tX: sigmoid_vjp(X, tX),
+    "relu_jvp": lambda X, tX: torch.where(X > 0, tX, 0.0),
 }
 
 
@@ -106,16 +144,30 @@ def vjp(forward, inputs: dict, kwargs: dict, outputs: list[str]):
     return torch.autograd.grad(forward(**inputs, **kwargs), wrt, dY)
 
 
+def jvp(forward, inputs: dict, kwargs: dict):
+    """The tangent of ``forward`` at ``inputs`` along the inputs named ``t<input>`` (forward mode)."""
+    names = [name for name in inputs if f"t{name}" in inputs]
+    tangents = tuple(inputs.pop(f"t{name}") for name in names)
+    primals = tuple(inputs.pop(name) for name in names)
+
+    def along(*values):
+        return forward(**inputs, **dict(zip(names, values, strict=True)), **kwargs)
+
+    return [torch.func.jvp(along, primals, tangents)[1]]
+
+
 def unsupported(function: str, inputs: dict, kwargs: dict) -> str | None:
     """Why this runner leaves a case out: PyTorch's rule differs, and emulating it is an adapter's job."""
-    if function == "max_pool2d_vjp" and torch.isnan(inputs["X"]).any():
+    if function.startswith(("max_pool2d", "avg_pool2d")) and kwargs.get("ceil_mode"):
+        geometry = pool_geometry(inputs["X"], kwargs["kernel_size"], kwargs.get("stride"),
+                                 kwargs.get("padding", 0), kwargs.get("dilation", 1))  # fmt: skip
+        if not geometry[-1]:  # ceil_mode places its last window by the padding PyTorch is given
+            return "ceil_mode with padding PyTorch's pools do not take"
+    if function in ("max_pool2d_vjp", "max_pool2d_jvp") and torch.isnan(inputs["X"]).any():
         # torch 2.13's CPU backward sends a NaN window's gradient to its last NaN (the pack: the
         # first), and one whose elements are all NaN to no element of X (it corrupted the heap here).
         return "max-pool gradient of a window with NaN"
-    if (
-        function == "max_pool2d_vjp"
-        and torch.isinf(F.max_pool2d(torch.ones_like(inputs["X"]), **kwargs)).any()
-    ):
+    if function == "max_pool2d_vjp" and torch.isinf(max_pool2d(torch.ones_like(inputs["X"]), **kwargs)).any():
         return "max-pool gradient with a window of padding only"  # dilation or ceil_mode: no real element
     return None
 
@@ -134,6 +186,8 @@ def compute(case: dict, pack: Path) -> list[np.ndarray] | str:
         values = [FORWARD[function](**inputs, **kwargs)]
     elif function.endswith("_vjp") and function[: -len("_vjp")] in FORWARD:
         values = vjp(FORWARD[function[: -len("_vjp")]], inputs, kwargs, outputs)
+    elif function.endswith("_jvp") and function[: -len("_jvp")] in FORWARD:
+        values = jvp(FORWARD[function[: -len("_jvp")]], inputs, kwargs)
     else:
         return f"no {function} in this runner"
     return [value.detach().numpy() for value in values]
