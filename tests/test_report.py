@@ -145,6 +145,8 @@ def test_the_dtype_matrix_counts_passed_gaps_and_failures_per_part(tmp_path: Pat
         CaseResult("conv2d-a-f16", "conv2d", Status.PASS, "float16", "grid", worst_ratio=0.2),
         CaseResult("conv2d-b-f16", "conv2d", Status.FAIL, "float16", "grid", worst_ratio=3.0),
         CaseResult("conv2d_vjp-a-f16", "conv2d_vjp", Status.ERROR, "float16", "grid"),
+        CaseResult("conv2d_jvp-a-f16", "conv2d_jvp", Status.PASS, "float16", "grid", worst_ratio=0.1),
+        CaseResult("dot-conv2d_jvp-a-f32", "conv2d_jvp", Status.PASS, "float32", "dot-product"),
         CaseResult("conv2d-a-bf16", "conv2d", Status.GAP, "bfloat16", "grid", **gap),
         CaseResult("lenet-logits-chapter-bfloat16", "lenet_logits", Status.PASS, "bfloat16", "lenet"),
         CaseResult("error-conv2d-x", "conv2d", Status.PASS, "-", "error"),  # no dtype: not counted
@@ -154,9 +156,10 @@ def test_the_dtype_matrix_counts_passed_gaps_and_failures_per_part(tmp_path: Pat
     cells = {(row[0], row[1]): [getattr(c, "text", c) for c in row[2:]] for row in table.rows}
     assert cells["torch", "forward"] == ["-", "-", "1 / 0 / 1", "0 / 1 / 0"]
     assert cells["torch", "VJP"] == ["-", "-", "0 / 0 / 1", "-"]
+    assert cells["torch", "JVP"] == ["-", "-", "1 / 0 / 0", "-"]  # the dot-product check is not counted
     assert cells["torch", "LeNet"] == ["-", "-", "-", "1 / 0 / 0"]
     assert table.rows[0][4].tone == Tone.BAD and table.rows[0][5].tone == Tone.NEUTRAL
-    assert table.rows[2][5].tone == Tone.GOOD
+    assert table.rows[3][5].tone == Tone.GOOD
 
 
 def test_matrix_rows_follow_the_chapter_then_the_lenet_checks(results: Path, tmp_path: Path) -> None:
