@@ -132,7 +132,7 @@ def pytest_collection_modifyitems(
         return
     if workers.is_worker(config):  # xdist_group is known where pytest-xdist runs the tests
         for item in items:
-            if group := workers.lenet_group(item) or workers.derivative_group(item):
+            if group := workers.lenet_group(item):
                 item.add_marker(pytest.mark.xdist_group(group))
     gaps, seen = config.stash[_GAPS], []
     for item in items:

@@ -36,22 +36,6 @@ def lenet_group(item: pytest.Item) -> str | None:
     return f"lenet-{variants.pop()}" if len(variants) == 1 else None
 
 
-def derivative_group(item: pytest.Item) -> str | None:
-    """The pytest-xdist group of a JVP case, a VJP case or a dot-product check, else None.
-
-    A JVP case ``f_jvp-<rest>``, the VJP case ``f_vjp-<rest>`` of the same inputs and the check
-    ``dot-f_jvp-<rest>`` (which runs that JVP and that VJP) run on one worker: ``derivatives-f-<rest>``.
-    A backend that compiles per shape and dtype (JAX's jit) then compiles each program once.
-    """
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    for value in params.values():
-        case = getattr(value, "case", value)  # a dot-product check holds its JVP case
-        op, case_id = str(getattr(case, "op", "")), str(getattr(case, "id", ""))
-        if op.endswith(("_jvp", "_vjp")) and case_id.startswith(op):
-            return f"derivatives-{op[: -len('_jvp')]}{case_id[len(op) :]}"
-    return None
-
-
 class WorkerResults(Results):
     """The results of one worker: every record added also waits for :meth:`take`."""
 

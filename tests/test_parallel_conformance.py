@@ -14,14 +14,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from conformance.dot_product import DotCase
 from conformance.results import CaseResult, Results, Status, read_results
-from conformance.specs import all_cases
-from conformance.workers import Gathered, WorkerResults, attach, derivative_group
+from conformance.workers import Gathered, WorkerResults, attach
 from tests.conformance_fakes import NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,18 +124,3 @@ def test_the_comparison_of_record_lists_catches_a_record_a_worker_lost() -> None
 
     assert merged([1, 2, 0]) == serial.cases
     assert merged([2, 0]) != serial.cases  # test 1's report never came
-
-
-def _item(**params: object) -> SimpleNamespace:
-    return SimpleNamespace(callspec=SimpleNamespace(params=params))
-
-
-def test_a_jvp_case_its_vjp_twin_and_its_dot_check_share_one_worker_group() -> None:
-    cases = {case.id: case for case in all_cases()}
-    jvp = next(case for case in cases.values() if case.op == "conv2d_jvp")
-    vjp = cases[jvp.id.replace("conv2d_jvp", "conv2d_vjp", 1)]  # the case it is the twin of
-    groups = {derivative_group(_item(case=c)) for c in (jvp, vjp, DotCase(jvp, "conv2d_vjp", 2))}
-    assert groups == {f"derivatives-conv2d{jvp.id[len('conv2d_jvp') :]}"}
-    forward = next(case for case in cases.values() if case.op == "conv2d")
-    assert derivative_group(_item(case=forward)) is None  # a forward case runs where it falls
-    assert derivative_group(SimpleNamespace()) is None  # an item without parameters
