@@ -101,6 +101,8 @@ BACKENDS = list(DECLARED)
 RESULTS = Path(os.environ.get("CNN_CHAPTER_REFERENCE_RESULTS", "results"))
 REPORT = Path(os.environ.get("CNN_CHAPTER_REFERENCE_REPORT", "report"))
 GPU_VARIABLE = "CNN_CHAPTER_REFERENCE_GPU"
+# "short": the conformance sessions run the suite's short form (--short), as CI does.
+SUITE_VARIABLE = "CNN_CHAPTER_REFERENCE_SUITE"
 # The short training run of the test sessions and the quick report ("a few hundred steps").
 QUICK_TRAIN = training_plan.quick_options(RESULTS)
 # The suite's own tests: its fault catalogue subclasses one in-tree adapter, so it runs in that
@@ -313,14 +315,16 @@ def conformance(session: nox.Session, python: str, backend: str, *args: str, gpu
     (``OMP_NUM_THREADS``, unless set): PyTorch's two-thread ops on two busy workers took the
     run from 141 s to 283 s on 2 cores, one thread each to 128 s. With --gpu in one process:
     every worker would hold GPU memory of its own (JAX takes 75% of it, TensorFlow all); ``gpu``
-    (default: whether --gpu is asked for) says whether the run is a GPU one.
+    (default: whether --gpu is asked for) says whether the run is a GPU one. With
+    ``CNN_CHAPTER_REFERENCE_SUITE=short`` (CI), the suite's short form (``--short``).
     """
     gpu = gpu_requested(session)[0] if gpu is None else gpu
     parallel = [] if gpu else ["-n", "auto", "--dist", "loadgroup"]
+    short = ["--short"] if os.environ.get(SUITE_VARIABLE) == "short" else []  # conformance/short_form.py
     threads = {} if gpu else {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     session.run(
         python, "-m", "pytest", "conformance", "--backend", backend, "--results-dir", str(RESULTS),
-        *parallel, *args, env=threads, external=True,
+        *parallel, *short, *args, env=threads, external=True,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import backends
-from conformance import known_gaps, workers
+from conformance import known_gaps, short_form, workers
 from conformance.cases import Generated
 from conformance.results import Results
 
@@ -51,6 +51,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--results-dir", default="results", help="where conformance-<backend>.json goes")
     group.addoption("--replay", help="a generated case's JSON, as a failure prints it: run it alone")
+    group.addoption(
+        "--short",
+        action="store_true",
+        help="the short form (CI's): half of the enumerated case families, by id (conformance/short_form.py)",
+    )
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -69,10 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     backend = backends.get_backend(name, device=config.getoption("device"))
     config.stash[_BACKEND] = backend
+    environment = backend.environment()
+    if config.getoption("short"):
+        environment[short_form.ENVIRONMENT_KEY] = short_form.SHORT
     if workers.is_worker(config):
-        config.stash[_RESULTS] = workers.WorkerResults(backend.environment())
+        config.stash[_RESULTS] = workers.WorkerResults(environment)
     else:
-        config.stash[_RESULTS] = Results(backend.environment())
+        config.stash[_RESULTS] = Results(environment)
         config.stash[_GATHERED] = workers.Gathered()
         config.pluginmanager.register(config.stash[_GATHERED], "conformance-gathered")
     files = (known_gaps.GAPS_FILE, backends.backend_folder(name) / known_gaps.GAPS_FILE.name)
@@ -149,6 +157,12 @@ def pytest_collection_modifyitems(
         _usage_error(
             session, items, f"known gaps that match no test of {config.stash[_BACKEND].name}: {entries}"
         )
+        return
+    if config.getoption("short"):  # after the gaps are matched against the whole suite
+        keep = [short_form.keeps(getattr(getattr(item, "callspec", None), "params", {})) for item in items]
+        dropped = [item for item, kept in zip(items, keep, strict=True) if not kept]
+        items[:] = [item for item, kept in zip(items, keep, strict=True) if kept]
+        config.hook.pytest_deselected(items=dropped)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

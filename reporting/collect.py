@@ -32,6 +32,7 @@ from conformance.results import (
     TrainingRun,
     read_results,
 )
+from conformance.short_form import ENVIRONMENT_KEY as SUITE_KEY
 from conformance.specs import SPECS
 
 TRAINING_FOLDERS = {"train": "full training runs", "train-quick": "short CI runs (a few hundred steps)"}
@@ -356,7 +357,8 @@ def trajectories(found: Found) -> dict[str, dict[str, dict]]:
 
 
 def environment_table(found: Found) -> Table:
-    """Framework version, device, precision mode, NumPy, and the machine's CPU."""
+    """Framework version, device, precision mode, NumPy, the machine's CPU, and the suite's form
+    (``full``, or the short form's description, conformance/short_form.py)."""
     rows: list[list[str | Cell]] = []
     for backend in found.backends:
         conformance = found.conformance.get(backend)
@@ -367,8 +369,15 @@ def environment_table(found: Found) -> Table:
             backend, env.get("framework_version", "-"), env.get("device", "-"), env.get("precision", "-"),
             env.get("numpy_version", "-"),
             f"{machine['cpu']} ({machine.get('cpu_count') or '?'} cores)" if "cpu" in machine else "-",
+            env.get(SUITE_KEY, "full") if conformance else "-",
         ])  # fmt: skip
-    return Table("Environment", ["backend", "framework", "device", "precision", "NumPy", "CPU"], rows)
+    columns = ["backend", "framework", "device", "precision", "NumPy", "CPU", "conformance suite"]
+    return Table("Environment", columns, rows)
+
+
+def short_form_backends(found: Found) -> list[str]:
+    """The backends whose conformance results come from the suite's short form (``--short``)."""
+    return [name for name, file in found.conformance.items() if SUITE_KEY in file.environment]
 
 
 def mutation_table(catalogue: dict[str, Any] | None) -> Table:
