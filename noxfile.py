@@ -10,7 +10,9 @@
   the reference's 10 epochs are left to ``train-reference``.
 - ``nox -t tests``: every test (lint, the reference's tests on the oldest and
   newest NumPy, the conformance suite of every backend with a short training run,
-  and an out-of-tree plugin backend taken through nox end to end).
+  and an out-of-tree plugin backend taken through nox end to end). With
+  ``CNN_CHAPTER_REFERENCE_SUITE=short`` (``.ci/run``) the conformance sessions run the suite's
+  short form (``--short``: half of the enumerated case families, chosen by id).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
   (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone),
   ``ddp-<backend>`` (data-parallel LeNet with 1, 2 and 4 processes, each step checked against the
