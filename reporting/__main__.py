@@ -62,7 +62,7 @@ def build(results: Path, out: Path, backends: list[str] | None, quick: bool) -> 
         f"Backends: {', '.join(backends)}. "
         + ("Quick form (CI): short benchmarks and training. " if quick else "")
         + (
-            f"Conformance of {', '.join(short)} in the suite's short form (CI's: half of the grid, "
+            f"Conformance of {', '.join(short)} in the suite's short form (CI's: a third of the grid, "
             "pairwise, padding-form and dot-product cases, chosen by id; nox -s conformance-<backend> "
             "runs them all). "
             if (short := collect.short_form_backends(found))

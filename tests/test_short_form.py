@@ -1,4 +1,4 @@
-"""The suite's short form (``--short``, CI's): half of each enumerated family, the rest whole.
+"""The suite's short form (``--short``, CI's): a third of each enumerated family, the rest whole.
 
 Checked on the case lists themselves, on a run of the suite (the NumPy reference as a backend,
 ``-p tests.fake_backend_plugin``) and on the report that says which form ran.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = all_cases()
 
 
-def test_the_short_form_keeps_about_half_of_each_enumerated_family_and_op() -> None:
+def test_the_short_form_keeps_about_a_third_of_each_enumerated_family_and_op() -> None:
     total, kept = Counter(), Counter()
     for case in CASES:
         if case.source in short_form.ENUMERATED:
@@ -36,11 +36,11 @@ def test_the_short_form_keeps_about_half_of_each_enumerated_family_and_op() -> N
         kept["dot-product", check.op] += short_form.keeps({"check": check})
     assert {source for source, _ in total} == {"grid", "pairwise", "padding-forms", "dot-product"}
     for key, count in total.items():
-        if count >= 40:  # a hash halves a large family closely: within 0.35 to 0.65 of it
-            assert 0.35 * count <= kept[key] <= 0.65 * count, (key, kept[key], count)
+        if count >= 40:  # a hash splits a large family closely: 0.2 to 0.47 of it kept
+            assert 0.2 * count <= kept[key] <= 0.47 * count, (key, kept[key], count)
         assert kept[key] < count or count < 4, key  # a family of four or more loses some
     share = sum(kept.values()) / sum(total.values())
-    assert 0.45 <= share <= 0.55, share
+    assert 0.3 <= share <= 0.37, share
 
 
 def test_the_short_form_keeps_every_other_case_and_test() -> None:
@@ -58,7 +58,7 @@ def test_the_choice_depends_on_the_id_alone() -> None:
 
 @pytest.mark.parametrize("short", [False, True])
 def test_a_short_run_records_the_kept_cases_and_says_so(tmp_path: Path, short: bool) -> None:
-    selection = "test_case and relu and not jvp"  # relu's grid, pairwise and special cases
+    selection = "test_case and relu-"  # relu's grid, pairwise and special cases (not relu_vjp's)
     command = [sys.executable, "-m", "pytest", "conformance", "--backend", "fake", "-p",
                "tests.fake_backend_plugin", "-p", "no:cacheprovider", "-n", "0", "-q", "-k", selection,
                "--results-dir", str(tmp_path), *(["--short"] if short else [])]  # fmt: skip
@@ -66,7 +66,7 @@ def test_a_short_run_records_the_kept_cases_and_says_so(tmp_path: Path, short: b
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     written = json.loads((tmp_path / "conformance-fake.json").read_text())
     ids = {record["id"] for record in written["records"]}
-    relu = [case for case in CASES if case.op in ("relu", "relu_vjp")]
+    relu = [case for case in CASES if case.op == "relu"]
     expected = {case.id for case in relu if not short or short_form.keeps({"case": case})}
     assert ids == expected
     assert (written["environment"].get(short_form.ENVIRONMENT_KEY) == short_form.SHORT) is short
