@@ -163,6 +163,12 @@ def test_every_generated_case_survives_json(case: Case) -> None:
     np.testing.assert_array_equal(copy.arrays()[-1], case.arrays()[-1])
 
 
+def _k_expression(command: str) -> Expression:
+    """The compiled ``-k`` expression of a pytest command line."""
+    arguments = shlex.split(command)
+    return Expression.compile(arguments[arguments.index("-k") + 1])
+
+
 def _single_keyword(expression: Expression) -> str | None:
     """The keyword of an expression that is one keyword (its value is that keyword's match), else None."""
     asked: set[str] = set()
@@ -193,8 +199,7 @@ class _Selection:
         self.names = ["\0".join(name.lower() for name in matcher._names) for matcher in self.matchers]
 
     def __call__(self, command: str) -> list[str]:
-        arguments = shlex.split(command)
-        expression = Expression.compile(arguments[arguments.index("-k") + 1])
+        expression = _k_expression(command)
         keyword = _single_keyword(expression)
         if keyword is None or "\0" in keyword:
             return self.evaluated(command)
@@ -203,8 +208,7 @@ class _Selection:
 
     def evaluated(self, command: str) -> list[str]:
         """The same selection, the expression evaluated on every item (pytest's way, slower)."""
-        arguments = shlex.split(command)
-        expression = Expression.compile(arguments[arguments.index("-k") + 1])
+        expression = _k_expression(command)
         pairs = zip(self.items, self.matchers, strict=True)
         return [item.name for item, matcher in pairs if expression.evaluate(matcher)]
 
