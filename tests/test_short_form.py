@@ -53,7 +53,8 @@ def test_the_short_form_keeps_every_other_case_and_test() -> None:
 def test_the_choice_depends_on_the_id_alone() -> None:
     grid = [case for case in CASES if case.source == "grid"]
     assert [short_form.keeps({"case": c}) for c in grid] == [short_form.kept(c.id) for c in grid]
-    assert [short_form.kept(c.id) for c in grid] == [short_form.kept(str(c.id)) for c in grid]
+    # The published CRC-32 of "a" is 0xE8B7BE43 = 3 * 1301451969 (kept); of "b" 0x71BEEFF9, 2 mod 3.
+    assert short_form.kept("a") and not short_form.kept("b")
 
 
 @pytest.mark.parametrize("short", [False, True])
