@@ -82,10 +82,20 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _names_folder(pid: int, folder: Path) -> bool:
+    try:
+        return str(folder).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
 def _no_process_left(folder: Path, processes: int) -> None:
-    pids = [status["pid"] for status in read_statuses(folder, processes).values()]
-    assert pids, "the ranks reported no pid"
-    assert not [pid for pid in pids if _running(pid)]
+    """Neither a rank that reported its pid nor any process whose command line names the job folder
+    (a rank stopped before it reported) still runs."""
+    reported = {status["pid"] for status in read_statuses(folder, processes).values()}
+    named = {int(entry.name) for entry in Path("/proc").iterdir()
+             if entry.name.isdigit() and _names_folder(int(entry.name), folder)}  # fmt: skip
+    assert not [pid for pid in reported | named if _running(pid)]
 
 
 @pytest.mark.parametrize("commands", [_per_rank, _torchrun])
