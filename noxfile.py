@@ -259,11 +259,13 @@ def pack_check(session: nox.Session) -> None:
 
 @nox.session(name="bench-reference", python=False)
 def bench_reference(session: nox.Session) -> None:
-    """Benchmarks of the reference ops, with GFLOP/s beside NumPy's matmul."""
+    """Benchmarks of the reference ops, with GFLOP/s beside NumPy's matmul; each run is saved under
+    results/benchmark-history/reference, which the report compares with the last earlier run."""
     python = backend_python(session, None)
     session.run(
         python, "-m", "pytest", "benchmarks/test_yardstick.py", "benchmarks/test_reference_ops.py",
-        "--results-dir", str(RESULTS), *session.posargs, external=True,
+        "--results-dir", str(RESULTS), *_saved_runs(_history("reference", quick=False)), *session.posargs,
+        external=True,
     )  # fmt: skip
 
 
@@ -336,13 +338,23 @@ def bench(session: nox.Session, python: str, backend: str, quick: bool, *args: s
     report compares with the last earlier run."""
     quick_args = ["--lenet-steps", "20", "--benchmark-max-time", "0.05", "--benchmark-min-rounds", "1",
                   "-k", "not resnet"] if quick else []  # fmt: skip
-    history = RESULTS.resolve() / "benchmark-history" / (f"{backend}-quick" if quick else backend)
     session.run(
         python, "-m", "pytest", "benchmarks/test_yardstick.py", "benchmarks/test_backend_ops.py",
         "benchmarks/test_lenet_epoch.py", "--backend", backend,
-        "--results-dir", str(RESULTS), "--benchmark-autosave", f"--benchmark-storage=file://{history}",
-        *quick_args, *args, external=True,
+        "--results-dir", str(RESULTS), *_saved_runs(_history(backend, quick)), *quick_args, *args,
+        external=True,
     )  # fmt: skip
+
+
+def _history(name: str, quick: bool) -> Path:
+    """Where the benchmark runs of ``name`` (a backend, or "reference") are saved; the twin of
+    reporting.regressions.history_folder, which nox's Python cannot import."""
+    return RESULTS.resolve() / "benchmark-history" / (f"{name}-quick" if quick else name)
+
+
+def _saved_runs(history: Path) -> list[str]:
+    """pytest-benchmark's options that save the run in ``history`` (its file storage)."""
+    return ["--benchmark-autosave", f"--benchmark-storage=file://{history}"]
 
 
 def train(session: nox.Session, python: str, backend: str, *args: str) -> None:

@@ -31,7 +31,8 @@ def test_op(benchmark, spec, workload, pass_: str) -> None:
         return vjp(*primals, dY, **kwargs)
 
     benchmark.group = spec.name
-    record_info(benchmark, flops=workload.backward_flops if pass_ != "forward" else workload.flops)
+    flops = workload.backward_flops if pass_ != "forward" else workload.flops
+    record_info(benchmark, op=spec.name, workload=workload.name, pass_=pass_, flops=flops)
     if pass_ == "forward":
         benchmark(forward, *primals, **kwargs)
     else:

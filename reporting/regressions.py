@@ -23,6 +23,7 @@ from conformance.results import BenchmarkInfo, BenchmarkResult
 from reporting.collect import Cell, Table, Tone
 
 HISTORY = "benchmark-history"
+REFERENCE = "reference"  # the runs of nox -s bench-reference (the reference's ops; no quick form)
 THRESHOLD = 0.10  # a ratio that fell by more than this fraction is flagged
 
 
@@ -93,10 +94,14 @@ def regressions(
 
 def regression_table(results: Path, backends: list[str], quick: bool) -> Table:
     """Per backend, each ratio of its newest saved run worse than in the last earlier run of the
-    same machine by more than :data:`THRESHOLD`; ``no earlier run`` or ``none`` otherwise."""
+    same machine by more than :data:`THRESHOLD`; ``no earlier run`` or ``none`` otherwise. A last
+    row for the reference's op benchmarks (:data:`REFERENCE`) where bench-reference saved a run."""
+    folders = {backend: history_folder(results, backend, quick) for backend in backends}
+    if history_folder(results, REFERENCE, quick=False).is_dir():
+        folders[REFERENCE] = history_folder(results, REFERENCE, quick=False)
     rows: list[list[str | Cell]] = []
-    for backend in backends:
-        pair = latest_pair(history_folder(results, backend, quick))
+    for backend, folder in folders.items():
+        pair = latest_pair(folder)
         if pair is None or pair[1] is None:
             rows.append([backend, "no earlier run" if pair else "no saved run", "-", "-", "-"])
             continue

@@ -90,3 +90,13 @@ def test_an_unchanged_run_reports_none(tmp_path: Path) -> None:
         _save(folder, number, f"2026-01-0{number}T10:00:00+00:00", MACHINE, conv_s=1.0, epoch_s=1.0)
     [row] = regression_table(tmp_path, ["torch"], quick=False).rows
     assert row[1] == "none (3 ratios against the run of 2026-01-01T10:00:00+00:00)"
+
+
+def test_the_reference_runs_of_bench_reference_get_the_last_row_in_either_form(tmp_path: Path) -> None:
+    folder = history_folder(tmp_path, "reference", quick=False)  # bench-reference has no quick form
+    _save(folder, 1, "2026-01-01T10:00:00+00:00", MACHINE, conv_s=1.0, epoch_s=1.0)
+    _save(folder, 2, "2026-01-02T10:00:00+00:00", MACHINE, conv_s=1 / 0.8, epoch_s=1.0)
+    expected = ["reference", f"{CONV} / float64 matmul", "1", "0.8", Cell("-20.0%", Tone.BAD)]
+    for quick in (False, True):
+        rows = regression_table(tmp_path, ["torch"], quick=quick).rows
+        assert rows == [["torch", "no saved run", "-", "-", "-"], expected]
