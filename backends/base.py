@@ -117,6 +117,12 @@ class Backend(abc.ABC):
             "numpy_version": np.__version__,
         }
 
+    def device_peak_memory(self, call: Callable[[], object]) -> int | None:
+        """Bytes by which the framework allocator's peak on :attr:`device` during ``call()``
+        exceeds what it held before (the call's results synchronised); None where the adapter
+        does not probe its device (the base class; on the CPU the benchmarks probe the process)."""
+        return None
+
     # -- determinism ----------------------------------------------------
     @classmethod
     def thread_environment(cls, threads: int) -> dict[str, str]:

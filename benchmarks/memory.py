@@ -11,9 +11,14 @@ Two probes, whose numbers are not comparable with each other:
   call newly touched: memory a framework pools across calls (a caching allocator) is not counted,
   and a page freed and reused within the call counts once.
 
-Where neither applies nothing is recorded: on another OS, and for a framework on an accelerator
-(the host's resident set says nothing of device memory; the frameworks' allocator statistics are
-not probed yet).
+- ``device-allocator`` (a framework on an accelerator): the peak of the framework's own device
+  allocator during the call above what it held before, from the adapter's
+  :meth:`~backends.base.Backend.device_peak_memory` (PyTorch: ``torch.cuda.max_memory_allocated``;
+  TensorFlow: ``tf.config.experimental.get_memory_info``). The host's resident set says nothing
+  of device memory.
+
+Where none applies nothing is recorded: on another OS, and on an accelerator whose adapter does
+not probe it (JAX: its ``memory_stats`` peak cannot be reset between calls; MXNet).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from conformance.results import BenchmarkInfo
 
 TRACEMALLOC = "tracemalloc"
 RSS_HWM = "rss-hwm"
+DEVICE_ALLOCATOR = "device-allocator"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _LIBC_NAME = ctypes.util.find_library("c")
@@ -101,9 +107,10 @@ def peak_memory(call: Call, info: BenchmarkInfo, backend: Backend | None) -> Pea
     run by ``backend`` (None for NumPy work); None when no probe applies."""
     if numpy_work(info) or backend is None:
         return tracemalloc_peak(call), TRACEMALLOC
-    if backend.device == "cpu" and rss_hwm_available():
-        return rss_hwm_peak(call), RSS_HWM
-    return None
+    if backend.device == "cpu":
+        return (rss_hwm_peak(call), RSS_HWM) if rss_hwm_available() else None
+    peak = backend.device_peak_memory(call)
+    return None if peak is None else (peak, DEVICE_ALLOCATOR)
 
 
 class MemoryProbedBenchmark(BenchmarkFixture):

@@ -102,8 +102,8 @@ class BenchmarkInfo:
     The matmul yardsticks set ``flops`` alone. ``gap``: why the pass was not timed, when the backend
     raised :class:`backends.UnsupportedError` for it (a declared gap; its ``median_s`` is then NaN).
     ``peak_bytes``: the peak memory of one untimed call, measured by ``memory_probe``
-    (:mod:`benchmarks.memory`: ``tracemalloc`` or ``rss-hwm``, not comparable with each other);
-    None and ``""`` when not measured (records written before these fields too).
+    (:mod:`benchmarks.memory`: ``tracemalloc``, ``rss-hwm`` or ``device-allocator``, not comparable
+    with each other); None and ``""`` when not measured (records written before these fields too).
     """
 
     backend: str = ""

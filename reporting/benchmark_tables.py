@@ -86,7 +86,8 @@ def op_benchmarks(found: Found) -> tuple[Table, dict[Key, dict[str, float]]]:
         "NumPy's float64 2048x2048 matmul measured in the same run (mm). "
         f"Matmul GFLOP/s per run: {matmul_note}. Peak MiB: one untimed call, by the probe named in the "
         "header (rss-hwm: the process's resident-set high-water mark above its start; tracemalloc: "
-        "NumPy's allocations; the two are not comparable)."
+        "NumPy's allocations; device-allocator: the framework's GPU allocator peak above its start; "
+        "the probes are not comparable)."
     )
     return Table("Per-op benchmarks", header, rows, note), rates
 

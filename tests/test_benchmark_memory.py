@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from benchmarks.memory import (
+    DEVICE_ALLOCATOR,
     RSS_HWM,
     TRACEMALLOC,
     numpy_work,
@@ -60,8 +61,15 @@ def test_numpy_work_is_the_reference_and_the_yardsticks() -> None:
 
 
 class _Backend:
-    def __init__(self, device: str) -> None:
-        self.device = device
+    """A backend on ``device`` whose device probe makes the call and reports ``peak``."""
+
+    def __init__(self, device: str, peak: int | None = None) -> None:
+        self.device, self.peak, self.probed = device, peak, 0
+
+    def device_peak_memory(self, call) -> int | None:
+        call()
+        self.probed += 1
+        return self.peak
 
 
 def test_peak_memory_chooses_the_probe_by_who_does_the_work() -> None:
@@ -71,9 +79,12 @@ def test_peak_memory_chooses_the_probe_by_who_does_the_work() -> None:
     numpy_peak = peak_memory(call, BenchmarkInfo(flops=1), None)
     assert numpy_peak is not None and numpy_peak[1] == TRACEMALLOC and numpy_peak[0] >= 8_000_000
     framework = BenchmarkInfo(backend="torch", op="conv2d")
-    on_cpu = peak_memory(call, framework, _Backend("cpu"))
-    assert on_cpu is None or on_cpu[1] == RSS_HWM
-    assert peak_memory(call, framework, _Backend("cuda:0")) is None  # device memory is not probed
+    cpu = _Backend("cpu", peak=1)
+    on_cpu = peak_memory(call, framework, cpu)
+    assert on_cpu is not None and on_cpu[1] == RSS_HWM and cpu.probed == 0  # the process, not the device
+    gpu = _Backend("cuda:0", peak=12345)
+    assert peak_memory(call, framework, gpu) == (12345, DEVICE_ALLOCATOR) and gpu.probed == 1
+    assert peak_memory(call, framework, _Backend("cuda:0", peak=None)) is None  # the adapter does not probe
 
 
 def test_the_fixture_records_the_peak_before_the_timed_rounds(

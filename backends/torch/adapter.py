@@ -491,6 +491,18 @@ class TorchBackend(Backend):
         return TorchLeNet(variant, dtype, self.device)
 
     # -- benchmarks ------------------------------------------------------
+    def device_peak_memory(self, call: Callable[[], object]) -> int | None:
+        """The CUDA caching allocator's peak of allocated bytes during ``call()`` above those
+        allocated before it (``torch.cuda.max_memory_allocated``, reset first); None on the CPU."""
+        if self.device == "cpu":
+            return None
+        torch.cuda.synchronize(self.device)
+        before = torch.cuda.memory_allocated(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        call()
+        torch.cuda.synchronize(self.device)
+        return torch.cuda.max_memory_allocated(self.device) - before
+
     def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
         self._check_prepare(backward, dY)
         dtype = result_dtype(*arrays)
