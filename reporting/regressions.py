@@ -97,8 +97,9 @@ def regression_table(results: Path, backends: list[str], quick: bool) -> Table:
     same machine by more than :data:`THRESHOLD`; ``no earlier run`` or ``none`` otherwise. A last
     row for the reference's op benchmarks (:data:`REFERENCE`) where bench-reference saved a run."""
     folders = {backend: history_folder(results, backend, quick) for backend in backends}
-    if history_folder(results, REFERENCE, quick=False).is_dir():
-        folders[REFERENCE] = history_folder(results, REFERENCE, quick=False)
+    reference = history_folder(results, REFERENCE, quick=False)
+    if reference.is_dir():
+        folders[REFERENCE] = reference
     rows: list[list[str | Cell]] = []
     for backend, folder in folders.items():
         pair = latest_pair(folder)

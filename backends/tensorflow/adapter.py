@@ -243,20 +243,6 @@ class TensorFlowBackend(Backend):
             details = tf.config.experimental.get_device_details(gpus[int(self.device.split(":")[1])])
             self.precision = f"ieee float32, TF32 off ({details.get('device_name', self.device)})"
 
-    def device_peak_memory(self, call: Callable[[], object]) -> int | None:
-        """TensorFlow's GPU allocator peak during ``call()`` (``get_memory_info``'s ``peak``, reset
-        first, the devices synchronised) above its bytes in use before it; None on the CPU, whose
-        allocator keeps no statistics."""
-        if self.device == "cpu":
-            return None
-        name = self._tf_device.removeprefix("/")
-        tf.test.experimental.sync_devices()
-        before = tf.config.experimental.get_memory_info(name)["current"]
-        tf.config.experimental.reset_memory_stats(name)
-        call()
-        tf.test.experimental.sync_devices()
-        return tf.config.experimental.get_memory_info(name)["peak"] - before
-
     @classmethod
     def thread_environment(cls, threads: int) -> dict[str, str]:
         """The base's pools and TensorFlow's intra- and inter-op pools (read when TF starts)."""
@@ -722,6 +708,20 @@ class TensorFlowBackend(Backend):
         return TensorFlowLeNet(variant, dtype, self._tf_device)
 
     # -- benchmarks ------------------------------------------------------
+    def device_peak_memory(self, call: Callable[[], object]) -> int | None:
+        """TensorFlow's GPU allocator peak during ``call()`` (``get_memory_info``'s ``peak``, reset
+        first, the devices synchronised) above its bytes in use before it; None on the CPU, whose
+        allocator keeps no statistics."""
+        if self.device == "cpu":
+            return None
+        name = self._tf_device.removeprefix("/")
+        tf.test.experimental.sync_devices()
+        before = tf.config.experimental.get_memory_info(name)["current"]
+        tf.config.experimental.reset_memory_stats(name)
+        call()
+        tf.test.experimental.sync_devices()
+        return tf.config.experimental.get_memory_info(name)["peak"] - before
+
     def prepare(self, op, *arrays, backward=False, dY=None, **kwargs):
         self._check_prepare(backward, dY)
         dtype = result_dtype(*arrays)
