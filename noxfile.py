@@ -288,7 +288,8 @@ def mutation_reference(session: nox.Session) -> None:
     and each survivor that is not listed, with its changed line.
     """
     # mutmut pinned: reporting.mutmut_summary parses its results listing and its mutants/ layout.
-    session.install("numpy", *PYPROJECT["project"]["optional-dependencies"]["test"], "mutmut==3.8.1")
+    project = PYPROJECT["project"]
+    session.install(*project["dependencies"], *project["optional-dependencies"]["test"], "mutmut==3.8.1")
     if "--summary-only" not in session.posargs:
         shutil.rmtree("mutants", ignore_errors=True)  # cached verdicts would outlive changed tests
         session.run("mutmut", "run", *(session.posargs or ["--max-children", "2"]))

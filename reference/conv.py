@@ -11,7 +11,9 @@ a plain strided slice, i.e. a BLAS matrix of shape (Ho*grid, C). Each tap is
 one matrix product with the tap's (C, O) weights, accumulated in a cache-sized
 block of images (with few channels the taps are first gathered side by side,
 im2col, for one wider product). Grid columns ``wo >= Wo`` are computed and thrown away
-(``grid / Wo`` is about ``stride_h`` of waste; none for the common stride 1).
+(``grid / Wo`` is about ``stride_h`` of waste; none for the common stride 1). The blocks
+are shared among threads, BLAS on one thread each (:mod:`reference.parallel`); the sums
+are made in block order, as on one thread.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from reference.dtypes import round_to
+from reference.parallel import map_blocks
 from reference.shapes import ConvGeometry
 from reference.validation import check_conv2d, check_tangent, result_dtype
 
@@ -210,11 +213,14 @@ def conv2d(
     channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
     forward = _forward_taps if channels_last else _forward_columns
     Y = np.empty((n, o, out_h, out_w))
-    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o_g)):
+
+    def compute(chunk: slice) -> None:
         flat = _padded_flat(X[chunk], geometry, layout, channels_last)
         for g in range(groups):
             block = forward(flat, weights[g], slice(g * c_g, (g + 1) * c_g), layout)
             Y[chunk, g * o_g : (g + 1) * o_g] = _grid_to_nchw(block, out_h, out_w, layout, channels_last)
+
+    map_blocks(compute, list(_batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o_g))))
     if b is not None:
         Y += np.asarray(b, dtype=np.float64)[:, None, None]
     return round_to(Y, dtype)
@@ -269,8 +275,9 @@ def _conv2d_vjp(
     channels_last = c_g >= _COLUMNS_BELOW_CHANNELS
     backward = _backward_taps if channels_last else _backward_columns
     dX = np.empty((n, c, h, w)) if input_grad else None
-    dweights = np.zeros_like(weights)
-    for chunk in _batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)):
+
+    def compute(chunk: slice) -> list[np.ndarray]:
+        """The chunk's part of dX, written in place, and its weight gradient of each group."""
         flat = _padded_flat(X[chunk], geometry, layout, channels_last)
         # dY on the grid, zero in the waste columns so they contribute nothing.
         dY_grid = np.zeros((flat.shape[0], o, out_h, layout.grid))
@@ -278,14 +285,22 @@ def _conv2d_vjp(
         dY_grid = dY_grid.reshape(flat.shape[0], o, layout.positions)
         if channels_last:
             dY_grid = dY_grid.transpose(0, 2, 1)
+        dweights_of_groups = []
         for g in range(groups):
             channels = slice(g * c_g, (g + 1) * c_g)
             outputs = slice(g * o_g, (g + 1) * o_g)
             dY_g = dY_grid[..., outputs] if channels_last else dY_grid[:, outputs]
             dflat, dweights_g = backward(flat, dY_g, weights[g], channels, layout, input_grad)
-            dweights[g] += dweights_g
+            dweights_of_groups.append(dweights_g)
             if dX is not None:
                 dX[chunk, channels] = _unpad_flat(dflat, geometry, layout, channels_last, h, w)
+        return dweights_of_groups
+
+    chunks = list(_batch_chunks(n, 8 * layout.positions * max(c_g * len(layout.taps), o)))
+    dweights = np.zeros_like(weights)
+    for dweights_of_groups in map_blocks(compute, chunks):  # summed in chunk order, as one thread would
+        for g, dweights_g in enumerate(dweights_of_groups):
+            dweights[g] += dweights_g
     dW = dweights.reshape(groups, kh * kw, c_g, o_g).transpose(0, 3, 2, 1).reshape(o, c_g, kh, kw)
     db = dY.sum(axis=(0, 2, 3), dtype=np.float64)
     return dX, dW, db
