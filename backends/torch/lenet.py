@@ -7,8 +7,8 @@ each measured in ``benchmarks/NOTES.md``:
 - conv1's weight gradient: PyTorch's own backward (oneDNN on the CPU), or one convolution
   with the batch as channels (:class:`_InputConvolution`). Which is faster depends on the
   machine (1.16x one way on one 2-core machine, 0.87x on another), so the first training step
-  of each batch shape times both on that batch, three turns each, and keeps the faster
-  (:func:`choose_conv1`). Under ``torch.use_deterministic_algorithms`` it takes PyTorch's,
+  of each batch shape in a process times both on that batch, three turns each, and the process
+  keeps the faster (:func:`choose_conv1`). Under ``torch.use_deterministic_algorithms`` it takes PyTorch's,
   so that every run computes alike.
 - average pooling as a depthwise convolution with 1/4 weights (the same sums; multiplying by
   1/4 is exact).
@@ -111,6 +111,11 @@ CONV1_BACKWARDS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
+# (images' shape, dtype, device) -> the CONV1_BACKWARDS entry chosen, once per process: every model
+# of a process computes alike, as cudnn.benchmark's choices do.
+CONV1_CHOICES: dict[tuple, str] = {}
+
+
 def choose_conv1(X: torch.Tensor, conv1: nn.Conv2d, turns: int = 3) -> str:
     """The faster :data:`CONV1_BACKWARDS` entry for images ``X``: forward and weight gradient of
     each, in turns after one warm-up turn, the best of ``turns`` (synchronised on a GPU);
@@ -157,7 +162,6 @@ class TorchLeNet(LeNetModel):
             for channels in (6, 16)
         }
         self._pool = self._average_pool if spec.pooling == "avg" else self._max_pool
-        self.conv1_choices: dict[tuple, str] = {}  # (images' shape, dtype) -> CONV1_BACKWARDS name
 
     def _average_pool(self, h: torch.Tensor) -> torch.Tensor:
         return F.conv2d(h, self._average[h.shape[1]], stride=2, groups=h.shape[1])
@@ -169,10 +173,10 @@ class TorchLeNet(LeNetModel):
     def _forward(self, X: torch.Tensor) -> torch.Tensor:
         """The Sequential's layers in order; logits."""
         conv1, conv2 = self.net[_LAYERS["conv1"]], self.net[_LAYERS["conv2"]]
-        key = (tuple(X.shape), X.dtype)
-        if key not in self.conv1_choices and torch.is_grad_enabled():
-            self.conv1_choices[key] = choose_conv1(X, conv1)
-        conv = CONV1_BACKWARDS[self.conv1_choices.get(key, "native")]
+        key = (tuple(X.shape), X.dtype, X.device)
+        if key not in CONV1_CHOICES and torch.is_grad_enabled():
+            CONV1_CHOICES[key] = choose_conv1(X, conv1)
+        conv = CONV1_BACKWARDS[CONV1_CHOICES.get(key, "native")]
         h = conv(X, conv1.weight, conv1.bias, conv1.padding[0])
         h = self._pool(self._activation(h))
         h = self._pool(self._activation(conv2(h))).flatten(1)
