@@ -8,8 +8,8 @@ each measured in ``benchmarks/NOTES.md``:
   with the batch as channels (:class:`_InputConvolution`). Which is faster depends on the
   machine (1.16x one way on one 2-core machine, 0.87x on another), so the first training step
   of each batch shape in a process times both on that batch, three turns each, and the process
-  keeps the faster (:func:`choose_conv1`). Under ``torch.use_deterministic_algorithms`` it takes PyTorch's,
-  so that every run computes alike.
+  keeps the faster (:func:`choose_conv1`). Under ``torch.use_deterministic_algorithms`` it
+  takes PyTorch's, so that every run computes alike.
 - average pooling as a depthwise convolution with 1/4 weights (the same sums; multiplying by
   1/4 is exact).
 
