@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -111,14 +111,15 @@ CONV1_BACKWARDS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-# (images' shape, dtype, device) -> the CONV1_BACKWARDS entry chosen, once per process: every model
-# of a process computes alike, as cudnn.benchmark's choices do.
-CONV1_CHOICES: dict[tuple, str] = {}
-
-
-def choose_conv1(X: torch.Tensor, conv1: nn.Conv2d, turns: int = 3) -> str:
-    """The faster :data:`CONV1_BACKWARDS` entry for images ``X``: forward and weight gradient of
-    each, in turns after one warm-up turn, the best of ``turns`` (synchronised on a GPU).
+def choose_conv1(
+    X: torch.Tensor,
+    conv1: nn.Conv2d,
+    backwards: dict[str, Callable[..., torch.Tensor]] = CONV1_BACKWARDS,
+    turns: int = 3,
+) -> str:
+    """The faster ``backwards`` entry (those of :data:`CONV1_BACKWARDS`) for images ``X``: forward
+    and weight gradient of each, in turns after one warm-up turn, the best of ``turns``
+    (synchronised on a GPU).
     Without timing: ``"native"`` when PyTorch's deterministic algorithms are on (every run
     computes alike), ``"batch-as-channels"`` for 16-bit images (the two accumulate differently
     there; the conformance's bounds were measured with it).
@@ -131,17 +132,17 @@ def choose_conv1(X: torch.Tensor, conv1: nn.Conv2d, turns: int = 3) -> str:
         return "native"
     if X.dtype in (torch.float16, torch.bfloat16):
         return "batch-as-channels"
-    seconds: dict[str, list[float]] = {name: [] for name in CONV1_BACKWARDS}
+    seconds: dict[str, list[float]] = {name: [] for name in backwards}
     gradients: dict[str, torch.Tensor] = {}
     for _ in range(turns + 1):
-        for name, conv in CONV1_BACKWARDS.items():
+        for name, conv in backwards.items():
             start = time.perf_counter()
             Z = conv(X, conv1.weight, conv1.bias, conv1.padding[0])
             gradients[name], _ = torch.autograd.grad(Z, (conv1.weight, conv1.bias), torch.ones_like(Z))
             if X.device.type == "cuda":
                 torch.cuda.synchronize(X.device)
             seconds[name].append(time.perf_counter() - start)
-    native, other = gradients.values()
+    native, other = (gradients[name] for name in CONV1_BACKWARDS)
     scale = float(native.abs().max())
     if not torch.allclose(native, other, rtol=1e-3, atol=1e-3 * scale):
         worst = float((native - other).abs().max())
@@ -151,6 +152,11 @@ def choose_conv1(X: torch.Tensor, conv1: nn.Conv2d, turns: int = 3) -> str:
 
 class TorchLeNet(LeNetModel):
     """LeNet as ``torch.nn.Sequential`` on ``device``, trained with plain SGD."""
+
+    conv1_backwards: ClassVar[dict[str, Callable[..., torch.Tensor]]] = CONV1_BACKWARDS
+    # (images' shape, dtype, device) -> the conv1_backwards entry chosen, once per process for the
+    # models of a class: they all compute alike, as cudnn.benchmark's choices do.
+    conv1_choices: ClassVar[dict[tuple, str]] = {}
 
     def __init__(self, variant: str, dtype: str, device: str) -> None:
         super().__init__(variant, dtype)
@@ -178,9 +184,9 @@ class TorchLeNet(LeNetModel):
         """The Sequential's layers in order; logits."""
         conv1, conv2 = self.net[_LAYERS["conv1"]], self.net[_LAYERS["conv2"]]
         key = (tuple(X.shape), X.dtype, X.device)
-        if key not in CONV1_CHOICES and torch.is_grad_enabled():
-            CONV1_CHOICES[key] = choose_conv1(X, conv1)
-        conv = CONV1_BACKWARDS[CONV1_CHOICES.get(key, "native")]
+        if key not in self.conv1_choices and torch.is_grad_enabled():
+            self.conv1_choices[key] = choose_conv1(X, conv1, self.conv1_backwards)
+        conv = self.conv1_backwards[self.conv1_choices.get(key, "native")]
         h = conv(X, conv1.weight, conv1.bias, conv1.padding[0])
         h = self._pool(self._activation(h))
         h = self._pool(self._activation(conv2(h))).flatten(1)

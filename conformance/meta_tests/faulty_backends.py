@@ -28,14 +28,14 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import torch
 
 import reference
 from backends.torch.adapter import TorchBackend
-from backends.torch.lenet import TorchLeNet, to_numpy, to_tensor
+from backends.torch.lenet import CONV1_BACKWARDS, TorchLeNet, to_numpy, to_tensor
 from conformance import isolation
 from conformance.cases import ArraySpec, Case
 from conformance.compare import ConformanceError, check_output
@@ -898,6 +898,40 @@ class LeNetNoUpdateBackend(_FaultyLeNetBackend):
     """LeNet train_step that computes the loss and gradients but never updates the parameters."""
 
     model = _NoUpdate
+
+
+class _ScaledGradient(torch.autograd.Function):
+    """The identity, whose backward makes the gradient 1% larger."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad * (1 + 1e-2)
+
+
+def _scaled_batch_as_channels(X: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int):
+    return CONV1_BACKWARDS["batch-as-channels"](X, _ScaledGradient.apply(weight), bias, padding)
+
+
+class _ScaledConv1Alternative(TorchLeNet):
+    conv1_backwards: ClassVar[dict] = {**CONV1_BACKWARDS, "batch-as-channels": _scaled_batch_as_channels}
+    conv1_choices: ClassVar[dict] = {}  # this class's own: the sound adapter's choices skip the timing
+
+
+@fault(
+    "lenet-conv1-alternative-1e-2",
+    "LeNet",
+    _lenet_ids("grads") + _lenet_ids("train-step", ("float32",)),
+    ("lenet-logits-chapter-float32",),
+    raises=(RuntimeError,),
+)
+class LeNetConv1AlternativeBackend(_FaultyLeNetBackend):
+    """LeNet whose conv1 weight gradient as a convolution with the batch as channels is 1% too large."""
+
+    model = _ScaledConv1Alternative
 
 
 class _HalfLearningRate(TorchLeNet):
