@@ -75,7 +75,8 @@ class TorchBackend(Backend):
 
     # Measured (conformance/accumulation.py): the forward conv, the dense layer and its VJP and
     # average pooling sum half precision in float32 and round once (all but 0.1% of the elements
-    # correctly rounded); the conv VJP (dX 43%, dW 71%) and the avg-pool VJP (36%) round in the dtype.
+    # correctly rounded); the conv VJP (dX 43%, dW 71%) and the avg-pool VJP (36%) round in the dtype
+    # (the conv VJP sums in float32 too on a CPU with AVX512-BF16: see __init__).
     float32_sums: ClassVar[dict[str, frozenset[str]]] = dict.fromkeys(
         ("float16", "bfloat16"), frozenset({"conv2d", "linear", "linear_vjp", "avg_pool2d"})
     )
@@ -84,6 +85,11 @@ class TorchBackend(Backend):
         super().__init__()
         self.device = resolve_device(device, torch.cuda.device_count(), "cuda")
         self.framework_version = torch.__version__
+        if self.device == "cpu" and torch.cpu._is_avx512_bf16_supported():
+            # Measured on an AMD Zen 5: oneDNN's AVX512-BF16 kernels sum the conv VJP's bfloat16
+            # products in float32 (every element of dX, dW and db correctly rounded).
+            wide = self.float32_sums["bfloat16"] | {"conv2d_vjp"}
+            self.float32_sums = {**self.float32_sums, "bfloat16": wide}
         # Conformance needs IEEE float32: TF32 would round conv and matmul inputs to 10 mantissa
         # bits on Ampere and newer GPUs. Only the TF32 run of nox -s gpu-check turns it on.
         tf32 = tf32_requested()
@@ -153,7 +159,16 @@ class TorchBackend(Backend):
             self.note("conv2d padding via F.pad where W holds NaN or inf (F.conv2d skips 0 * W in padding)")
         conv = self._conv(geometry, explicit_padding)
         bias = None if b is None else self._tensor(b, dtype)
+        # oneDNN's AVX512-BF16 kernels give NaN for some sums of infinite products of one sign (an
+        # AMD Zen 5: conv2d-inf-bf16); float32 products of bfloat16 values are exact and their sum
+        # is IEEE, so a non-finite bfloat16 call is computed in float32 and rounded once.
+        wide = dtype == BFLOAT16 and not all(np.isfinite(a).all() for a in (X, W, b) if a is not None)
+        if wide:
+            self.note("bfloat16 conv2d of inf or NaN computed in float32, rounded once (AVX512-BF16 kernels)")
         with torch.no_grad():
+            if wide:
+                x, w = (self._tensor(a, dtype).float() for a in (X, W))
+                return self._numpy(conv(x, w, None if bias is None else bias.float()).to(torch.bfloat16))
             return self._numpy(conv(self._tensor(X, dtype), self._tensor(W, dtype), bias))
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
