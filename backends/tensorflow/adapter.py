@@ -221,7 +221,8 @@ class TensorFlowBackend(Backend):
 
     # Measured (conformance/accumulation.py): float16 conv, dense and dense VJP sum in float32 and
     # round once; bfloat16 only the forward conv (dense 50%, its VJP's db 11% correctly rounded);
-    # average pooling (23%) and the conv and avg-pool VJPs round in the half dtype.
+    # average pooling (23%) and the conv and avg-pool VJPs round in the half dtype. With oneDNN on
+    # (CPUs with AVX512-VNNI and newer) bfloat16 dense and average pooling sum in float32: see __init__.
     float32_sums: ClassVar[dict[str, frozenset[str]]] = {
         "float16": frozenset({"conv2d", "linear", "linear_vjp"}),
         "bfloat16": frozenset({"conv2d"}),
@@ -239,6 +240,11 @@ class TensorFlowBackend(Backend):
         if self.device == "cpu":
             onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"
             self.precision = f"ieee float32 (CPU, oneDNN {onednn})"
+            if onednn == "on":  # TF turns it on where the CPU has AVX512-VNNI, -BF16 or AMX
+                # Measured on an AMD Zen 5: oneDNN's bfloat16 dense layer and average pooling sum
+                # in float32 (every element correctly rounded).
+                wide = self.float32_sums["bfloat16"] | {"linear", "avg_pool2d"}
+                self.float32_sums = {**self.float32_sums, "bfloat16": wide}
         else:
             details = tf.config.experimental.get_device_details(gpus[int(self.device.split(":")[1])])
             self.precision = f"ieee float32, TF32 off ({details.get('device_name', self.device)})"
@@ -319,10 +325,13 @@ class TensorFlowBackend(Backend):
         ]
 
     # -- convolution -----------------------------------------------------
-    def _conv(self, geometry: ConvGeometry, differentiable: bool, finite: bool = True) -> Forward:
+    def _conv(
+        self, geometry: ConvGeometry, differentiable: bool, finite: bool = True, pad_first: bool = False
+    ) -> Forward:
         """conv(x NHWC, w HWIO, b) with explicit (possibly asymmetric) padding, natively.
 
-        ``finite``: the inputs (and dY) hold no NaN or inf.
+        ``finite``: the inputs (and dY) hold no NaN or inf. ``pad_first``: the forward pads x with
+        ``tf.pad`` and convolves without padding, so the padding's zeros multiply the weights.
         """
         pads = [[0, 0], *map(list, geometry.padding), [0, 0]]
         (sh, sw), groups = geometry.stride, geometry.groups
@@ -353,6 +362,8 @@ class TensorFlowBackend(Backend):
             if dilated:
                 y = tf.nn.convolution(tf.pad(x, pads), w, padding="VALID", dilations=geometry.dilation)
                 return y[:, ::sh, ::sw]
+            if pad_first:
+                return tf.nn.conv2d(tf.pad(x, pads), w, geometry.stride, "VALID", dilations=geometry.dilation)
             return tf.nn.conv2d(x, w, geometry.stride, pads, dilations=geometry.dilation)
 
         def conv(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | None = None) -> tf.Tensor:
@@ -368,19 +379,44 @@ class TensorFlowBackend(Backend):
     def conv2d(self, X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         dtype = result_dtype(X, W) if b is None else result_dtype(X, W, b)
-        conv = self._conv(geometry, differentiable=False)
+        if np.shape(X)[0] == 0:
+            return self._empty_conv(W, geometry, dtype)
+        # oneDNN's bfloat16 conv gives NaN for some sums of infinite products of one sign (an AMD
+        # Zen 5: conv2d-inf-bf16); float32 products of bfloat16 values are exact and their sum is
+        # IEEE, so a non-finite bfloat16 call is computed in float32 and rounded once.
+        wide = dtype == BFLOAT16 and not all(np.isfinite(a).all() for a in (X, W, b) if a is not None)
+        if wide:
+            self.note(
+                "bfloat16 conv2d of inf or NaN computed in float32, rounded once (oneDNN's bf16 kernels)"
+            )
+        compute_dtype = np.dtype(np.float32) if wide else dtype
+        # oneDNN's conv (on where the CPU has AVX512-VNNI and newer) skips the taps in its padding, so
+        # a NaN or inf weight there contributes nothing; the reference multiplies the padding's zeros.
+        pad_first = any(map(any, geometry.padding)) and not np.isfinite(W).all()
+        if pad_first:
+            self.note("conv2d padding via tf.pad where W holds NaN or inf (oneDNN skips 0 * W in padding)")
+        conv = self._conv(geometry, differentiable=False, pad_first=pad_first)
         with tf.device(self._tf_device):
-            hwio = self._tensor(np.asarray(W).transpose(2, 3, 1, 0), dtype)
+            hwio = self._tensor(np.asarray(W).transpose(2, 3, 1, 0), compute_dtype)
             (Y,) = self._without_daz(
-                lambda x, w: [conv(x, w)], [self._image(X, dtype), hwio], [X, W], [{0, 1}]
+                lambda x, w: [conv(x, w)], [self._image(X, compute_dtype), hwio], [X, W], [{0, 1}]
             )
             if b is not None:
-                Y = tf.nn.bias_add(Y, self._tensor(b, dtype))
-            return _nchw(Y)
+                Y = tf.nn.bias_add(Y, self._tensor(b, compute_dtype))
+            return _nchw(Y).astype(dtype) if wide else _nchw(Y)
+
+    def _empty_conv(self, W: Any, geometry: Any, dtype: np.dtype) -> np.ndarray:
+        """conv2d of an empty batch, (0, O, Ho, Wo): oneDNN's conv (on where the CPU has AVX512-VNNI
+        and newer) returns the input's shape for it, and its bias addition then fails."""
+        self.note("conv2d of an empty batch without TensorFlow (oneDNN's conv returns the input's shape)")
+        return np.zeros((0, np.shape(W)[0], *geometry.output_size), dtype)
 
     def conv2d_vjp(self, X, W, dY, stride=1, padding=0, dilation=1, groups=1):
         geometry = check_conv2d(X, W, stride=stride, padding=padding, dilation=dilation, groups=groups, dY=dY)
         dtype = result_dtype(X, W, dY)
+        if np.shape(X)[0] == 0:  # sums over no image: zero gradients (see _empty_conv)
+            self._empty_conv(W, geometry, dtype)
+            return np.zeros(np.shape(X), dtype), np.zeros(np.shape(W), dtype), np.zeros(np.shape(W)[0], dtype)
         finite = all(np.isfinite(a).all() for a in (X, W, dY))
         conv = self._conv(geometry, differentiable=True, finite=finite)
         with tf.device(self._tf_device):
@@ -642,6 +678,8 @@ class TensorFlowBackend(Backend):
         check_tangent("tX", tX, X)
         check_tangent("tW", tW, W)
         dtype = result_dtype(X, W, tX, tW)
+        if np.shape(X)[0] == 0:
+            return self._empty_conv(W, geometry, dtype)
         # ForwardAccumulator differentiates the backprop kernels: the differentiable route.
         conv = self._conv(geometry, differentiable=True, finite=all(np.isfinite(a).all() for a in (X, W)))
         with tf.device(self._tf_device):
