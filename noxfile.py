@@ -12,7 +12,7 @@
   newest NumPy, the conformance suite of every backend with a short training run,
   and an out-of-tree plugin backend taken through nox end to end). With
   ``CNN_CHAPTER_REFERENCE_SUITE=short`` (``.ci/run``) the conformance sessions run the suite's
-  short form (``--short``: a third of the enumerated case families, chosen by id).
+  short form (``--short``: a quarter of the enumerated case families, chosen by id).
 - ``nox -s conformance-<backend>``, ``bench-<backend>``, ``train-<backend>``
   (``train-reference`` too), ``bench-reference``, ``setup-<backend>`` (the environment alone),
   ``ddp-<backend>`` (data-parallel LeNet with 1, 2 and 4 processes, each step checked against the

@@ -54,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--short",
         action="store_true",
-        help="the short form (CI's): a third of the enumerated case families (conformance/short_form.py)",
+        help="the short form (CI's): a quarter of the enumerated case families (conformance/short_form.py)",
     )
 
 

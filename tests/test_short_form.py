@@ -1,4 +1,4 @@
-"""The suite's short form (``--short``, CI's): a third of each enumerated family, the rest whole.
+"""The suite's short form (``--short``, CI's): a quarter of each enumerated family, the rest whole.
 
 Checked on the case lists themselves, on a run of the suite (the NumPy reference as a backend,
 ``-p tests.fake_backend_plugin``) and on the report that says which form ran.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = all_cases()
 
 
-def test_the_short_form_keeps_about_a_third_of_each_enumerated_family_and_op() -> None:
+def test_the_short_form_keeps_about_a_quarter_of_each_enumerated_family_and_op() -> None:
     total, kept = Counter(), Counter()
     for case in CASES:
         if case.source in short_form.ENUMERATED:
@@ -36,11 +36,11 @@ def test_the_short_form_keeps_about_a_third_of_each_enumerated_family_and_op() -
         kept["dot-product", check.op] += short_form.keeps({"check": check})
     assert {source for source, _ in total} == {"grid", "pairwise", "padding-forms", "dot-product"}
     for key, count in total.items():
-        if count >= 40:  # a hash splits a large family closely: 0.2 to 0.47 of it kept
-            assert 0.2 * count <= kept[key] <= 0.47 * count, (key, kept[key], count)
+        if count >= 40:  # a hash splits a large family closely: 0.15 to 0.35 of it kept
+            assert 0.15 * count <= kept[key] <= 0.35 * count, (key, kept[key], count)
         assert kept[key] < count or count < 4, key  # a family of four or more loses some
     share = sum(kept.values()) / sum(total.values())
-    assert 0.3 <= share <= 0.37, share
+    assert 0.22 <= share <= 0.28, share
 
 
 def test_the_short_form_keeps_every_other_case_and_test() -> None:
@@ -53,8 +53,8 @@ def test_the_short_form_keeps_every_other_case_and_test() -> None:
 def test_the_choice_depends_on_the_id_alone() -> None:
     grid = [case for case in CASES if case.source == "grid"]
     assert [short_form.keeps({"case": c}) for c in grid] == [short_form.kept(c.id) for c in grid]
-    # The published CRC-32 of "a" is 0xE8B7BE43 = 3 * 1301451969 (kept); of "b" 0x71BEEFF9, 2 mod 3.
-    assert short_form.kept("a") and not short_form.kept("b")
+    # The published CRC-32 of "" is 0 (kept); of "a" 0xE8B7BE43, 3 mod 4; of "b" 0x71BEEFF9, 1 mod 4.
+    assert short_form.kept("") and not short_form.kept("a") and not short_form.kept("b")
 
 
 @pytest.mark.parametrize("short", [False, True])
