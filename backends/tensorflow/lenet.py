@@ -127,41 +127,47 @@ class TensorFlowLeNet(LeNetModel):
             tf.function(self._sgd, input_signature=[images, labels, lr], jit_compile=xla),
         )
 
-    def _chosen(self, X: np.ndarray) -> _Functions:
-        """The functions compiled as this process's choice for images of ``X``'s shape."""
-        key = (self.variant, self.dtype, self.device, X.shape)
+    def _chosen(self, X: np.ndarray, forward_only: bool = False) -> _Functions:
+        """The functions compiled as this process's choice for images of ``X``'s shape (chosen
+        on the logits alone for a ``forward_only`` call: evaluation)."""
+        key = (self.variant, self.dtype, self.device, X.shape, forward_only)
         if key not in XLA_CHOICES:
-            XLA_CHOICES[key] = self._choose_xla(X)
+            XLA_CHOICES[key] = self._choose_xla(X, forward_only)
         return self._compiled[XLA_CHOICES[key]]
 
-    def _choose_xla(self, X: np.ndarray, turns: int = 3) -> bool:
-        """Whether the loss and gradients of ``X`` (labels 0) run faster with XLA: both ways in
-        turns after one warm-up turn (the compilation), the best of ``turns``. XLA without timing
-        when op determinism is on (every run computes alike) and for a 16-bit model (the two
-        ways accumulate differently there; the conformance's bounds were measured with XLA).
+    def _choose_xla(self, X: np.ndarray, forward_only: bool, turns: int = 3) -> bool:
+        """Whether the loss and gradients of ``X`` (labels 0; the logits, ``forward_only``) run
+        faster with XLA: both ways in turns after one warm-up turn (the compilation), the best of
+        ``turns``. XLA without timing when op determinism is on (every run computes alike) and for
+        a 16-bit model (the two ways accumulate differently there; the conformance's bounds were
+        measured with XLA).
 
-        The two ways' gradients must agree (within 1e-3 of the largest of each), or
+        The two ways' results must agree (within 1e-3 of the largest of each), or
         ``RuntimeError``: the way not chosen is checked against the chosen one, which the
         conformance suite checks against the reference.
         """
         if is_op_determinism_enabled() or self.dtype in ("float16", "bfloat16"):
             return True
         y = np.zeros(len(X), np.int64)
+
+        def run(functions: _Functions) -> list[np.ndarray]:
+            if forward_only:
+                return [functions.logits(X).numpy()]
+            return [grad.numpy() for grad in functions.loss_and_grads(X, y)[2]]
+
         seconds: dict[bool, list[float]] = {True: [], False: []}
-        grads: dict[bool, list[np.ndarray]] = {}
+        results: dict[bool, list[np.ndarray]] = {}
         with tf.device(self.device):
             for _ in range(turns + 1):
                 for xla, functions in self._compiled.items():
                     start = time.perf_counter()
-                    loss, _, grads_xla = functions.loss_and_grads(X, y)
-                    float(loss)  # the result is there
+                    results[xla] = run(functions)
                     seconds[xla].append(time.perf_counter() - start)
-                    grads[xla] = [grad.numpy() for grad in grads_xla]
-        for with_xla, without in zip(grads[True], grads[False], strict=True):
+        for with_xla, without in zip(results[True], results[False], strict=True):
             scale = float(np.abs(with_xla).max())
             if not np.allclose(with_xla, without, rtol=1e-3, atol=1e-3 * scale):
                 worst = float(np.abs(with_xla - without).max())
-                raise RuntimeError(f"LeNet gradients with and without XLA disagree: {worst} of {scale}")
+                raise RuntimeError(f"LeNet results with and without XLA disagree: {worst} of {scale}")
         return min(seconds[True][1:]) <= min(seconds[False][1:])
 
     # -- graph functions (NCHW in: the transpose runs in the graph) --------
@@ -191,7 +197,7 @@ class TensorFlowLeNet(LeNetModel):
 
     def _native_logits(self, X: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
-            return self._chosen(X).logits(X).numpy()
+            return self._chosen(X, forward_only=True).logits(X).numpy()
 
     def _native_loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         with tf.device(self.device):
