@@ -85,6 +85,19 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(threads, thread_name_prefix="reference-blocks")
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's threads: a new pool and lock on first use (the
+    parent's executor would count its dead workers and never run a block)."""
+    global _limit_lock
+    _executor.cache_clear()
+    _limit_lock = threading.Lock()
+    _limit_users.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def map_blocks(compute: Callable[[Block], Result], blocks: Sequence[Block]) -> list[Result]:
     """``[compute(block) for block in blocks]``, the blocks shared among :func:`thread_count` threads.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -113,3 +114,20 @@ def test_a_convolution_on_the_pool_is_bit_for_bit_the_one_thread_convolution(mon
     # and the pooled forward is the convolution (float64, against the naive loops on one image)
     expected = naive.conv2d(X[:1], W, padding=1)
     np.testing.assert_allclose(results[2][0][:1], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_forked_child_gets_its_own_pool(two_threads):
+    parallel.map_blocks(lambda block: block, range(8))  # the parent's pool now exists
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: the blocks must run (the parent's workers are not here)
+        signal.alarm(20)  # a child whose blocks never run is killed, not waited for
+        try:
+            os.write(writer, bytes(parallel.map_blocks(lambda block: block + 1, range(8))))
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert status == 0 and list(answer) == list(range(1, 9))
