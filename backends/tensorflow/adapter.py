@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port  # private: the only way to ask if oneDNN is on
 
-from backends.base import Backend, Prepared
+from backends.base import Backend, Prepared, bfloat16_with_non_finite
 from backends.devices import resolve_device
 from reference.dtypes import BFLOAT16, finfo, is_floating
 from reference.shapes import ConvGeometry, PoolGeometry
@@ -384,7 +384,7 @@ class TensorFlowBackend(Backend):
         # oneDNN's bfloat16 conv gives NaN for some sums of infinite products of one sign (an AMD
         # Zen 5: conv2d-inf-bf16); float32 products of bfloat16 values are exact and their sum is
         # IEEE, so a non-finite bfloat16 call is computed in float32 and rounded once.
-        wide = dtype == BFLOAT16 and not all(np.isfinite(a).all() for a in (X, W, b) if a is not None)
+        wide = bfloat16_with_non_finite(dtype, X, W, b)
         if wide:
             self.note(
                 "bfloat16 conv2d of inf or NaN computed in float32, rounded once (oneDNN's bf16 kernels)"

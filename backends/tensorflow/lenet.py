@@ -27,7 +27,7 @@ Speed (batch 128, float32, December 2026), adapter examples/s over the plain Ker
 
 from __future__ import annotations
 
-import time
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ from tensorflow.keras import layers
 from tensorflow.python.framework.config import is_op_determinism_enabled
 
 from backends.lenet import LeNetModel
+from backends.timed_choice import faster
 from reference.lenet import PARAM_SHAPES, variant_of
 
 # Keras kernel row r of fc1 takes canonical input FC1_ROWS[r]: row h*80 + w*16 + c
@@ -135,16 +136,14 @@ class TensorFlowLeNet(LeNetModel):
             XLA_CHOICES[key] = self._choose_xla(X, forward_only)
         return self._compiled[XLA_CHOICES[key]]
 
-    def _choose_xla(self, X: np.ndarray, forward_only: bool, turns: int = 3) -> bool:
+    def _choose_xla(self, X: np.ndarray, forward_only: bool) -> bool:
         """Whether the loss and gradients of ``X`` (labels 0; the logits, ``forward_only``) run
-        faster with XLA: both ways in turns after one warm-up turn (the compilation), the best of
-        ``turns``. XLA without timing when op determinism is on (every run computes alike) and for
+        faster with XLA, timed by :func:`backends.timed_choice.faster` (its warm-up turn compiles).
+        XLA without timing when op determinism is on (every run computes alike) and for
         a 16-bit model (the two ways accumulate differently there; the conformance's bounds were
         measured with XLA).
 
-        The two ways' results must agree (within 1e-3 of the largest of each), or
-        ``RuntimeError``: the way not chosen is checked against the chosen one, which the
-        conformance suite checks against the reference.
+        The two ways' results must agree (within 1e-3 of the largest of each), or ``RuntimeError``.
         """
         if is_op_determinism_enabled() or self.dtype in ("float16", "bfloat16"):
             return True
@@ -155,20 +154,9 @@ class TensorFlowLeNet(LeNetModel):
                 return [functions.logits(X).numpy()]
             return [grad.numpy() for grad in functions.loss_and_grads(X, y)[2]]
 
-        seconds: dict[bool, list[float]] = {True: [], False: []}
-        results: dict[bool, list[np.ndarray]] = {}
         with tf.device(self.device):
-            for _ in range(turns + 1):
-                for xla, functions in self._compiled.items():
-                    start = time.perf_counter()
-                    results[xla] = run(functions)
-                    seconds[xla].append(time.perf_counter() - start)
-        for with_xla, without in zip(results[True], results[False], strict=True):
-            scale = float(np.abs(with_xla).max())
-            if not np.allclose(with_xla, without, rtol=1e-3, atol=1e-3 * scale):
-                worst = float(np.abs(with_xla - without).max())
-                raise RuntimeError(f"LeNet results with and without XLA disagree: {worst} of {scale}")
-        return min(seconds[True][1:]) <= min(seconds[False][1:])
+            ways = {xla: functools.partial(run, functions) for xla, functions in self._compiled.items()}
+            return faster(ways, "LeNet results with and without XLA")
 
     # -- graph functions (NCHW in: the transpose runs in the graph) --------
     def _forward(self, X: tf.Tensor) -> tf.Tensor:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
-from backends.base import Backend, Prepared
+from backends.base import Backend, Prepared, bfloat16_with_non_finite
 from backends.devices import resolve_device, tf32_requested
 from backends.torch.lenet import to_numpy, to_tensor
 from reference.dtypes import BFLOAT16
@@ -162,7 +162,7 @@ class TorchBackend(Backend):
         # oneDNN's AVX512-BF16 kernels give NaN for some sums of infinite products of one sign (an
         # AMD Zen 5: conv2d-inf-bf16); float32 products of bfloat16 values are exact and their sum
         # is IEEE, so a non-finite bfloat16 call is computed in float32 and rounded once.
-        wide = dtype == BFLOAT16 and not all(np.isfinite(a).all() for a in (X, W, b) if a is not None)
+        wide = bfloat16_with_non_finite(dtype, X, W, b)
         if wide:
             self.note("bfloat16 conv2d of inf or NaN computed in float32, rounded once (AVX512-BF16 kernels)")
         with torch.no_grad():
